@@ -1,0 +1,290 @@
+//! The reactor: the part of the loop that asks the operating system which sockets are ready.
+//!
+//! It owns the `mio::Poll` (epoll on Linux, kqueue on the BSDs and macOS) and a slab of
+//! [`IoState`]s, one per registered socket. The slab index (plus a generation) is the mio
+//! `Token` the kernel hands back with each event, so an event finds its socket in O(1).
+//!
+//! **Read and write readiness are kept apart.** Each source has a reader's waker and a
+//! writer's waker and two sets of readiness bits, so a task waiting to read and another waiting
+//! to write on the same socket never consume or overwrite each other's wake-ups.
+//!
+//! **mio is edge-triggered.** An event says "this became ready", once; it is not repeated while
+//! the socket stays ready. So readiness is *remembered* here, and only forgotten when an
+//! operation actually returns `WouldBlock`: a reader must drain until `WouldBlock` before it
+//! waits again (see `source.rs`). Events can also be spurious (readiness with nothing to read);
+//! that costs one `WouldBlock` and a clear, nothing more.
+//!
+//! **The wake token.** `Token(usize::MAX)` belongs to the `mio::Waker` that other threads use
+//! to interrupt a sleeping loop (see `scheduler::Shared`). The reactor reports it and the loop
+//! drains its inbox.
+//!
+//! Read with: smol-rs/async-io `src/reactor.rs`, tokio-rs/mio `src/poll.rs`.
+
+use std::io;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use mio::event::Source;
+use mio::{Events, Interest, Token};
+use slab::Slab;
+
+pub(crate) mod source;
+
+/// The token of the cross-thread `mio::Waker`.
+pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
+
+/// How many events one `epoll_wait` may return. More simply wait for the next turn.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// Bits of readiness remembered per source.
+const READABLE: u8 = 1 << 0;
+const WRITABLE: u8 = 1 << 1;
+const READ_CLOSED: u8 = 1 << 2;
+const WRITE_CLOSED: u8 = 1 << 3;
+const ERROR: u8 = 1 << 4;
+
+/// Which half of a socket an operation uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Reading, or accepting.
+    Read,
+    /// Writing, or waiting for a connect to finish.
+    Write,
+}
+
+impl Direction {
+    /// The readiness bits that let an operation in this direction make progress: an error or
+    /// a closed half also "ready" it, so the operation runs and reports what happened.
+    fn mask(self) -> u8 {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED | ERROR,
+            Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
+        }
+    }
+}
+
+/// Names a registration: slab index plus generation, packed into the mio token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IoKey {
+    index: u32,
+    generation: u32,
+}
+
+impl IoKey {
+    fn token(self) -> Token {
+        Token((self.generation as usize) << (usize::BITS / 2) | self.index as usize)
+    }
+
+    fn from_token(token: Token) -> IoKey {
+        let half = usize::BITS / 2;
+        IoKey {
+            index: (token.0 & ((1 << half) - 1)) as u32,
+            generation: (token.0 >> half) as u32,
+        }
+    }
+}
+
+/// The reactor's knowledge of one registered source.
+#[derive(Debug)]
+struct IoState {
+    /// Tells this registration apart from later ones reusing the slot.
+    generation: u32,
+    /// Remembered readiness (edge-triggered events are not repeated).
+    readiness: u8,
+    /// The task waiting to read, if one is.
+    reader: Option<Waker>,
+    /// The task waiting to write, if one is.
+    writer: Option<Waker>,
+}
+
+/// The loop's I/O poller.
+pub(crate) struct Reactor {
+    /// The OS selector.
+    poll: mio::Poll,
+    /// Reused event buffer.
+    events: Events,
+    /// One entry per registered source.
+    sources: Slab<IoState>,
+    /// Generation for the next registration: from 1 up to just below half a token's bits, so a
+    /// token is never the wake token's all-ones pattern.
+    next_generation: u32,
+}
+
+impl Reactor {
+    pub(crate) fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poll: mio::Poll::new()?,
+            events: Events::with_capacity(EVENTS_CAPACITY),
+            sources: Slab::new(),
+            next_generation: 1,
+        })
+    }
+
+    /// Creates the cross-thread waker for this poll.
+    pub(crate) fn new_waker(&self) -> io::Result<mio::Waker> {
+        mio::Waker::new(self.poll.registry(), WAKE_TOKEN)
+    }
+
+    /// Registers a source for both directions (edge-triggered), returning its key.
+    pub(crate) fn register(&mut self, source: &mut impl Source) -> io::Result<IoKey> {
+        let generation = self.next_generation;
+        // Generations use one bit less than half a token, so no token is ever all ones.
+        let max_generation = ((1u64 << (usize::BITS / 2 - 1)) - 1) as u32;
+        self.next_generation = if generation >= max_generation {
+            1
+        } else {
+            generation + 1
+        };
+        let entry = self.sources.vacant_entry();
+        let key = IoKey {
+            index: u32::try_from(entry.key()).expect("fewer than 2^32 sockets"),
+            generation,
+        };
+        self.poll
+            .registry()
+            .register(source, key.token(), Interest::READABLE | Interest::WRITABLE)?;
+        entry.insert(IoState {
+            generation,
+            readiness: 0,
+            reader: None,
+            writer: None,
+        });
+        Ok(key)
+    }
+
+    /// Removes a registration. Returns the wakers it held, for the caller to drop after
+    /// releasing its borrow of the reactor.
+    pub(crate) fn deregister(&mut self, key: IoKey, source: &mut impl Source) -> [Option<Waker>; 2] {
+        // Deregistering can only fail if the fd was never registered or is already closed;
+        // either way the slab entry must go, so the error is only logged.
+        if let Err(e) = self.poll.registry().deregister(source) {
+            log::debug!(target: "evloop", "deregister failed (ignored): {e}");
+        }
+        match self.state_mut(key) {
+            Some(_) => {
+                let state = self.sources.remove(key.index as usize);
+                [state.reader, state.writer]
+            }
+            None => [None, None],
+        }
+    }
+
+    fn state_mut(&mut self, key: IoKey) -> Option<&mut IoState> {
+        self.sources
+            .get_mut(key.index as usize)
+            .filter(|s| s.generation == key.generation)
+    }
+
+    /// Ready if the source may make progress in `direction`; otherwise stores the waker.
+    pub(crate) fn poll_ready(&mut self, key: IoKey, direction: Direction, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(state) = self.state_mut(key) else {
+            // Not registered (any more): let the operation run and report the OS's error.
+            return Poll::Ready(());
+        };
+        if state.readiness & direction.mask() != 0 {
+            return Poll::Ready(());
+        }
+        let slot = match direction {
+            Direction::Read => &mut state.reader,
+            Direction::Write => &mut state.writer,
+        };
+        match slot {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// An operation returned `WouldBlock`: forget this direction's readiness.
+    pub(crate) fn clear_ready(&mut self, key: IoKey, direction: Direction) {
+        if let Some(state) = self.state_mut(key) {
+            state.readiness &= !match direction {
+                Direction::Read => READABLE,
+                Direction::Write => WRITABLE,
+            };
+        }
+    }
+
+    /// Waits for events for at most `timeout` (`None`: until one arrives) and collects the
+    /// wakers of the tasks they unblock. Returns whether the cross-thread waker fired.
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>, wakers: &mut Vec<Waker>) -> io::Result<bool> {
+        match self.poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            // A signal interrupted the wait: just a short turn.
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        let mut woke = false;
+        for event in &self.events {
+            if event.token() == WAKE_TOKEN {
+                woke = true;
+                continue;
+            }
+            let key = IoKey::from_token(event.token());
+            let Some(state) = self
+                .sources
+                .get_mut(key.index as usize)
+                .filter(|s| s.generation == key.generation)
+            else {
+                continue;
+            };
+            let mut bits = 0;
+            if event.is_readable() {
+                bits |= READABLE;
+            }
+            if event.is_writable() {
+                bits |= WRITABLE;
+            }
+            if event.is_read_closed() {
+                bits |= READ_CLOSED;
+            }
+            if event.is_write_closed() {
+                bits |= WRITE_CLOSED;
+            }
+            if event.is_error() {
+                bits |= ERROR;
+            }
+            state.readiness |= bits;
+            if bits & Direction::Read.mask() != 0
+                && let Some(w) = state.reader.take()
+            {
+                wakers.push(w);
+            }
+            if bits & Direction::Write.mask() != 0
+                && let Some(w) = state.writer.take()
+            {
+                wakers.push(w);
+            }
+        }
+        Ok(woke)
+    }
+
+    /// How many sources are registered (for leak checks in tests).
+    pub(crate) fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    /// Drops every waker (runtime shutdown); returned so they drop outside the borrow.
+    pub(crate) fn take_wakers(&mut self) -> Vec<Waker> {
+        let mut out = Vec::new();
+        for (_, state) in self.sources.iter_mut() {
+            out.extend(state.reader.take());
+            out.extend(state.writer.take());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_survive_the_round_trip_through_a_token() {
+        for (index, generation) in [(0, 1), (7, 3), (u32::MAX >> 1, (u32::MAX >> 1) - 1)] {
+            let key = IoKey { index, generation };
+            assert_eq!(IoKey::from_token(key.token()), key);
+            assert_ne!(key.token(), WAKE_TOKEN);
+        }
+    }
+}

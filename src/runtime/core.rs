@@ -1,0 +1,243 @@
+//! `Core`: everything one loop owns, and how it runs one task step or one callback.
+//!
+//! The loop is single-threaded, so each part sits in its own `RefCell` and every method takes
+//! `&self`. The rule that keeps the `RefCell`s from ever panicking with "already borrowed":
+//! **collect, release, then act.** A borrow is held only to read or update one structure; it
+//! is dropped before polling a future, running a callback, waking a waker or dropping anything
+//! that might run user code (a destructor can call back into the loop).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Waker};
+use std::time::{Duration, Instant};
+
+use crate::blocking::BlockingPool;
+use crate::callback::{CallbackId, Callbacks};
+use crate::exception::{ExceptionContext, Handler};
+use crate::reactor::Reactor;
+use crate::scheduler::{Remote, Runnable, Scheduler, Shared};
+use crate::task::raw::RawTask;
+use crate::task::state::Start;
+use crate::task::{JoinError, JoinHandle, TaskId};
+use crate::time::driver::{TimerAction, Timers};
+
+/// Settings fixed when the runtime is built (see `Builder`).
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// Most task polls and callbacks between two checks for I/O and timers while work is ready.
+    pub(crate) event_interval: u32,
+    /// A poll or callback running longer than this logs a warning (`None`: never).
+    pub(crate) slow_poll_threshold: Option<Duration>,
+    /// Most threads the blocking pool may start.
+    pub(crate) max_blocking_threads: usize,
+    /// How long an idle blocking thread waits for work before it exits.
+    pub(crate) blocking_idle_timeout: Duration,
+}
+
+/// Buffers reused every turn, so that checking for events allocates nothing once warm.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    pub(crate) wakers: Vec<Waker>,
+    pub(crate) fired: Vec<TimerAction>,
+    pub(crate) remote: Vec<Remote>,
+}
+
+/// One loop's state.
+pub(crate) struct Core {
+    /// The part other threads can reach (inbox, `mio::Waker`).
+    pub(crate) shared: Arc<Shared>,
+    /// Ready queue and live tasks.
+    pub(crate) sched: Scheduler,
+    /// Pending `call_soon`/`call_later` callbacks.
+    pub(crate) callbacks: RefCell<Callbacks>,
+    /// The timer wheel and the clock.
+    pub(crate) timers: RefCell<Timers>,
+    /// The I/O poller.
+    pub(crate) reactor: RefCell<Reactor>,
+    /// `spawn_blocking`'s threads, started lazily.
+    pub(crate) blocking: BlockingPool,
+    /// Blocking jobs whose results the loop still awaits; while any is running, a virtual clock
+    /// must not jump ahead (the job takes real time).
+    pub(crate) blocking_in_flight: Cell<usize>,
+    /// Where unretrieved task panics and callback panics are reported.
+    pub(crate) handler: RefCell<Option<Handler>>,
+    /// Names given with `spawn_named`; most tasks have none and cost nothing here.
+    pub(crate) names: RefCell<HashMap<TaskId, Rc<str>>>,
+    /// Builder settings.
+    pub(crate) config: Config,
+    /// Reused buffers for `check_events`.
+    pub(crate) scratch: RefCell<Scratch>,
+    /// Task polls and callbacks run since I/O and timers were last checked.
+    pub(crate) polls_since_check: Cell<u32>,
+}
+
+impl Core {
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<String>) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let handle = {
+            let mut tasks = self.sched.tasks.borrow_mut();
+            let id = tasks.next_id();
+            let (owner, handle) = RawTask::allocate(future, id, self.shared.clone());
+            tasks.insert(owner);
+            handle
+        };
+        let id = handle.header().id;
+        if let Some(name) = name {
+            self.names.borrow_mut().insert(id, name.into());
+        }
+        if self.sched.tracing.get() {
+            crate::trace::spawned(id, self.task_name(id).as_deref(), self.sched.current());
+        }
+        self.sched.schedule_local(handle.header());
+        JoinHandle::new(handle)
+    }
+
+    /// The name given at spawn, if any.
+    pub(crate) fn task_name(&self, id: TaskId) -> Option<Rc<str>> {
+        self.names.borrow().get(&id).cloned()
+    }
+
+    /// Runs one step of a task: poll it, or drop it if it was cancelled.
+    pub(crate) fn run_task(&self, id: TaskId) {
+        let task = {
+            let tasks = self.sched.tasks.borrow();
+            match tasks.get(id) {
+                // SAFETY (of `alias`): the slab entry lives until `complete` removes it below,
+                // or until runtime shutdown, which cannot happen while a task runs.
+                Some(task) => unsafe { task.alias() },
+                None => return,
+            }
+        };
+        let header = task.header();
+        let mut state = header.state.get();
+        let start = state.start_poll();
+        header.state.set(state);
+        match start {
+            Start::Skip => {}
+            Start::Cancel => {
+                if self.sched.tracing.get() {
+                    crate::trace::cancelled(id);
+                }
+                task.cancel_future();
+                self.complete(id);
+            }
+            Start::Poll => {
+                self.sched.set_current(Some(id));
+                let waker = task.waker_ref();
+                let mut cx = Context::from_waker(&waker);
+                // SAFETY: `start_poll` said Poll, and the scheduler never polls re-entrantly.
+                let done = unsafe { task.poll(&mut cx) }.is_ready();
+                self.sched.set_current(None);
+                let mut state = header.state.get();
+                state.finish_poll();
+                header.state.set(state);
+                if done {
+                    self.complete(id);
+                }
+            }
+        }
+    }
+
+    /// Edge 4: the future is gone. Remove the task, wake its `JoinHandle`, or, with nobody
+    /// to receive it, drop the output or report the panic.
+    pub(crate) fn complete(&self, id: TaskId) {
+        let Some(task) = self.sched.tasks.borrow_mut().remove(id) else {
+            return;
+        };
+        let header = task.header();
+        let mut state = header.state.get();
+        state.complete();
+        header.state.set(state);
+        let name = self.names.borrow_mut().remove(&id);
+        if self.sched.tracing.get() {
+            crate::trace::completed(id, name.as_deref());
+        }
+        if let Some(waker) = header.join_waker.take() {
+            waker.wake();
+        }
+        if !state.has_join_interest() {
+            match task.take_error() {
+                Some(error) if error.is_panic() => self.report_task_error(&error, name.as_deref()),
+                _ => task.drop_stage(),
+            }
+        }
+    }
+
+    /// Runs a callback unless it was cancelled; a panic is caught and reported.
+    pub(crate) fn run_callback(&self, id: CallbackId) {
+        let Some(f) = self.callbacks.borrow_mut().take(id) else {
+            return;
+        };
+        self.sched.set_current(None);
+        if self.sched.tracing.get() {
+            crate::trace::callback(id);
+        }
+        if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+            let message = crate::task::join::panic_message(&*payload);
+            self.report(&ExceptionContext {
+                message: "Exception in callback",
+                callback: Some(id),
+                task: None,
+                task_name: None,
+                panic_message: Some(message),
+            });
+        }
+    }
+
+    pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>) -> CallbackId {
+        let id = self.callbacks.borrow_mut().insert(f);
+        self.sched.ready.borrow_mut().push_back(Runnable::Callback(id));
+        id
+    }
+
+    pub(crate) fn call_at(&self, when: Instant, f: Box<dyn FnOnce()>) -> CallbackId {
+        let id = self.callbacks.borrow_mut().insert(f);
+        let inserted = self.timers.borrow_mut().insert(when, TimerAction::Callback(id));
+        match inserted {
+            Ok(key) => self.callbacks.borrow_mut().set_timer(id, key),
+            Err(_already_due) => self.sched.ready.borrow_mut().push_back(Runnable::Callback(id)),
+        }
+        id
+    }
+
+    pub(crate) fn cancel_callback(&self, id: CallbackId) -> bool {
+        let removed = self.callbacks.borrow_mut().cancel(id);
+        let Some((f, timer)) = removed else { return false };
+        let action = timer.and_then(|key| self.timers.borrow_mut().wheel.remove(key));
+        drop(action);
+        drop(f);
+        true
+    }
+
+    /// A task panicked and nobody will read its `JoinHandle`.
+    pub(crate) fn report_task_error(&self, error: &JoinError, name: Option<&str>) {
+        self.report(&ExceptionContext {
+            message: "Task exception was never retrieved",
+            task: Some(error.id()),
+            task_name: name,
+            callback: None,
+            panic_message: error.panic_message(),
+        });
+    }
+
+    /// Calls the exception handler (or logs, by default). A panicking handler is logged too:
+    /// the loop must survive its own error reporting.
+    pub(crate) fn report(&self, context: &ExceptionContext<'_>) {
+        let handler = self.handler.borrow().clone();
+        match handler {
+            None => crate::exception::default_handler(context),
+            Some(handler) => {
+                if catch_unwind(AssertUnwindSafe(|| handler(context))).is_err() {
+                    log::error!(target: "evloop", "the exception handler panicked while handling: {context}");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! `JoinHandle` (asyncio's `Task` object seen from outside) and `JoinError`.
+//!
+//! Awaiting a handle gives the task's output, or a [`JoinError`] saying the task was cancelled
+//! or panicked. Dropping the handle *detaches* the task: it keeps running (asyncio semantics:
+//! a task does not need anyone to await it), and its output is dropped when it completes. A
+//! panic that nobody collects goes to the loop's exception handler, like asyncio's "Task
+//! exception was never retrieved".
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::task::TaskId;
+use crate::task::raw::RawTask;
+
+/// An owned permission to await (or cancel) a spawned task.
+///
+/// Created by [`spawn`](crate::spawn). Awaiting it yields `Ok(output)` or a [`JoinError`].
+/// Dropping it detaches the task, which runs on.
+#[must_use = "dropping a JoinHandle detaches the task; use `let _ = ` to say that is intended"]
+pub struct JoinHandle<T> {
+    raw: RawTask,
+    /// The handle reads a `T` out of the task, and is tied to the loop's thread.
+    _output: PhantomData<(T, *const ())>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(raw: RawTask) -> JoinHandle<T> {
+        JoinHandle {
+            raw,
+            _output: PhantomData,
+        }
+    }
+
+    /// The task's id, as it appears in the loop's logs.
+    pub fn id(&self) -> TaskId {
+        self.raw.header().id
+    }
+
+    /// Whether the task has completed (returned, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.raw.header().state.get().is_complete()
+    }
+
+    /// Cancels the task (asyncio's `Task.cancel()`).
+    ///
+    /// The task is scheduled, and when the loop reaches it, its future is dropped at the await
+    /// point where it is parked instead of being polled: its destructors run, which is the
+    /// Rust counterpart of an `except CancelledError:` cleanup block. Awaiting the handle then
+    /// gives `Err(JoinError)` with [`JoinError::is_cancelled`]. The task is never polled again.
+    ///
+    /// Cancelling a completed task does nothing, and returns `false`; so does a second cancel.
+    pub fn cancel(&self) -> bool {
+        let header = self.raw.header();
+        let mut state = header.state.get();
+        let must_schedule = state.cancel();
+        header.state.set(state);
+        if must_schedule {
+            crate::scheduler::wake_task(header);
+        }
+        must_schedule
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let header = self.raw.header();
+        if header.state.get().is_complete() {
+            // SAFETY: a `JoinHandle<T>` is only created by `spawn` for a future whose output
+            // is `T`.
+            return match unsafe { self.raw.take_output::<T>() } {
+                Some(result) => Poll::Ready(result),
+                None => panic!("JoinHandle polled again after it already returned the task's output"),
+            };
+        }
+        // Keep the newest waker: the awaiting task may have moved between polls.
+        let old = header.join_waker.take();
+        match old {
+            Some(w) if w.will_wake(cx.waker()) => header.join_waker.set(Some(w)),
+            _ => header.join_waker.set(Some(cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        let header = self.raw.header();
+        let mut state = header.state.get();
+        let completed = state.drop_join_interest();
+        header.state.set(state);
+        drop(header.join_waker.take());
+        if completed {
+            // The task finished but nobody read its output. A panic still deserves a report.
+            match self.raw.take_error() {
+                Some(error) if error.is_panic() => crate::runtime::report_unretrieved(error),
+                _ => self.raw.drop_stage(),
+            }
+        }
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task produced no output: it was cancelled, or it panicked.
+pub struct JoinError {
+    id: TaskId,
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    Panicked(Box<dyn Any + Send + 'static>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled(id: TaskId) -> JoinError {
+        JoinError {
+            id,
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panicked(id: TaskId, payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            id,
+            repr: Repr::Panicked(payload),
+        }
+    }
+
+    /// The task this error came from.
+    pub fn id(&self) -> TaskId {
+        self.id
+    }
+
+    /// Whether the task was cancelled (`JoinHandle::cancel`, or the runtime shutting down).
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// Whether the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panicked(_))
+    }
+
+    /// The panic message, when the task panicked with a string (as `panic!` does).
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.repr {
+            Repr::Panicked(payload) => Some(panic_message(&**payload)),
+            Repr::Cancelled => None,
+        }
+    }
+
+    /// The panic payload, to re-raise with `std::panic::resume_unwind`.
+    ///
+    /// # Errors
+    /// Gives the error back if the task was cancelled rather than panicked.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
+        match self.repr {
+            Repr::Panicked(payload) => Ok(payload),
+            Repr::Cancelled => Err(self),
+        }
+    }
+}
+
+/// The text of a panic payload: `panic!("...")` payloads are `&str` or `String`.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "(a panic payload that is not a string)"
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "{} was cancelled", self.id),
+            Repr::Panicked(payload) => write!(f, "{} panicked: {}", self.id, panic_message(&**payload)),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
+            Repr::Panicked(payload) => write!(f, "JoinError::Panicked({}, {:?})", self.id, panic_message(&**payload)),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}

@@ -1,0 +1,138 @@
+//! The loop's clock: real or virtual, and the conversion between `Instant`s and wheel ticks.
+//!
+//! The timer wheel counts whole ticks of 1 ms from the moment the runtime was built (its
+//! *origin*). Converting a deadline to a tick rounds **up**, and the wheel only fires a tick
+//! once the clock has fully passed it, so a timer can be late by up to one tick plus the time
+//! the loop takes to notice, but never early.
+//!
+//! A **virtual** clock does not read the system clock at all. Time stands still while tasks
+//! run; when the loop has nothing ready and is only waiting for timers, it jumps straight to the
+//! next deadline. A program that sleeps for an hour finishes in milliseconds and prints the same
+//! schedule on every run, which is what tests and teaching runs want (tokio calls this a paused
+//! clock with auto-advance).
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+/// Nanoseconds in one wheel tick.
+const NANOS_PER_TICK: u128 = 1_000_000;
+
+/// Where the loop's time comes from.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    /// Tick 0. Every `Instant` the loop hands out is at or after it.
+    origin: Instant,
+    /// `Some` for a virtual clock: how far time has been advanced since `origin`.
+    virtual_elapsed: Option<Cell<Duration>>,
+}
+
+impl Clock {
+    /// A clock that reads the system's monotonic clock.
+    pub(crate) fn real() -> Clock {
+        Clock {
+            origin: Instant::now(),
+            virtual_elapsed: None,
+        }
+    }
+
+    /// A clock that only moves when the loop advances it.
+    pub(crate) fn virtual_clock() -> Clock {
+        Clock {
+            origin: Instant::now(),
+            virtual_elapsed: Some(Cell::new(Duration::ZERO)),
+        }
+    }
+
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.virtual_elapsed.is_some()
+    }
+
+    /// The current time.
+    pub(crate) fn now(&self) -> Instant {
+        match &self.virtual_elapsed {
+            None => Instant::now(),
+            Some(elapsed) => self.origin + elapsed.get(),
+        }
+    }
+
+    /// The tick a deadline falls in, rounded up: the timer fires once that tick has passed.
+    pub(crate) fn deadline_tick(&self, deadline: Instant) -> u64 {
+        let nanos = deadline.saturating_duration_since(self.origin).as_nanos();
+        u64::try_from(nanos.div_ceil(NANOS_PER_TICK)).unwrap_or(u64::MAX)
+    }
+
+    /// The last tick that has fully passed at `now`.
+    pub(crate) fn tick_at(&self, now: Instant) -> u64 {
+        let nanos = now.saturating_duration_since(self.origin).as_nanos();
+        u64::try_from(nanos / NANOS_PER_TICK).unwrap_or(u64::MAX)
+    }
+
+    /// How long from `now` until `tick` has passed (zero if it already has).
+    pub(crate) fn until_tick(&self, tick: u64, now: Instant) -> Duration {
+        Duration::from_millis(tick).saturating_sub(now.saturating_duration_since(self.origin))
+    }
+
+    /// Virtual clock only: moves time forward to the start of `tick`. Never moves backwards.
+    pub(crate) fn advance_to_tick(&self, tick: u64) {
+        if let Some(elapsed) = &self.virtual_elapsed {
+            let target = Duration::from_millis(tick);
+            if target > elapsed.get() {
+                elapsed.set(target);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_round_up_and_now_rounds_down() {
+        let clock = Clock::virtual_clock();
+        let o = clock.origin;
+        assert_eq!(clock.deadline_tick(o), 0);
+        assert_eq!(clock.deadline_tick(o + Duration::from_nanos(1)), 1);
+        assert_eq!(clock.deadline_tick(o + Duration::from_millis(1)), 1);
+        assert_eq!(clock.deadline_tick(o + Duration::from_micros(1001)), 2);
+        assert_eq!(clock.tick_at(o + Duration::from_micros(1999)), 1);
+        assert_eq!(clock.tick_at(o + Duration::from_millis(2)), 2);
+    }
+
+    #[test]
+    fn a_timer_whose_tick_has_passed_is_never_early() {
+        let clock = Clock::virtual_clock();
+        let o = clock.origin;
+        for micros in [0u64, 1, 999, 1000, 1001, 123_456] {
+            let deadline = o + Duration::from_micros(micros);
+            let tick = clock.deadline_tick(deadline);
+            // The earliest moment the loop can see `tick` as passed:
+            let earliest = o + Duration::from_millis(tick);
+            assert_eq!(clock.tick_at(earliest), tick);
+            assert!(
+                earliest >= deadline,
+                "tick {tick} passes before the deadline at {micros} µs"
+            );
+        }
+    }
+
+    #[test]
+    fn the_virtual_clock_only_moves_forward_when_told() {
+        let clock = Clock::virtual_clock();
+        let start = clock.now();
+        assert_eq!(clock.now(), start);
+        clock.advance_to_tick(1500);
+        assert_eq!(clock.now() - start, Duration::from_millis(1500));
+        clock.advance_to_tick(10);
+        assert_eq!(clock.now() - start, Duration::from_millis(1500));
+        assert_eq!(clock.until_tick(2000, clock.now()), Duration::from_millis(500));
+        assert_eq!(clock.until_tick(1000, clock.now()), Duration::ZERO);
+    }
+
+    #[test]
+    fn deadlines_before_the_origin_are_tick_zero() {
+        let clock = Clock::real();
+        let before = clock.origin.checked_sub(Duration::from_secs(1)).unwrap_or(clock.origin);
+        assert_eq!(clock.deadline_tick(before), 0);
+    }
+}

@@ -1,0 +1,139 @@
+//! `sleep` and `sleep_until`: asyncio's `await asyncio.sleep(delay)`.
+//!
+//! A [`Sleep`] touches the timer wheel only when it is first polled and still has time to wait:
+//! it inserts one entry holding the task's waker, and its `Drop` removes that entry. A sleep
+//! that is created and dropped without being polled (the losing side of many `select`s) costs
+//! nothing in the wheel; one that completes or is dropped leaves nothing behind.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::time::driver::TimerAction;
+use crate::time::wheel::TimerKey;
+
+/// Waits until `duration` has passed on the loop's clock (asyncio's `asyncio.sleep`).
+///
+/// Like a Python coroutine, the sleep starts counting when it is first polled, not when it is
+/// created: `evloop::run(sleep(d))` works, because nothing is read from the loop until then.
+/// It completes in the first loop turn after the deadline, never before.
+///
+/// # Cancel safety
+/// Dropping the future removes its timer; nothing else is lost.
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep {
+        when: When::After(duration),
+        key: None,
+    }
+}
+
+/// Waits until `deadline` (an instant on the loop's clock: see [`now`](crate::time::now)).
+///
+/// # Cancel safety
+/// Dropping the future removes its timer; nothing else is lost.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep {
+        when: When::At(deadline),
+        key: None,
+    }
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "futures do nothing unless awaited"]
+#[derive(Debug)]
+pub struct Sleep {
+    /// The deadline, or the delay to turn into one at the first poll.
+    when: When,
+    /// The wheel entry, while registered. `None` before the first poll and after firing.
+    key: Option<TimerKey>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum When {
+    After(Duration),
+    At(Instant),
+}
+
+impl Sleep {
+    /// The instant this sleep completes, once known (it is fixed by the first poll for
+    /// [`sleep`], at creation for [`sleep_until`]).
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.when {
+            When::At(t) => Some(t),
+            When::After(_) => None,
+        }
+    }
+
+    /// Whether the deadline has passed on the loop's clock (the next poll completes).
+    pub fn is_elapsed(&self) -> bool {
+        match self.when {
+            When::At(t) => crate::time::now() >= t,
+            When::After(d) => d.is_zero(),
+        }
+    }
+
+    /// Moves the deadline, as if the sleep had been created with `sleep_until(deadline)`; the
+    /// old timer (if any) leaves the wheel now and the new one is registered by the next poll.
+    pub fn reset(&mut self, deadline: Instant) {
+        self.unregister();
+        self.when = When::At(deadline);
+    }
+
+    fn unregister(&mut self) {
+        if let Some(key) = self.key.take() {
+            // The removed waker is dropped after the borrow ends.
+            let removed = crate::context::try_with_core(|core| core.timers.borrow_mut().wheel.remove(key));
+            drop(removed);
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        crate::context::with_core(|core| {
+            let mut timers = core.timers.borrow_mut();
+            let deadline = match this.when {
+                When::At(t) => t,
+                When::After(d) => {
+                    let t = crate::time::deadline_after(timers.now(), d);
+                    this.when = When::At(t);
+                    t
+                }
+            };
+            match this.key {
+                None => match timers.insert(deadline, TimerAction::Wake(cx.waker().clone())) {
+                    Ok(key) => {
+                        this.key = Some(key);
+                        Poll::Pending
+                    }
+                    Err(_already_due) => Poll::Ready(()),
+                },
+                Some(key) => match timers.wheel.get_mut(key) {
+                    // Still waiting: keep the newest waker (the sleep may have moved tasks).
+                    Some(TimerAction::Wake(waker)) => {
+                        if !waker.will_wake(cx.waker()) {
+                            *waker = cx.waker().clone();
+                        }
+                        Poll::Pending
+                    }
+                    Some(TimerAction::Callback(_)) => unreachable!("a sleep's key names a waker entry"),
+                    // Gone from the wheel: it fired.
+                    None => {
+                        this.key = None;
+                        Poll::Ready(())
+                    }
+                },
+            }
+        })
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}
