@@ -1,1 +1,13 @@
-//! Networking (TCP).
+//! Networking on the loop: TCP sockets and name resolution (asyncio's `open_connection`,
+//! `start_server`, `getaddrinfo`).
+//!
+//! Every socket is non-blocking and registered with the loop's reactor; an operation that
+//! would block parks the task until the reactor sees readiness. Nothing here ever blocks the
+//! loop's thread: `connect` starts the handshake and waits for writability, and a host name is
+//! resolved on the blocking pool, because the system resolver (`getaddrinfo`) can only block.
+
+mod dns;
+mod tcp;
+
+pub use dns::lookup_host;
+pub use tcp::{TcpListener, TcpStream};

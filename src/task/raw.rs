@@ -146,15 +146,6 @@ impl RawTask {
         })
     }
 
-    /// Another counted reference to the same task.
-    pub(crate) fn clone_ref(&self) -> RawTask {
-        increment(self.ptr);
-        RawTask {
-            ptr: self.ptr,
-            _not_send: PhantomData,
-        }
-    }
-
     /// The task's header.
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: we hold a counted reference, so the allocation is alive.
@@ -236,8 +227,12 @@ impl std::ops::Deref for WakerRef<'_> {
     }
 }
 
-fn increment(ptr: NonNull<Header>) {
-    // SAFETY: callers hold a counted reference, so the header is alive.
+/// Adds one counted reference.
+///
+/// # Safety
+/// The caller holds (or borrows) a counted reference to `ptr`, so the header is alive.
+unsafe fn increment(ptr: NonNull<Header>) {
+    // SAFETY: per the contract, the header is alive.
     let old = unsafe { ptr.as_ref() }.refs.fetch_add(1, Ordering::Relaxed);
     // Like `Arc`: a count this large means clones are being leaked in a loop; wrapping around
     // would free the task while references remain, so stop the process instead.
@@ -399,8 +394,9 @@ unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
 static TASK_WAKER: RawWakerVTable = RawWakerVTable::new(task_clone, task_wake, task_wake_by_ref, task_drop);
 
 unsafe fn task_clone(data: *const ()) -> RawWaker {
-    // SAFETY (of the cast): every `TASK_WAKER` waker carries a live `Header` pointer.
-    increment(unsafe { NonNull::new_unchecked(data as *mut Header) });
+    // SAFETY: every `TASK_WAKER` waker carries a non-null pointer to a live `Header`, alive
+    // because the waker being cloned holds (or borrows) a count.
+    unsafe { increment(NonNull::new_unchecked(data as *mut Header)) };
     RawWaker::new(data, &TASK_WAKER)
 }
 

@@ -129,11 +129,6 @@ impl State {
     pub(crate) fn has_join_interest(self) -> bool {
         self.0 & JOIN_INTEREST != 0
     }
-
-    /// Whether `cancel()` has been requested.
-    pub(crate) fn is_cancelled(self) -> bool {
-        self.0 & CANCELLED != 0
-    }
 }
 
 #[cfg(test)]
