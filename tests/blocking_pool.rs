@@ -13,7 +13,9 @@ fn blocking_results_and_panics_come_back_through_join_handles() {
     evloop::run(async {
         let value = spawn_blocking(|| 6 * 7).await.unwrap();
         assert_eq!(value, 42);
-        let error = spawn_blocking(|| -> u32 { panic!("blocking job failed") }).await.unwrap_err();
+        let error = spawn_blocking(|| -> u32 { panic!("blocking job failed") })
+            .await
+            .unwrap_err();
         assert!(error.is_panic());
         assert_eq!(error.panic_message(), Some("blocking job failed"));
         // The loop and the pool both survive the panic.
@@ -32,9 +34,14 @@ fn a_blocking_job_does_not_stall_other_tasks() {
                 t.fetch_add(1, Ordering::SeqCst);
             }
         });
-        spawn_blocking(|| std::thread::sleep(Duration::from_millis(100))).await.unwrap();
+        spawn_blocking(|| std::thread::sleep(Duration::from_millis(100)))
+            .await
+            .unwrap();
         ticker.cancel();
-        assert!(ticks.load(Ordering::SeqCst) >= 5, "the ticker kept running during the blocking job");
+        assert!(
+            ticks.load(Ordering::SeqCst) >= 5,
+            "the ticker kept running during the blocking job"
+        );
     });
 }
 

@@ -180,7 +180,11 @@ fn dropping_a_pending_read_or_accept_deregisters_cleanly() {
         pending_accept.cancel();
         assert!(pending_read.await.unwrap_err().is_cancelled());
         assert!(pending_accept.await.unwrap_err().is_cancelled());
-        assert_eq!(evloop::stats().io_sources, 1, "the client and the listener left the reactor");
+        assert_eq!(
+            evloop::stats().io_sources,
+            1,
+            "the client and the listener left the reactor"
+        );
         drop(server_side);
         assert_eq!(evloop::stats().io_sources, 0);
     });
@@ -198,7 +202,10 @@ fn an_ip_literal_resolves_without_a_thread_and_a_name_resolves_off_the_loop() {
         assert_eq!(evloop::stats().blocking_threads, 0, "literals need no resolver thread");
         let local = evloop::net::lookup_host("localhost", 80).await.unwrap();
         assert!(local.iter().all(|a| a.ip().is_loopback()), "{local:?}");
-        assert!(evloop::stats().blocking_threads >= 1, "a name went to the blocking pool");
+        assert!(
+            evloop::stats().blocking_threads >= 1,
+            "a name went to the blocking pool"
+        );
         let empty = evloop::net::lookup_host("", 80).await.unwrap_err();
         assert_eq!(empty.kind(), std::io::ErrorKind::InvalidInput);
     });

@@ -25,8 +25,11 @@ fn the_loop_creates_no_thread_unless_blocking_work_is_asked_for() {
         let _ = evloop::net::lookup_host("127.0.0.1", 1).await.unwrap();
         let handle = evloop::call_later(Duration::from_millis(1), || {});
         handle.cancel();
-        assert_eq!(thread_count(), before, "timers, sockets, callbacks and IP literals started no thread");
+        assert_eq!(
+            thread_count(),
+            before,
+            "timers, sockets, callbacks and IP literals started no thread"
+        );
     });
     assert_eq!(rt.stats().blocking_threads, 0);
 }
-
