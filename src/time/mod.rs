@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 pub(crate) mod clock;
 pub(crate) mod driver;
 mod interval;
+pub(crate) mod level;
 mod sleep;
 mod timeout;
 pub(crate) mod wheel;
