@@ -42,6 +42,9 @@ impl fmt::Display for CallbackId {
     }
 }
 
+/// A callback's closure, boxed so callbacks of every type share one slab.
+pub(crate) type BoxedCallback = Box<dyn FnOnce()>;
+
 /// One pending callback.
 struct Entry {
     /// Its own id, to tell a stale id (same slot, older generation) apart.
@@ -100,7 +103,7 @@ impl Callbacks {
 
     /// Cancels a callback. Returns its closure (to be dropped by the caller, outside any
     /// borrow) and its timer (to be removed from the wheel), or `None` if it already ran.
-    pub(crate) fn cancel(&mut self, id: CallbackId) -> Option<(Box<dyn FnOnce()>, Option<TimerKey>)> {
+    pub(crate) fn cancel(&mut self, id: CallbackId) -> Option<(BoxedCallback, Option<TimerKey>)> {
         self.entries.get(id.index()).filter(|e| e.id == id)?;
         let entry = self.entries.remove(id.index());
         Some((entry.f, entry.timer))

@@ -52,6 +52,7 @@ mod task;
 mod trace;
 
 pub mod net;
+pub mod sync;
 pub mod time;
 
 pub use blocking::spawn_blocking;

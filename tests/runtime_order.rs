@@ -109,7 +109,8 @@ fn a_task_woken_many_times_in_one_turn_is_polled_once() {
         done.set(true);
         waker.wake_by_ref();
         waker.wake_by_ref();
-        waker.clone().wake();
+        let clone = waker.clone();
+        clone.wake(); // a clone woken by value
         waker.wake();
         task.await.unwrap();
     });
@@ -161,7 +162,7 @@ fn nested_block_on_panics_with_an_explanation() {
 #[test]
 fn spawn_outside_a_loop_panics_with_an_explanation() {
     let payload = std::panic::catch_unwind(|| {
-        let _ = spawn(async {});
+        drop(spawn(async {}));
     })
     .expect_err("no loop is running");
     let message = support::panic_text(&*payload);

@@ -116,7 +116,7 @@ fn cleanup_in_drop_may_use_the_loop() {
         fn drop(&mut self) {
             let l = self.0.clone();
             self.0.push("cleanup starts");
-            let _ = spawn(async move { l.push("task spawned by cleanup ran") });
+            drop(spawn(async move { l.push("task spawned by cleanup ran") }));
         }
     }
     let log = Log::new();

@@ -20,7 +20,7 @@ use crate::task::raw::RawTask;
 ///
 /// Created by [`spawn`](crate::spawn). Awaiting it yields `Ok(output)` or a [`JoinError`].
 /// Dropping it detaches the task, which runs on.
-#[must_use = "dropping a JoinHandle detaches the task; use `let _ = ` to say that is intended"]
+#[must_use = "dropping a JoinHandle detaches the task; call `drop(handle)` to say that is intended"]
 pub struct JoinHandle<T> {
     raw: RawTask,
     /// The handle reads a `T` out of the task, and is tied to the loop's thread.
