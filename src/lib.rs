@@ -43,21 +43,26 @@
 
 mod blocking;
 mod callback;
+mod combinators;
 mod context;
 mod exception;
+mod group;
 mod reactor;
 mod runtime;
 mod scheduler;
 mod task;
 mod trace;
 
+pub mod http;
 pub mod net;
 pub mod sync;
 pub mod time;
 
 pub use blocking::spawn_blocking;
 pub use callback::{CallbackHandle, CallbackId, call_at, call_later, call_soon};
+pub use combinators::{AsCompleted, Either, ReturnWhen, Waited, as_completed, gather, gather_all, race, select, wait};
 pub use exception::{ExceptionContext, set_exception_handler};
+pub use group::{Failure, GroupError, TaskGroup};
 pub use runtime::{Builder, Runtime, Stats};
 pub use task::{JoinError, JoinHandle, TaskId, YieldNow, current_id, spawn, spawn_named, yield_now};
 
@@ -73,6 +78,21 @@ use std::sync::Arc;
 pub fn run<F: Future>(future: F) -> F::Output {
     let runtime = Runtime::new().expect("evloop::run: could not create the I/O poller");
     runtime.block_on(future)
+}
+
+/// Protects `future` from the cancellation of whoever awaits it (asyncio's `shield`): the
+/// future runs as its own task, and only the returned handle belongs to the caller. If the
+/// awaiting task is cancelled, the handle is dropped, which detaches the task, and it runs on.
+/// Cancel it explicitly with [`JoinHandle::cancel`] if it must stop.
+///
+/// # Panics
+/// Outside a running evloop loop.
+pub fn shield<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn(future)
 }
 
 /// Counts of what the running loop holds (see [`Stats`]).

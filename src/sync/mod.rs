@@ -82,6 +82,7 @@
 //! `Queue.shutdown()`; [`Queue::task_done`] returns an error instead of raising; and a
 //! [`oneshot`] channel is asyncio's `Future` split into a sending and a receiving half.
 
+pub mod cancel;
 pub mod condition;
 pub mod event;
 pub mod lock;
@@ -90,6 +91,7 @@ pub mod queue;
 pub mod semaphore;
 pub(crate) mod waiters;
 
+pub use cancel::CancellationToken;
 pub use condition::{Condition, ConditionWait};
 pub use event::{Event, EventWait};
 pub use lock::{Lock, LockAcquire, LockGuard, TryLockError};

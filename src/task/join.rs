@@ -27,6 +27,9 @@ pub struct JoinHandle<T> {
     _output: PhantomData<(T, *const ())>,
 }
 
+// A handle never pins the output it will hand over, so it can be moved freely whatever `T` is.
+impl<T> Unpin for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
     pub(crate) fn new(raw: RawTask) -> JoinHandle<T> {
         JoinHandle {

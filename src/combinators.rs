@@ -1,0 +1,394 @@
+//! Running many futures at once: asyncio's `gather`, `wait`, `as_completed`, and a `select`.
+//!
+//! `gather`, `gather_all`, `wait` and `as_completed` spawn each future as a task (as asyncio
+//! wraps each coroutine in a `Task`), so they run concurrently and a panic in one is caught
+//! like any task's. Their results are collected through a [`TaskSet`]: each task carries a small
+//! guard that, when the task's future finishes or is dropped, records the task's index on a
+//! shared list and wakes the collector. The collector then polls exactly that one `JoinHandle`,
+//! so gathering n tasks costs O(n) polls, not O(n²).
+//!
+//! [`select`] and [`race`] do not spawn: they poll their futures in place and drop the losers
+//! the moment one wins. Use them for "whichever comes first", and the spawning ones for "all of
+//! these, concurrently".
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use crate::task::{JoinError, JoinHandle};
+
+/// Indices of finished tasks, in the order they finished, and who to tell.
+#[derive(Default)]
+struct Finished {
+    order: VecDeque<usize>,
+    waker: Option<Waker>,
+}
+
+/// Pushes its task's index onto the finished list when dropped: at the end of the task's
+/// future, when it panics (unwinding drops it), or when it is cancelled.
+struct Report {
+    index: usize,
+    finished: Rc<RefCell<Finished>>,
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        let waker = {
+            let mut finished = self.finished.borrow_mut();
+            finished.order.push_back(self.index);
+            finished.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+/// Tasks spawned together, whose results can be collected in the order they finish.
+pub(crate) struct TaskSet<T> {
+    /// Handles by index; `None` once collected.
+    handles: Vec<Option<JoinHandle<T>>>,
+    /// Shared with every task's `Report`.
+    finished: Rc<RefCell<Finished>>,
+    /// Spawned but not yet collected.
+    outstanding: usize,
+}
+
+impl<T: 'static> TaskSet<T> {
+    pub(crate) fn new() -> TaskSet<T> {
+        TaskSet {
+            handles: Vec::new(),
+            finished: Rc::default(),
+            outstanding: 0,
+        }
+    }
+
+    /// Spawns `future` as the next task of the set and returns its index.
+    pub(crate) fn spawn<F: Future<Output = T> + 'static>(&mut self, future: F) -> usize {
+        let index = self.handles.len();
+        let report = Report {
+            index,
+            finished: self.finished.clone(),
+        };
+        self.handles.push(Some(crate::spawn(async move {
+            let _report = report;
+            future.await
+        })));
+        self.outstanding += 1;
+        index
+    }
+
+    /// How many tasks have not been collected yet.
+    pub(crate) fn outstanding(&self) -> usize {
+        self.outstanding
+    }
+
+    /// Waits for the next task to finish and returns its index and outcome; `None` when every
+    /// task has been collected.
+    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Result<T, JoinError>)>> {
+        loop {
+            if self.outstanding == 0 {
+                return Poll::Ready(None);
+            }
+            let next = self.finished.borrow_mut().order.pop_front();
+            let Some(index) = next else {
+                self.finished.borrow_mut().waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            };
+            let Some(handle) = self.handles[index].as_mut() else {
+                continue;
+            };
+            // The report fires inside the task's last poll, before the loop marks the task
+            // complete; by the time this collector runs, it is.
+            match Pin::new(handle).poll(cx) {
+                Poll::Ready(outcome) => {
+                    self.handles[index] = None;
+                    self.outstanding -= 1;
+                    return Poll::Ready(Some((index, outcome)));
+                }
+                Poll::Pending => self.finished.borrow_mut().order.push_front(index),
+            }
+        }
+    }
+
+    /// Waits for the next task to finish (see [`poll_next`](Self::poll_next)).
+    pub(crate) async fn next(&mut self) -> Option<(usize, Result<T, JoinError>)> {
+        poll_fn(|cx| self.poll_next(cx)).await
+    }
+
+    /// Cancels every task not yet collected.
+    pub(crate) fn cancel_all(&self) {
+        for handle in self.handles.iter().flatten() {
+            handle.cancel();
+        }
+    }
+
+    /// Cancels the rest and waits until every one of them is gone (its cleanup has run).
+    pub(crate) async fn shutdown(&mut self) {
+        self.cancel_all();
+        while self.next().await.is_some() {}
+    }
+
+    /// Hands over the handles of the tasks not yet collected, with their indices.
+    pub(crate) fn into_pending(mut self) -> Vec<(usize, JoinHandle<T>)> {
+        std::mem::take(&mut self.handles)
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, h)| h.map(|h| (i, h)))
+            .collect()
+    }
+}
+
+impl<T> Drop for TaskSet<T> {
+    /// Dropping an unfinished set cancels its tasks: no task outlives the combinator that
+    /// spawned it, unless handed out by `wait` as pending.
+    fn drop(&mut self) {
+        for handle in self.handles.iter().flatten() {
+            handle.cancel();
+        }
+    }
+}
+
+/// Runs every future concurrently as a task and returns their outputs in input order, or the
+/// first error (asyncio's `gather`, fail-fast). When one fails, the others are cancelled and
+/// awaited (their cleanup has run when this returns).
+///
+/// A panic in one of the futures also cancels the others, then resumes unwinding in the caller.
+///
+/// # Cancel safety
+/// Dropping the returned future cancels every task it spawned.
+///
+/// # Panics
+/// Outside a running evloop loop; and re-raises a panic from any of the futures.
+pub async fn gather<I, F, T, E>(futures: I) -> Result<Vec<T>, E>
+where
+    I: IntoIterator<Item = F>,
+    F: Future<Output = Result<T, E>> + 'static,
+    T: 'static,
+    E: 'static,
+{
+    let mut set = TaskSet::new();
+    for future in futures {
+        set.spawn(future);
+    }
+    let mut outputs: Vec<Option<T>> = (0..set.outstanding()).map(|_| None).collect();
+    while let Some((index, outcome)) = set.next().await {
+        match outcome {
+            Ok(Ok(value)) => outputs[index] = Some(value),
+            Ok(Err(error)) => {
+                set.shutdown().await;
+                return Err(error);
+            }
+            Err(join_error) => {
+                set.shutdown().await;
+                match join_error.try_into_panic() {
+                    Ok(payload) => std::panic::resume_unwind(payload),
+                    Err(cancelled) => unreachable!("gather's tasks are private, yet {cancelled} was cancelled"),
+                }
+            }
+        }
+    }
+    Ok(outputs
+        .into_iter()
+        .map(|o| o.expect("every task reported exactly once"))
+        .collect())
+}
+
+/// Runs every future concurrently as a task and returns every outcome in input order, never
+/// failing early (asyncio's `gather(..., return_exceptions=True)`): a panicked task's slot holds
+/// its `JoinError`.
+///
+/// # Cancel safety
+/// Dropping the returned future cancels every task it spawned.
+///
+/// # Panics
+/// Outside a running evloop loop.
+pub async fn gather_all<I, F>(futures: I) -> Vec<Result<F::Output, JoinError>>
+where
+    I: IntoIterator<Item = F>,
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let mut set = TaskSet::new();
+    for future in futures {
+        set.spawn(future);
+    }
+    let mut outcomes: Vec<Option<Result<F::Output, JoinError>>> = (0..set.outstanding()).map(|_| None).collect();
+    while let Some((index, outcome)) = set.next().await {
+        outcomes[index] = Some(outcome);
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.expect("every task reported exactly once"))
+        .collect()
+}
+
+/// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnWhen {
+    /// As soon as any task finishes.
+    FirstCompleted,
+    /// As soon as any task ends with a `JoinError` (a panic), or when all have finished.
+    /// Tasks that report failure through a `Result` output count as completed, as an asyncio
+    /// task that *returns* an error value would; use [`gather`] to stop at the first `Err`.
+    FirstException,
+    /// When every task has finished.
+    AllCompleted,
+}
+
+/// What [`wait`] returns: the tasks that finished, and the ones still running.
+pub struct Waited<T> {
+    /// Finished tasks, in the order they finished: (input index, outcome).
+    pub done: Vec<(usize, Result<T, JoinError>)>,
+    /// Tasks still running: (input index, handle). They keep running; drop or cancel them.
+    pub pending: Vec<(usize, JoinHandle<T>)>,
+}
+
+impl<T> fmt::Debug for Waited<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let done: Vec<usize> = self.done.iter().map(|(i, _)| *i).collect();
+        let pending: Vec<usize> = self.pending.iter().map(|(i, _)| *i).collect();
+        f.debug_struct("Waited")
+            .field("done", &done)
+            .field("pending", &pending)
+            .finish()
+    }
+}
+
+/// Runs every future as a task and waits until `when` is satisfied (asyncio's `wait`). Unlike
+/// `gather`, nothing is cancelled: the unfinished tasks come back as handles.
+///
+/// # Cancel safety
+/// Dropping the returned future before it completes cancels every task it spawned.
+///
+/// # Panics
+/// Outside a running evloop loop.
+pub async fn wait<I, F>(futures: I, when: ReturnWhen) -> Waited<F::Output>
+where
+    I: IntoIterator<Item = F>,
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let mut set = TaskSet::new();
+    for future in futures {
+        set.spawn(future);
+    }
+    let mut done = Vec::new();
+    while let Some((index, outcome)) = set.next().await {
+        let stop = match when {
+            ReturnWhen::FirstCompleted => true,
+            ReturnWhen::FirstException => outcome.is_err(),
+            ReturnWhen::AllCompleted => false,
+        };
+        done.push((index, outcome));
+        if stop {
+            break;
+        }
+    }
+    Waited {
+        done,
+        pending: set.into_pending(),
+    }
+}
+
+/// Yields outcomes in the order their tasks finish (asyncio's `as_completed`).
+pub struct AsCompleted<T> {
+    set: TaskSet<T>,
+}
+
+/// Runs every future as a task; [`AsCompleted::next`] yields `(input index, outcome)` in
+/// completion order.
+///
+/// # Panics
+/// Outside a running evloop loop.
+pub fn as_completed<I, F>(futures: I) -> AsCompleted<F::Output>
+where
+    I: IntoIterator<Item = F>,
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let mut set = TaskSet::new();
+    for future in futures {
+        set.spawn(future);
+    }
+    AsCompleted { set }
+}
+
+impl<T: 'static> AsCompleted<T> {
+    /// The next task to finish, or `None` when all have been yielded.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe: an outcome is only taken when this returns it.
+    pub async fn next(&mut self) -> Option<(usize, Result<T, JoinError>)> {
+        self.set.next().await
+    }
+
+    /// How many outcomes are still to come.
+    pub fn remaining(&self) -> usize {
+        self.set.outstanding()
+    }
+}
+
+impl<T> fmt::Debug for AsCompleted<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsCompleted")
+            .field("remaining", &self.set.outstanding)
+            .finish()
+    }
+}
+
+/// Which side of a [`select`] finished first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Either<A, B> {
+    /// The first future won.
+    Left(A),
+    /// The second future won.
+    Right(B),
+}
+
+/// Polls two futures in place and returns the output of whichever finishes first; the other is
+/// dropped at once (its cleanup runs then). If both are ready on the same poll, the first wins.
+///
+/// # Cancel safety
+/// The loser is dropped: it is exactly as cancel-safe as its own docs say.
+pub async fn select<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = a.as_mut().poll(cx) {
+            return Poll::Ready(Either::Left(out));
+        }
+        b.as_mut().poll(cx).map(Either::Right)
+    })
+    .await
+}
+
+/// Polls every future in place and returns the index and output of the first to finish; the
+/// others are dropped at once. Ties go to the lowest index.
+///
+/// Each wake polls every future still in the race, so this suits a handful of competitors
+/// (a request and its timeout, a few mirrors); for many, spawn them and use [`as_completed`].
+///
+/// # Panics
+/// If `futures` is empty (there would be no winner to wait for).
+pub async fn race<I, F>(futures: I) -> (usize, F::Output)
+where
+    I: IntoIterator<Item = F>,
+    F: Future,
+{
+    let mut racers: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    assert!(!racers.is_empty(), "evloop::race needs at least one future");
+    poll_fn(|cx| {
+        for (index, racer) in racers.iter_mut().enumerate() {
+            if let Poll::Ready(out) = racer.as_mut().poll(cx) {
+                return Poll::Ready((index, out));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}

@@ -1,0 +1,177 @@
+//! `TaskGroup`: structured concurrency (asyncio 3.11's `TaskGroup`, Trio's nursery).
+//!
+//! Tasks spawned into a group belong to it: [`TaskGroup::join`] waits for all of them, the
+//! first failure (an `Err` output or a panic) cancels the others, and every failure is
+//! reported together, like asyncio's `ExceptionGroup`. A group that is dropped cancels whatever
+//! is still running, so leaving the scope never leaves a task behind: cancelled tasks are never
+//! polled again, and their futures are dropped at the loop's next turn.
+//!
+//! Group tasks return `Result<(), E>`; values they compute travel through whatever the caller
+//! shares with them (an `Rc<RefCell<…>>`, a channel), as with a Trio nursery. The group is a
+//! cheap handle: clone it into a task to let that task spawn siblings.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::future::Future;
+use std::rc::Rc;
+
+use crate::combinators::TaskSet;
+use crate::task::JoinError;
+
+/// A set of tasks that succeed or fail together. Clones are handles to the same group.
+pub struct TaskGroup<E> {
+    inner: Rc<Inner<E>>,
+}
+
+impl<E> Clone for TaskGroup<E> {
+    fn clone(&self) -> Self {
+        TaskGroup {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+struct Inner<E> {
+    /// The group's tasks and their completion order.
+    set: RefCell<TaskSet<Result<(), E>>>,
+    /// Failures collected so far, in the order they happened.
+    failures: RefCell<Vec<Failure<E>>>,
+    /// Set by the first failure: the rest were cancelled, and later spawns are cancelled too.
+    failed: Cell<bool>,
+}
+
+/// One task's failure inside a [`GroupError`].
+pub enum Failure<E> {
+    /// The task returned `Err`.
+    Error {
+        /// The task's position in spawn order.
+        index: usize,
+        /// What it returned.
+        error: E,
+    },
+    /// The task panicked.
+    Panic {
+        /// The task's position in spawn order.
+        index: usize,
+        /// The panic, with its message.
+        error: JoinError,
+    },
+}
+
+/// Every failure of a [`TaskGroup`] (asyncio's `ExceptionGroup`).
+pub struct GroupError<E> {
+    /// The failures in the order they happened; the first one caused the cancellation.
+    pub failures: Vec<Failure<E>>,
+}
+
+impl<E: 'static> Default for TaskGroup<E> {
+    fn default() -> Self {
+        TaskGroup::new()
+    }
+}
+
+impl<E: 'static> TaskGroup<E> {
+    /// An empty group.
+    pub fn new() -> TaskGroup<E> {
+        let inner = Inner {
+            set: RefCell::new(TaskSet::new()),
+            failures: RefCell::new(Vec::new()),
+            failed: Cell::new(false),
+        };
+        TaskGroup { inner: Rc::new(inner) }
+    }
+
+    /// Spawns a task into the group. If the group has already failed, the task is cancelled
+    /// at once (it never runs), as asyncio refuses new tasks in a failing group.
+    ///
+    /// # Panics
+    /// Outside a running evloop loop.
+    pub fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = Result<(), E>> + 'static,
+    {
+        let mut set = self.inner.set.borrow_mut();
+        set.spawn(future);
+        if self.inner.failed.get() {
+            set.cancel_all();
+        }
+    }
+
+    /// Waits for every task. On the first failure the others are cancelled, and once all are
+    /// gone the failures are returned together.
+    ///
+    /// # Errors
+    /// A [`GroupError`] listing every task that returned `Err` or panicked.
+    ///
+    /// Tasks spawned while `join` waits (by the group's own tasks, through a clone) are waited
+    /// for too.
+    ///
+    /// # Cancel safety
+    /// Dropping the `join` future and then every handle to the group cancels every task still
+    /// running.
+    pub async fn join(&self) -> Result<(), GroupError<E>> {
+        let inner = &*self.inner;
+        loop {
+            // The borrow lasts one poll, never across the await: tasks may spawn meanwhile.
+            let next = std::future::poll_fn(|cx| inner.set.borrow_mut().poll_next(cx)).await;
+            let Some((index, outcome)) = next else { break };
+            let failure = match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(error)) => Some(Failure::Error { index, error }),
+                Err(error) if error.is_panic() => Some(Failure::Panic { index, error }),
+                // Cancelled by the group itself after an earlier failure: not a failure.
+                Err(_cancelled) => None,
+            };
+            if let Some(failure) = failure {
+                inner.failures.borrow_mut().push(failure);
+                if !inner.failed.replace(true) {
+                    inner.set.borrow().cancel_all();
+                }
+            }
+        }
+        let failures = std::mem::take(&mut *inner.failures.borrow_mut());
+        if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(GroupError { failures })
+        }
+    }
+}
+
+impl<E> fmt::Debug for TaskGroup<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroup")
+            .field("failed", &self.inner.failed.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for Failure<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Error { index, error } => write!(f, "task {index} returned Err({error:?})"),
+            Failure::Panic { index, error } => write!(f, "task {index}: {error}"),
+        }
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for GroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.failures).finish()
+    }
+}
+
+impl<E: fmt::Debug> fmt::Display for GroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} task(s) of the group failed: ", self.failures.len())?;
+        for (i, failure) in self.failures.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{failure:?}")?;
+        }
+        Ok(())
+    }
+}
+
+impl<E: fmt::Debug> std::error::Error for GroupError<E> {}

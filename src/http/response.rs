@@ -1,0 +1,252 @@
+//! Parsing a response head: status line and header lines, up to the empty line.
+//!
+//! Why it exists: the head is the first thing a server's bytes must survive, so it is
+//! where the client bounds what it will buffer. The tokenizing is done by `httparse`
+//! (a zero-copy, well-fuzzed parser); this module adds what `httparse` leaves to its
+//! caller: limits, version and status checks, owned [`Headers`], and the interim
+//! (1xx) responses that may come before the real one.
+//!
+//! Read first: RFC 9112 §4 (status line) and §5 (field lines), RFC 9110 §15.2 (1xx).
+//!
+//! ```text
+//! HTTP/1.1 200 OK\r\n                 status-line (RFC 9112 §4)
+//! Content-Length: 5\r\n               field lines (RFC 9112 §5)
+//! \r\n                                end of head; the body follows (see `framing`)
+//! ```
+//!
+//! **Limits.** The caller calls [`parse_response_head`] again each time more bytes
+//! arrive. A head that is still incomplete once `max_head_bytes` bytes are buffered is
+//! an error ([`Error::HeadTooLarge`]), so a server cannot make the client buffer (or
+//! wait) forever. Only the first `max_head_bytes` bytes of the buffer are ever looked at.
+//!
+//! **Interim responses.** Before the final response a server may send any number of
+//! 1xx heads (`100 Continue`, `103 Early Hints`), each without a body. A
+//! [`ResponseHeadReader`] skips them while charging their bytes to *one* budget, so a
+//! stream of 1xx heads cannot grow without bound either. `101 Switching Protocols` is
+//! an error: this client never asks to switch (RFC 9110 §15.2.2).
+//!
+//! **Leniency, and where there is none.** Following `httparse`, a bare LF is accepted
+//! as a line end in the head (RFC 9112 §2.2 allows a recipient to), but whitespace
+//! between a field name and its colon is refused (RFC 9112 §5.1), as are multiple
+//! spaces in the status line. Obsolete line folding is unfolded into spaces, which is
+//! what RFC 9112 §5.2 requires of a user agent. Status codes outside 100–599 are
+//! refused (RFC 9110 §15).
+
+use super::error::Malformed;
+use super::headers::decode_field_value;
+use super::{Error, Headers};
+
+/// The HTTP version of a response (RFC 9112 §2.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// `HTTP/1.0`: no chunked bodies, connections close unless kept alive explicitly.
+    Http10,
+    /// `HTTP/1.1`.
+    Http11,
+}
+
+/// A parsed response head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    /// The server's version: it decides persistence defaults and whether
+    /// `Transfer-Encoding` may appear (RFC 9112 §6.1, §9.3).
+    pub version: Version,
+    /// The status code, 100–599: the outcome, and part of the framing decision.
+    pub status: u16,
+    /// The reason phrase, for people only: clients must ignore it (RFC 9112 §4). Empty
+    /// if the server sent none or sent non-ASCII bytes in it.
+    pub reason: String,
+    /// The header fields, in order; names are matched case-insensitively.
+    pub headers: Headers,
+}
+
+impl ResponseHead {
+    /// Whether this is an interim response (1xx), to be followed by another head.
+    pub fn is_informational(&self) -> bool {
+        (100..200).contains(&self.status)
+    }
+}
+
+/// Bounds on a response head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadLimits {
+    /// At most this many header lines per head; more is [`Error::TooManyHeaders`].
+    pub max_headers: usize,
+    /// At most this many bytes for the final head plus every 1xx head before it;
+    /// more is [`Error::HeadTooLarge`].
+    pub max_head_bytes: usize,
+}
+
+impl HeadLimits {
+    /// 100 header lines: hyper's default too; real responses carry 10–30.
+    pub const DEFAULT_MAX_HEADERS: usize = 100;
+    /// 64 KiB: ample for real heads (a few KiB, cookies included), while a hostile
+    /// server can make each request buffer no more than this.
+    pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;
+}
+
+impl Default for HeadLimits {
+    fn default() -> HeadLimits {
+        HeadLimits {
+            max_headers: HeadLimits::DEFAULT_MAX_HEADERS,
+            max_head_bytes: HeadLimits::DEFAULT_MAX_HEAD_BYTES,
+        }
+    }
+}
+
+/// Parses one response head from the start of `buf`.
+///
+/// Returns `Ok(None)` if the head is not complete yet (read more and call again with
+/// the longer buffer), or the head and the number of bytes it used; the body starts at
+/// `buf[consumed..]`. This does not skip 1xx responses: see [`ResponseHeadReader`].
+///
+/// # Errors
+///
+/// [`Error::HeadTooLarge`] once `limits.max_head_bytes` bytes hold no complete head,
+/// [`Error::TooManyHeaders`], and [`Error::Malformed`] for a head breaking RFC 9112.
+pub fn parse_response_head(buf: &[u8], limits: &HeadLimits) -> Result<Option<(ResponseHead, usize)>, Error> {
+    parse_within(buf, limits, limits.max_head_bytes)
+}
+
+/// What a [`ResponseHeadReader`] found in the buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadStep {
+    /// No complete head yet: read more bytes, then call again with the longer buffer.
+    NeedMore,
+    /// An interim (1xx) response such as `100 Continue` or `103 Early Hints`, which has
+    /// no body: drop `consumed` bytes from the front of the buffer and call again.
+    Interim {
+        /// The interim head, for callers that care (103's `Link` hints).
+        head: ResponseHead,
+        /// How many bytes of the buffer it used.
+        consumed: usize,
+    },
+    /// The final response head; its body (see `body_framing`) starts at `consumed`.
+    Final {
+        /// The final head.
+        head: ResponseHead,
+        /// How many bytes of the buffer it used.
+        consumed: usize,
+    },
+}
+
+/// Reads the heads of one response: any interim 1xx heads, then the final head,
+/// all charged to one [`HeadLimits::max_head_bytes`] budget.
+///
+/// ```text
+///   parse(buf) ──► NeedMore ──(read more)──► parse(buf)
+///        │
+///        ├─► Interim { consumed } ──(drop consumed bytes)──► parse(rest)
+///        ├─► Final { head, consumed } ──► body framing
+///        └─► Err(UnexpectedUpgrade) on 101, Err(HeadTooLarge) past the budget
+/// ```
+///
+/// Use one reader per request.
+#[derive(Debug, Clone)]
+pub struct ResponseHeadReader {
+    /// The limits for the whole exchange; `max_head_bytes` is the total budget.
+    limits: HeadLimits,
+    /// Bytes already used by interim heads of this response.
+    /// # Invariant
+    /// `spent <= limits.max_head_bytes`: an interim head is only accepted if it fit.
+    spent: usize,
+}
+
+impl ResponseHeadReader {
+    /// A reader with a fresh budget.
+    pub fn new(limits: HeadLimits) -> ResponseHeadReader {
+        ResponseHeadReader { limits, spent: 0 }
+    }
+
+    /// How many head bytes may still arrive before [`Error::HeadTooLarge`].
+    pub fn remaining_budget(&self) -> usize {
+        self.limits.max_head_bytes.saturating_sub(self.spent)
+    }
+
+    /// Looks for the next head at the start of `buf` (after the caller has dropped the
+    /// bytes of earlier interim heads).
+    ///
+    /// # Errors
+    ///
+    /// As [`parse_response_head`], with the budget shared across heads, plus
+    /// [`Error::UnexpectedUpgrade`] for `101 Switching Protocols`.
+    pub fn parse(&mut self, buf: &[u8]) -> Result<HeadStep, Error> {
+        let Some((head, consumed)) = parse_within(buf, &self.limits, self.remaining_budget())? else {
+            return Ok(HeadStep::NeedMore);
+        };
+        if head.status == 101 {
+            return Err(Error::UnexpectedUpgrade { status: head.status });
+        }
+        if head.is_informational() {
+            self.spent += consumed;
+            return Ok(HeadStep::Interim { head, consumed });
+        }
+        Ok(HeadStep::Final { head, consumed })
+    }
+}
+
+/// Parses one head that must fit in `budget` bytes; errors report the configured limit.
+fn parse_within(buf: &[u8], limits: &HeadLimits, budget: usize) -> Result<Option<(ResponseHead, usize)>, Error> {
+    // Looking at no more than the budget both bounds the work and turns "still
+    // incomplete at the limit" into an error instead of a wait.
+    let window = &buf[..buf.len().min(budget)];
+    // httparse wants one slot per header line. The shortest line, `a:` + LF, is 3
+    // bytes, so the window cannot start more than `len / 3 + 1` lines: allocating
+    // more slots than that is waste (and `usize::MAX` of them would abort), while
+    // allocating that many never reports `TooManyHeaders` wrongly.
+    let mut slots = vec![httparse::EMPTY_HEADER; limits.max_headers.min(window.len() / 3 + 1)];
+    let mut response = httparse::Response::new(&mut slots);
+    let mut config = httparse::ParserConfig::default();
+    config.allow_obsolete_multiline_headers_in_responses(true);
+    let consumed = match config.parse_response(&mut response, window) {
+        Ok(httparse::Status::Complete(consumed)) => consumed,
+        Ok(httparse::Status::Partial) if window.len() >= budget => {
+            return Err(Error::HeadTooLarge {
+                limit: limits.max_head_bytes,
+            });
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(Error::TooManyHeaders {
+                limit: limits.max_headers,
+            });
+        }
+        Err(httparse::Error::Version) => return Err(Malformed::Version.into()),
+        Err(httparse::Error::Status) => return Err(Malformed::StatusLine.into()),
+        Err(_) => return Err(Malformed::HeaderLine.into()),
+    };
+    let version = match response.version {
+        Some(0) => Version::Http10,
+        Some(1) => Version::Http11,
+        _ => return Err(Malformed::Version.into()),
+    };
+    let status = response.code.ok_or(Malformed::StatusLine)?;
+    if !(100..=599).contains(&status) {
+        return Err(Malformed::StatusCode.into());
+    }
+    let headers = response.headers.iter().map(|h| (h.name, unfold(h.value))).collect();
+    let reason = response.reason.unwrap_or("").to_owned();
+    Ok(Some((
+        ResponseHead {
+            version,
+            status,
+            reason,
+            headers,
+        },
+        consumed,
+    )))
+}
+
+/// Replaces each CR and LF of an obs-folded value with a space (RFC 9112 §5.2), then
+/// decodes it.
+fn unfold(value: &[u8]) -> String {
+    let unfolded: Vec<u8> = value
+        .iter()
+        .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+        .collect();
+    decode_field_value(&unfolded)
+}
+
+#[cfg(test)]
+#[path = "tests_response.rs"]
+mod tests;
