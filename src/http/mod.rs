@@ -57,18 +57,19 @@ pub mod request;
 pub mod response;
 pub mod url;
 
-// ── Room for the I/O half of the client ─────────────────────────────────────────
-// The integrator adds, here, the modules that drive the pieces above over evloop's
-// TCP streams. Not declared yet, because they do not exist yet:
-//
-//   pub mod conn;    // one connection: write a request, read heads and body
-//   pub mod pool;    // idle keep-alive connections per origin
-//   pub mod client;  // the public `Client`: timeouts, redirects, retries
-// ────────────────────────────────────────────────────────────────────────────────
+// The I/O half: drives the pieces above over evloop's TCP streams.
+mod body;
+mod client;
+mod conn;
+mod pool;
+mod retry;
 
+pub use body::Response;
+pub use client::{Client, ClientConfig, RequestBuilder};
 pub use error::{Error, Malformed, TimeoutKind};
 pub use framing::{BodyDecoder, ChunkLimits, Framing, body_framing, connection_reusable};
 pub use headers::Headers;
 pub use request::{Method, USER_AGENT, basic_authorization, encode_request_head, validate_header};
 pub use response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader, Version, parse_response_head};
+pub use retry::{RetryPolicy, with_retry};
 pub use url::{Credentials, DEFAULT_PORT, Host, Url};

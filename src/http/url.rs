@@ -225,6 +225,28 @@ impl Url {
         }
     }
 
+    /// This URL with `key=value` pairs appended to its query, each percent-encoded so that
+    /// only unreserved characters (RFC 3986 §2.3) stay as they are.
+    ///
+    /// # Errors
+    /// None today; the `Result` leaves room for limits on URL length.
+    pub fn with_query_pairs(&self, pairs: &[(&str, &str)]) -> Result<Url, Error> {
+        let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        let mut query = self.query.clone().unwrap_or_default();
+        for (key, value) in pairs {
+            if !query.is_empty() {
+                query.push('&');
+            }
+            query.push_str(&percent_encode(key, unreserved));
+            query.push('=');
+            query.push_str(&percent_encode(value, unreserved));
+        }
+        Ok(Url {
+            query: Some(query),
+            ..self.clone()
+        })
+    }
+
     /// `(host, port)`: two URLs with equal origins may share a connection and
     /// credentials. The scheme is always `http`, so it is left out.
     pub fn origin(&self) -> (&Host, u16) {

@@ -200,6 +200,23 @@ impl TcpStream {
         Ok(())
     }
 
+    /// One read attempt that never waits: `WouldBlock` if nothing is buffered in the kernel.
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut stream = self.source.get_ref();
+        stream.read(buf)
+    }
+
+    /// Forgets read readiness, so the next `read` waits for a new event (see
+    /// `IoSource::clear_ready` for when that is sound).
+    pub(crate) fn clear_read_ready(&self) {
+        self.source.clear_ready(Direction::Read);
+    }
+
+    /// How many read-side events this socket has seen (wrapping).
+    pub(crate) fn read_events(&self) -> u32 {
+        self.source.read_events()
+    }
+
     /// Shuts down the read half, the write half (sends FIN), or both.
     ///
     /// # Errors

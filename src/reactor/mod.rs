@@ -91,6 +91,10 @@ struct IoState {
     generation: u32,
     /// Remembered readiness (edge-triggered events are not repeated).
     readiness: u8,
+    /// How many read-side events (readable, read-closed, error) have arrived, wrapping. Lets
+    /// an owner that stopped reading ask "did anything happen since?" without a system call
+    /// (the HTTP pool uses it to vet idle connections).
+    read_events: u32,
     /// The task waiting to read, if one is.
     reader: Option<Waker>,
     /// The task waiting to write, if one is.
@@ -146,6 +150,7 @@ impl Reactor {
         entry.insert(IoState {
             generation,
             readiness: 0,
+            read_events: 0,
             reader: None,
             writer: None,
         });
@@ -205,6 +210,14 @@ impl Reactor {
         }
     }
 
+    /// How many read-side events this source has seen (wrapping); `None` if not registered.
+    pub(crate) fn read_events(&self, key: IoKey) -> Option<u32> {
+        self.sources
+            .get(key.index as usize)
+            .filter(|s| s.generation == key.generation)
+            .map(|s| s.read_events)
+    }
+
     /// Waits for events for at most `timeout` (`None`: until one arrives) and collects the
     /// wakers of the tasks they unblock. Returns whether the cross-thread waker fired.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>, wakers: &mut Vec<Waker>) -> io::Result<bool> {
@@ -245,10 +258,11 @@ impl Reactor {
                 bits |= ERROR;
             }
             state.readiness |= bits;
-            if bits & Direction::Read.mask() != 0
-                && let Some(w) = state.reader.take()
-            {
-                wakers.push(w);
+            if bits & Direction::Read.mask() != 0 {
+                state.read_events = state.read_events.wrapping_add(1);
+                if let Some(w) = state.reader.take() {
+                    wakers.push(w);
+                }
             }
             if bits & Direction::Write.mask() != 0
                 && let Some(w) = state.writer.take()

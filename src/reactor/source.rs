@@ -64,6 +64,19 @@ impl<S: Source> IoSource<S> {
         }
     }
 
+    /// Forgets `direction`'s readiness without an operation having said `WouldBlock`: the next
+    /// operation waits for a fresh event. Only sound when the caller knows nothing can be
+    /// pending that the reactor has already reported, e.g. a client that just sent a request
+    /// and has consumed everything before it.
+    pub(crate) fn clear_ready(&self, direction: Direction) {
+        crate::context::with_core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction));
+    }
+
+    /// How many read-side events the reactor has delivered for this source (wrapping).
+    pub(crate) fn read_events(&self) -> u32 {
+        crate::context::with_core(|core| core.reactor.borrow().read_events(self.key)).unwrap_or(0)
+    }
+
     /// Waits until `direction` may be ready, without running an operation.
     pub(crate) fn poll_ready(&self, direction: Direction, cx: &mut Context<'_>) -> Poll<()> {
         crate::context::with_core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx))

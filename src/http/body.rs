@@ -1,0 +1,228 @@
+//! `Response`: aiohttp's `ClientResponse` (status, headers, `read()`/`text()`/`content`).
+//!
+//! The head has been read when a [`Response`] is returned; the body is read on demand, through
+//! the connection, by a [`BodyDecoder`]. When the decoder says the body is complete the
+//! connection's fate is decided:
+//!
+//! - back to the pool, if the framing allows keep-alive and **no byte is left over** (a 204
+//!   that carried a body, a response longer than its Content-Length, a second unrequested
+//!   response: all leave bytes behind, and all mean the connection's framing can no longer be
+//!   trusted, so it is closed and those bytes are never read as the next response);
+//! - closed otherwise, or if the response is dropped before its body was read to the end.
+//!
+//! Either way the request's pool slot is released then.
+
+use std::fmt;
+use std::rc::Rc;
+
+use crate::http::conn::{Conn, Deadlines};
+use crate::http::error::Error;
+use crate::http::framing::{BodyDecoder, ChunkLimits, Framing};
+use crate::http::headers::Headers;
+use crate::http::pool::{Pool, Slot};
+use crate::http::response::{ResponseHead, Version};
+use crate::http::url::Url;
+
+/// What is left of the exchange while the body is being read.
+pub(crate) struct Reading {
+    conn: Conn,
+    decoder: BodyDecoder,
+    /// The framing allows keep-alive (decided from the head).
+    reusable: bool,
+    deadlines: Deadlines,
+    pool: Rc<Pool>,
+    /// The pool slot, released when the body is done (or the response dropped).
+    _slot: Slot,
+}
+
+impl Reading {
+    pub(crate) fn new(
+        conn: Conn,
+        framing: Framing,
+        chunk_limits: ChunkLimits,
+        reusable: bool,
+        deadlines: Deadlines,
+        pool: Rc<Pool>,
+        slot: Slot,
+    ) -> Reading {
+        Reading {
+            conn,
+            decoder: BodyDecoder::with_limits(framing, chunk_limits),
+            reusable,
+            deadlines,
+            pool,
+            _slot: slot,
+        }
+    }
+}
+
+/// A response whose head has arrived. Read the body with [`bytes`](Self::bytes),
+/// [`text`](Self::text) or, piece by piece, [`chunk`](Self::chunk).
+pub struct Response {
+    head: ResponseHead,
+    url: Url,
+    /// `None` once the body has been read to the end (or failed).
+    reading: Option<Reading>,
+    /// Most bytes `bytes()`/`text()` will buffer.
+    max_body: u64,
+}
+
+impl Response {
+    pub(crate) fn new(head: ResponseHead, url: Url, reading: Reading, max_body: u64) -> Response {
+        let mut response = Response {
+            head,
+            url,
+            reading: Some(reading),
+            max_body,
+        };
+        // A bodiless response (HEAD, 204, 304, Content-Length: 0) is complete already.
+        response.finish_if_done();
+        response
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.head.status
+    }
+
+    /// The reason phrase, as the server wrote it.
+    pub fn reason(&self) -> &str {
+        &self.head.reason
+    }
+
+    /// The HTTP version of the response.
+    pub fn version(&self) -> Version {
+        self.head.version
+    }
+
+    /// The response headers (case-insensitive lookup).
+    pub fn headers(&self) -> &Headers {
+        &self.head.headers
+    }
+
+    /// The URL this response came from (after redirects).
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// `Err(Error::Status(code))` for a 4xx or 5xx status, the response otherwise
+    /// (aiohttp's `raise_for_status`).
+    ///
+    /// # Errors
+    /// [`Error::Status`] for 4xx and 5xx.
+    pub fn error_for_status(self) -> Result<Response, Error> {
+        if (400..600).contains(&self.head.status) {
+            Err(Error::Status(self.head.status))
+        } else {
+            Ok(self)
+        }
+    }
+
+    /// The next piece of the body, or `None` at its end. Unlike [`bytes`](Self::bytes), the
+    /// body is not capped: it is never held in memory whole.
+    ///
+    /// # Errors
+    /// A malformed or truncated body, an I/O error, or a timeout. After an error the
+    /// connection is closed and further calls return `Ok(None)`.
+    ///
+    /// # Cancel safety
+    /// Cancel-safe in the sense that nothing is corrupted: bytes already decoded by a dropped
+    /// call are lost, so the body is incomplete; drop the response after cancelling.
+    pub async fn chunk(&mut self) -> Result<Option<Vec<u8>>, Error> {
+        let mut out = Vec::new();
+        while out.is_empty() {
+            let Some(reading) = self.reading.as_mut() else {
+                return Ok(None);
+            };
+            if let Err(error) = pump(reading, &mut out).await {
+                self.reading = None;
+                return Err(error);
+            }
+            if reading.decoder.is_done() {
+                self.finish_if_done();
+                break;
+            }
+        }
+        Ok(if out.is_empty() { None } else { Some(out) })
+    }
+
+    /// The whole body, up to the client's `max_body` (10 MiB by default).
+    ///
+    /// # Errors
+    /// [`Error::BodyTooLarge`] past the cap; otherwise as [`chunk`](Self::chunk).
+    pub async fn bytes(mut self) -> Result<Vec<u8>, Error> {
+        let mut body = Vec::new();
+        while let Some(reading) = self.reading.as_mut() {
+            if let Err(error) = pump(reading, &mut body).await {
+                self.reading = None;
+                return Err(error);
+            }
+            if body.len() as u64 > self.max_body {
+                self.reading = None;
+                return Err(Error::BodyTooLarge { limit: self.max_body });
+            }
+            self.finish_if_done();
+        }
+        Ok(body)
+    }
+
+    /// The whole body as text (UTF-8; invalid sequences become U+FFFD), capped like
+    /// [`bytes`](Self::bytes).
+    ///
+    /// # Errors
+    /// As [`bytes`](Self::bytes).
+    pub async fn text(self) -> Result<String, Error> {
+        let bytes = self.bytes().await?;
+        Ok(match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
+    }
+
+    /// Once the decoder is done, hands the connection back to the pool or closes it.
+    fn finish_if_done(&mut self) {
+        if !self.reading.as_ref().is_some_and(|r| r.decoder.is_done()) {
+            return;
+        }
+        let reading = self.reading.take().expect("checked just above");
+        let leftover = !reading.conn.buffered().is_empty();
+        if reading.reusable && !leftover {
+            reading.pool.checkin(reading.conn);
+        } else if leftover {
+            log::debug!(
+                target: "evloop::http",
+                "closing a connection with {} unexpected bytes after the response",
+                reading.conn.buffered().len()
+            );
+        }
+        // The slot (and, if not pooled, the connection) is released here.
+    }
+}
+
+/// Decodes what is buffered into `out`; if that produced nothing and the body is not done,
+/// reads once more from the socket. End of stream is only fine where the framing says so.
+async fn pump(reading: &mut Reading, out: &mut Vec<u8>) -> Result<(), Error> {
+    let before = out.len();
+    let consumed = reading.decoder.decode(reading.conn.buffered(), out)?;
+    reading.conn.consume(consumed);
+    if out.len() > before || reading.decoder.is_done() {
+        return Ok(());
+    }
+    let n = reading.conn.fill(&reading.deadlines).await?;
+    if n == 0 {
+        reading.decoder.eof()?;
+        // Read-until-close bodies end here; the connection is not reusable.
+        reading.reusable = false;
+    }
+    Ok(())
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.head.status)
+            .field("url", &self.url.to_string())
+            .field("body_pending", &self.reading.is_some())
+            .finish()
+    }
+}

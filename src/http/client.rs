@@ -1,0 +1,358 @@
+//! `Client`: aiohttp's `ClientSession`, on evloop's loop.
+//!
+//! One request, start to finish:
+//!
+//! ```text
+//!  Client::get(url).send()
+//!    ├─ wait for a pool slot (per-origin, then global; FIFO)      ── counts toward `total`
+//!    ├─ take an idle connection, or resolve + connect             ── `connect` timeout
+//!    ├─ write head + body; read 1xx heads, then the final head    ── `read` timeout per read
+//!    │    (a reused connection that fails before any response byte: retry once on a fresh
+//!    │     connection, for idempotent methods only — never for POST)
+//!    ├─ 301/302/303/307/308 with a Location: drain, follow (up to `max_redirects`)
+//!    └─ return the Response; its body is read on demand, then the connection goes back to
+//!       the pool (or is closed) and the slot is released
+//! ```
+//!
+//! Every wait is bounded by the request's total deadline, so a server that never answers,
+//! stalls mid-body or drips one byte at a time is cut off; the per-read timeout catches plain
+//! stalls earlier.
+
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+use crate::http::body::{Reading, Response};
+use crate::http::conn::{Conn, Deadlines, Origin};
+use crate::http::error::{Error, TimeoutKind};
+use crate::http::framing::{ChunkLimits, Framing, body_framing, connection_reusable};
+use crate::http::headers::Headers;
+use crate::http::pool::Pool;
+use crate::http::request::{Method, encode_request_head, validate_header};
+use crate::http::response::HeadLimits;
+use crate::http::url::Url;
+
+/// How a [`Client`] behaves. Defaults follow aiohttp where it has one.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Most requests in flight at once, over all hosts (aiohttp's `limit`, default 100;
+    /// 0 = no limit).
+    pub limit: usize,
+    /// Most requests in flight to one host:port (aiohttp's `limit_per_host`; default 0 = no
+    /// limit).
+    pub limit_per_host: usize,
+    /// Deadline for a whole request, pool wait and body included (default 300 s, aiohttp's
+    /// `ClientTimeout.total`; `None` = none).
+    pub total_timeout: Option<Duration>,
+    /// Deadline for resolving and connecting (default 30 s; `None` = none).
+    pub connect_timeout: Option<Duration>,
+    /// Longest silence between two reads (default 30 s; `None` = none).
+    pub read_timeout: Option<Duration>,
+    /// How long an idle keep-alive connection is kept (default 15 s, aiohttp's
+    /// `keepalive_timeout`).
+    pub idle_timeout: Duration,
+    /// Most idle connections kept per host (default 10).
+    pub max_idle_per_host: usize,
+    /// Most redirects followed (default 10, aiohttp's `max_redirects`).
+    pub max_redirects: u32,
+    /// Limits on response heads (header count, head bytes).
+    pub head_limits: HeadLimits,
+    /// Limits on chunk-size lines and trailers.
+    pub chunk_limits: ChunkLimits,
+    /// Most body bytes `Response::bytes`/`text` will buffer (default 10 MiB; streaming with
+    /// `chunk` is not capped).
+    pub max_body: u64,
+}
+
+impl Default for ClientConfig {
+    fn default() -> ClientConfig {
+        ClientConfig {
+            limit: 100,
+            limit_per_host: 0,
+            total_timeout: Some(Duration::from_secs(300)),
+            connect_timeout: Some(Duration::from_secs(30)),
+            read_timeout: Some(Duration::from_secs(30)),
+            idle_timeout: Duration::from_secs(15),
+            max_idle_per_host: 10,
+            max_redirects: 10,
+            head_limits: HeadLimits::default(),
+            chunk_limits: ChunkLimits::default(),
+            max_body: 10 * 1024 * 1024,
+        }
+    }
+}
+
+/// An HTTP/1.1 client with a connection pool. Cheap to clone: clones share the pool.
+#[derive(Clone)]
+pub struct Client {
+    config: Rc<ClientConfig>,
+    pool: Rc<Pool>,
+}
+
+impl Default for Client {
+    fn default() -> Client {
+        Client::new()
+    }
+}
+
+impl Client {
+    /// A client with the default configuration.
+    pub fn new() -> Client {
+        Client::with_config(ClientConfig::default())
+    }
+
+    /// A client with `config`.
+    pub fn with_config(config: ClientConfig) -> Client {
+        let pool = Pool::new(
+            config.limit,
+            config.limit_per_host,
+            config.idle_timeout,
+            config.max_idle_per_host,
+        );
+        Client {
+            config: Rc::new(config),
+            pool: Rc::new(pool),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Starts a GET request.
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.request(Method::GET, url)
+    }
+
+    /// Starts a HEAD request.
+    pub fn head(&self, url: &str) -> RequestBuilder {
+        self.request(Method::HEAD, url)
+    }
+
+    /// Starts a POST request.
+    pub fn post(&self, url: &str) -> RequestBuilder {
+        self.request(Method::POST, url)
+    }
+
+    /// Starts a request with any method.
+    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+        RequestBuilder {
+            client: self.clone(),
+            method,
+            url: Url::parse(url),
+            headers: Headers::new(),
+            body: None,
+            error: None,
+            total_timeout: self.config.total_timeout,
+        }
+    }
+
+    /// Idle connections currently kept (for tests and curiosity).
+    pub fn idle_connections(&self) -> usize {
+        self.pool.idle_count()
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.config)
+            .field("idle", &self.pool.idle_count())
+            .finish()
+    }
+}
+
+/// A request being built. Nothing is sent until [`send`](Self::send); invalid input is
+/// reported there, before any byte goes out.
+pub struct RequestBuilder {
+    client: Client,
+    method: Method,
+    url: Result<Url, Error>,
+    headers: Headers,
+    body: Option<Vec<u8>>,
+    /// The first invalid header or query, reported by `send`.
+    error: Option<Error>,
+    total_timeout: Option<Duration>,
+}
+
+impl RequestBuilder {
+    /// Adds a header. Names must be tokens and values may not contain CR, LF, NUL or other
+    /// control characters; `Content-Length` and `Transfer-Encoding` are the client's to set.
+    pub fn header(mut self, name: &str, value: &str) -> RequestBuilder {
+        match validate_header(name, value) {
+            Ok(()) => self.headers.append(name, value),
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+        self
+    }
+
+    /// Appends `key=value` pairs to the URL's query, percent-encoded.
+    pub fn query(mut self, pairs: &[(&str, &str)]) -> RequestBuilder {
+        if let Ok(url) = &self.url {
+            self.url = url.with_query_pairs(pairs);
+        }
+        self
+    }
+
+    /// Sets the body (sent with a `Content-Length`).
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> RequestBuilder {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Overrides the client's total deadline for this request (`None`: no deadline).
+    pub fn timeout(mut self, total: Option<Duration>) -> RequestBuilder {
+        self.total_timeout = total;
+        self
+    }
+
+    /// Sends the request and waits for the response head (following redirects).
+    ///
+    /// # Errors
+    /// Invalid input (URL, method, headers) before anything is sent; connection, timeout,
+    /// protocol and redirect errors after. See [`Error`].
+    ///
+    /// # Cancel safety
+    /// Dropping the future abandons the request: its connection is closed (never pooled
+    /// half-used) and its pool slot is released.
+    pub async fn send(self) -> Result<Response, Error> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        let client = self.client;
+        let mut url = self.url?;
+        let mut method = self.method;
+        let mut headers = self.headers;
+        let mut body = self.body;
+        let deadlines = Deadlines {
+            total: self.total_timeout.map(|d| crate::time::now() + d),
+            read: client.config.read_timeout,
+        };
+        let mut redirects = 0;
+        loop {
+            let response = client
+                .execute(&method, &url, &headers, body.as_deref(), &deadlines)
+                .await?;
+            let Some(location) = redirect_location(&response) else {
+                return Ok(response);
+            };
+            if redirects == client.config.max_redirects {
+                return Err(Error::TooManyRedirects {
+                    limit: client.config.max_redirects,
+                });
+            }
+            redirects += 1;
+            let next = url.join(&location).map_err(|e| match e {
+                Error::UnsupportedScheme { scheme } => Error::RedirectNotHttp { scheme },
+                other => other,
+            })?;
+            let status = response.status();
+            // Read (a bounded amount of) the redirect's body so its connection can be reused.
+            drop(crate::time::timeout(Duration::from_secs(1), response.bytes()).await);
+            // 303, and 301/302 after a POST (what every browser does), become a bodiless GET;
+            // 307 and 308 repeat the request as it was.
+            if status == 303 && method != Method::HEAD || (matches!(status, 301 | 302) && method == Method::POST) {
+                method = Method::GET;
+                body = None;
+            }
+            if next.origin() != url.origin() {
+                // Never send credentials or cookies meant for one origin to another.
+                for name in ["authorization", "proxy-authorization", "cookie"] {
+                    headers.remove(name);
+                }
+                url = next.without_credentials();
+            } else {
+                url = next;
+            }
+        }
+    }
+}
+
+impl fmt::Debug for RequestBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBuilder")
+            .field("method", &self.method.as_str())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `Location` of a redirect response the client should follow.
+fn redirect_location(response: &Response) -> Option<String> {
+    matches!(response.status(), 301 | 302 | 303 | 307 | 308)
+        .then(|| response.headers().get("location").map(str::to_string))?
+}
+
+impl Client {
+    /// One request/response exchange (no redirects), with the retry-once rule for reused
+    /// connections.
+    async fn execute(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &Headers,
+        body: Option<&[u8]>,
+        deadlines: &Deadlines,
+    ) -> Result<Response, Error> {
+        let mut request = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
+        encode_request_head(method, url, headers, body.map(|b| b.len() as u64), &mut request)?;
+        if let Some(body) = body {
+            request.extend_from_slice(body);
+        }
+        let origin = Origin {
+            host: url.host().clone(),
+            port: url.port(),
+        };
+        let slot = deadlines
+            .bound(None, TimeoutKind::PoolWait, async {
+                Ok(self.pool.acquire(&origin).await)
+            })
+            .await
+            .map_err(|e| {
+                if matches!(e, Error::Timeout(_)) {
+                    Error::Timeout(TimeoutKind::PoolWait)
+                } else {
+                    e
+                }
+            })?;
+        let mut fresh_only = false;
+        loop {
+            let pooled = if fresh_only { None } else { self.pool.checkout(&origin) };
+            let mut conn = match pooled {
+                Some(conn) => conn,
+                None => {
+                    let connect = async { Conn::connect(origin.clone()).await };
+                    deadlines
+                        .bound(self.config.connect_timeout, TimeoutKind::Connect, connect)
+                        .await?
+                }
+            };
+            match conn.exchange(&request, self.config.head_limits, deadlines).await {
+                Ok(head) => {
+                    let framing = body_framing(method, &head)?;
+                    let reusable = connection_reusable(&head, framing) && framing != Framing::UntilClose;
+                    let reading = Reading::new(
+                        conn,
+                        framing,
+                        self.config.chunk_limits,
+                        reusable,
+                        *deadlines,
+                        self.pool.clone(),
+                        slot,
+                    );
+                    return Ok(Response::new(head, url.clone(), reading, self.config.max_body));
+                }
+                Err(failure) => {
+                    let retry = conn.reused && failure.before_response && method.is_idempotent() && !fresh_only;
+                    if !retry {
+                        return Err(failure.error);
+                    }
+                    log::debug!(target: "evloop::http", "reused connection failed before the response ({}); retrying on a fresh one", failure.error);
+                    fresh_only = true;
+                }
+            }
+        }
+    }
+}

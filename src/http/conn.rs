@@ -1,0 +1,256 @@
+//! One HTTP/1.1 connection on the loop: send a request, read heads and body bytes.
+//!
+//! This is where the pure protocol layer (`request`, `response`, `framing`) meets evloop's TCP
+//! stream. A [`Conn`] owns the socket and a read buffer holding bytes received but not yet
+//! consumed; every read is bounded by a deadline (the request's total deadline, or the
+//! per-read timeout, whichever comes first), so a silent or dripping server is cut off.
+//!
+//! System calls per keep-alive request, in the common case of a response that fits in one
+//! read: the request head and body go out in **one** `write`; the read side is then marked
+//! not-ready (nothing of this response can have been reported yet), so instead of a `read` that
+//! would return `WouldBlock` the task parks at once and the loop's **one** `epoll_wait` wakes it;
+//! then **one** `read` takes the response. Three in all, as hyper does.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use crate::http::error::{Error, TimeoutKind};
+use crate::http::response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader};
+use crate::http::url::Host;
+use crate::net::TcpStream;
+use crate::time::timeout_at;
+
+/// How many bytes one `read` asks for.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Where a connection goes: what the pool groups idle connections by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Origin {
+    pub(crate) host: Host,
+    pub(crate) port: u16,
+}
+
+/// The deadlines that bound every wait of one request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadlines {
+    /// The whole request must be done by then (`None`: no total limit).
+    pub(crate) total: Option<Instant>,
+    /// Longest silence allowed between two reads (`None`: no limit).
+    pub(crate) read: Option<Duration>,
+}
+
+impl Deadlines {
+    /// Runs `op` until the earlier of the total deadline and (for reads) the read timeout.
+    pub(crate) async fn bound<T>(
+        &self,
+        per_op: Option<Duration>,
+        per_op_kind: TimeoutKind,
+        op: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let op_deadline = per_op.map(|d| crate::time::now() + d);
+        let (deadline, kind) = match (self.total, op_deadline) {
+            (None, None) => return op.await,
+            (Some(t), None) => (t, TimeoutKind::Total),
+            (None, Some(o)) => (o, per_op_kind),
+            (Some(t), Some(o)) if o < t => (o, per_op_kind),
+            (Some(t), Some(_)) => (t, TimeoutKind::Total),
+        };
+        match timeout_at(deadline, op).await {
+            Ok(result) => result,
+            Err(_elapsed) => Err(Error::Timeout(kind)),
+        }
+    }
+}
+
+/// Bytes received but not yet consumed: `data[start..end]`.
+struct ReadBuf {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl ReadBuf {
+    fn new() -> ReadBuf {
+        ReadBuf {
+            data: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn filled(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Room for the next read: moves unconsumed bytes to the front, and grows only when the
+    /// unconsumed bytes alone fill the buffer (a head larger than one read).
+    fn spare(&mut self) -> &mut [u8] {
+        if self.data.len() - self.end < READ_CHUNK / 4 {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.data.len() - self.end < READ_CHUNK / 4 {
+                self.data.resize(self.data.len() + READ_CHUNK, 0);
+            }
+        }
+        &mut self.data[self.end..]
+    }
+}
+
+/// One connection to one origin.
+pub(crate) struct Conn {
+    stream: TcpStream,
+    buf: ReadBuf,
+    /// Where it is connected, for the pool.
+    pub(crate) origin: Origin,
+    /// Whether it has carried a complete exchange before (it came from the pool). A failure
+    /// before any response byte on such a connection is most likely the server having closed
+    /// it while idle, which makes a retry on a fresh connection safe for idempotent methods.
+    pub(crate) reused: bool,
+    /// When it was put back in the pool.
+    pub(crate) idle_since: Instant,
+    /// The socket's read-event count when it went idle (see `is_reusable_after_idle`).
+    read_events_at_idle: u32,
+}
+
+/// How an exchange failed, for the retry decision.
+pub(crate) struct ExchangeError {
+    pub(crate) error: Error,
+    /// No byte of the response had arrived.
+    pub(crate) before_response: bool,
+}
+
+impl Conn {
+    /// Resolves (off the loop, unless the host is an IP literal) and connects.
+    pub(crate) async fn connect(origin: Origin) -> Result<Conn, Error> {
+        let connect_error = |source: io::Error| Error::Connect {
+            host: origin.host.to_string(),
+            port: origin.port,
+            source,
+        };
+        let stream = match &origin.host {
+            Host::Ipv4(ip) => TcpStream::connect((*ip, origin.port).into()).await,
+            Host::Ipv6(ip) => TcpStream::connect((*ip, origin.port).into()).await,
+            Host::Domain(name) => TcpStream::connect_host(name, origin.port).await,
+        }
+        .map_err(connect_error)?;
+        // Requests are written in one piece; Nagle's algorithm would only delay them.
+        stream.set_nodelay(true).map_err(connect_error)?;
+        Ok(Conn {
+            stream,
+            buf: ReadBuf::new(),
+            origin,
+            reused: false,
+            idle_since: crate::time::now(),
+            read_events_at_idle: 0,
+        })
+    }
+
+    /// Writes the request (head and body in one write when they fit) and reads up to the
+    /// final response head, skipping 1xx responses.
+    pub(crate) async fn exchange(
+        &mut self,
+        request: &[u8],
+        limits: HeadLimits,
+        deadlines: &Deadlines,
+    ) -> Result<ResponseHead, ExchangeError> {
+        let write = async { self.stream.write_all(request).await.map_err(Error::Io) };
+        deadlines
+            .bound(None, TimeoutKind::Total, write)
+            .await
+            .map_err(|error| ExchangeError {
+                error,
+                before_response: true,
+            })?;
+        // Nothing of this response can have been reported yet: wait for the next event
+        // instead of trying a read that would say `WouldBlock`.
+        if self.buf.filled().is_empty() {
+            self.stream.clear_read_ready();
+        }
+        let mut reader = ResponseHeadReader::new(limits);
+        let mut received_any = !self.buf.filled().is_empty();
+        loop {
+            let step = reader.parse(self.buf.filled()).map_err(|error| ExchangeError {
+                error,
+                before_response: false,
+            })?;
+            match step {
+                HeadStep::Final { head, consumed } => {
+                    self.buf.consume(consumed);
+                    return Ok(head);
+                }
+                HeadStep::Interim { consumed, .. } => self.buf.consume(consumed),
+                HeadStep::NeedMore => {
+                    let n = self.fill(deadlines).await.map_err(|error| ExchangeError {
+                        before_response: !received_any && !error.is_timeout(),
+                        error,
+                    })?;
+                    if n == 0 {
+                        let error = if received_any {
+                            Error::Truncated {
+                                during: "the response head",
+                            }
+                        } else {
+                            Error::Closed
+                        };
+                        return Err(ExchangeError {
+                            error,
+                            before_response: !received_any,
+                        });
+                    }
+                    received_any = true;
+                }
+            }
+        }
+    }
+
+    /// Reads more bytes into the buffer; `Ok(0)` at end of stream.
+    pub(crate) async fn fill(&mut self, deadlines: &Deadlines) -> Result<usize, Error> {
+        let stream = &self.stream;
+        let spare = self.buf.spare();
+        let read = async { stream.read(spare).await.map_err(Error::Io) };
+        let n = deadlines.bound(deadlines.read, TimeoutKind::Read, read).await?;
+        self.buf.end += n;
+        Ok(n)
+    }
+
+    /// The bytes received and not yet consumed.
+    pub(crate) fn buffered(&self) -> &[u8] {
+        self.buf.filled()
+    }
+
+    /// Marks `n` buffered bytes as consumed.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.buf.consume(n);
+    }
+
+    /// Called when the connection goes back to the pool.
+    pub(crate) fn mark_idle(&mut self) {
+        self.reused = true;
+        self.idle_since = crate::time::now();
+        self.read_events_at_idle = self.stream.read_events();
+    }
+
+    /// Whether an idle connection may carry another request. If the reactor reported no read
+    /// event while it sat idle, nothing arrived and the server did not close it: reuse it with
+    /// no system call. Otherwise look: bytes waiting (an unrequested response) or end of stream
+    /// (the server closed it) both rule it out.
+    pub(crate) fn is_reusable_after_idle(&self) -> bool {
+        if self.stream.read_events() == self.read_events_at_idle {
+            return true;
+        }
+        let mut probe = [0u8; 1];
+        match self.stream.try_read(&mut probe) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
+            Ok(_) | Err(_) => false,
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! Retrying with exponential backoff and jitter: the articles' `with_retry` decorator.
+//!
+//! Attempt, and on a *retryable* failure wait `base × 2^attempt` (capped at `max_delay`),
+//! scaled by a random factor in [0.5, 1.0] ("equal jitter"), so that many clients failing at
+//! once do not retry in lock-step and hammer the server together. What is retryable by
+//! default: timeouts, connection failures, a connection closed before the response, and 5xx
+//! statuses (when the attempt turns them into `Error::Status` with `error_for_status`).
+
+use std::cell::Cell;
+use std::future::Future;
+use std::time::Duration;
+
+use crate::http::error::Error;
+
+/// When and how often [`with_retry`] tries again.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included (default 3).
+    pub max_attempts: u32,
+    /// The delay before the first retry, before jitter (default 100 ms).
+    pub base_delay: Duration,
+    /// The longest delay between attempts (default 10 s).
+    pub max_delay: Duration,
+    /// Which errors are worth another attempt (default [`RetryPolicy::is_retryable`]).
+    pub retry_if: fn(&Error) -> bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+            retry_if: RetryPolicy::is_retryable,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Transient failures: timeouts, connection errors, a closed connection, I/O errors,
+    /// truncated responses and 5xx statuses. Protocol violations and 4xx are not: trying
+    /// again would get the same answer.
+    pub fn is_retryable(error: &Error) -> bool {
+        match error {
+            Error::Status(code) => *code >= 500,
+            Error::Timeout(_) | Error::Connect { .. } | Error::Closed | Error::Io(_) | Error::Truncated { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The delay after failed attempt `attempt` (0-based), before jitter.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt);
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+/// Runs `attempt(n)` for n = 0, 1, … until it succeeds, fails with a non-retryable error, or
+/// `max_attempts` is reached; sleeps with jittered exponential backoff in between. Returns the
+/// last error.
+///
+/// # Errors
+/// The last attempt's error.
+///
+/// # Cancel safety
+/// Dropping the future abandons the current attempt (as its own docs say) and any retries.
+pub async fn with_retry<T, F, Fut>(policy: RetryPolicy, mut attempt: F) -> Result<T, Error>
+where
+    F: FnMut(u32) -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let mut n = 0;
+    loop {
+        match attempt(n).await {
+            Ok(value) => return Ok(value),
+            Err(error) if n + 1 < policy.max_attempts && (policy.retry_if)(&error) => {
+                let delay = policy.backoff(n).mul_f64(0.5 + 0.5 * jitter());
+                log::debug!(target: "evloop::http", "attempt {} failed ({error}); retrying in {delay:?}", n + 1);
+                crate::time::sleep(delay).await;
+                n += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+thread_local! {
+    /// xorshift64* state for jitter: randomness of no cryptographic value, seeded from the
+    /// clock and the thread-local's own address, so that processes started together diverge.
+    static RNG: Cell<u64> = Cell::new({
+        let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let addr = &time as *const u64 as u64;
+        (time ^ addr.rotate_left(32)) | 1
+    });
+}
+
+/// A number in [0, 1).
+fn jitter() -> f64 {
+    RNG.with(|state| {
+        let mut x = state.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        state.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let policy = RetryPolicy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+            ..Default::default()
+        };
+        let delays: Vec<u128> = (0..6).map(|n| policy.backoff(n).as_millis()).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(
+            policy.backoff(100),
+            Duration::from_secs(1),
+            "no overflow for huge attempt counts"
+        );
+    }
+
+    #[test]
+    fn jitter_stays_in_range_and_varies() {
+        let samples: Vec<f64> = (0..1000).map(|_| jitter()).collect();
+        assert!(samples.iter().all(|j| (0.0..1.0).contains(j)));
+        let distinct = samples
+            .iter()
+            .map(|j| (j * 100.0) as u32)
+            .collect::<std::collections::HashSet<_>>();
+        assert!(distinct.len() > 50, "jitter spreads over the range");
+    }
+
+    #[test]
+    fn only_transient_errors_are_retried() {
+        assert!(RetryPolicy::is_retryable(&Error::Status(503)));
+        assert!(!RetryPolicy::is_retryable(&Error::Status(404)));
+        assert!(RetryPolicy::is_retryable(&Error::Closed));
+        assert!(!RetryPolicy::is_retryable(&Error::TooManyRedirects { limit: 10 }));
+    }
+}
