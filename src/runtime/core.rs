@@ -73,6 +73,8 @@ pub(crate) struct Core {
     pub(crate) scratch: RefCell<Scratch>,
     /// Task polls and callbacks run since I/O and timers were last checked.
     pub(crate) polls_since_check: Cell<u32>,
+    /// `epoll_wait` calls so far (`Stats::io_polls`).
+    pub(crate) io_polls: Cell<u64>,
 }
 
 impl Core {

@@ -43,6 +43,7 @@ impl Core {
         }
 
         // 2. I/O: one `epoll_wait`, then wake the tasks waiting on the sockets that are ready.
+        self.io_polls.set(self.io_polls.get() + 1);
         let turned = self.reactor.borrow_mut().turn(timeout, &mut scratch.wakers);
         if let Err(e) = turned {
             // epoll_wait only fails on a broken poll fd or bad memory; nothing can recover.

@@ -138,6 +138,7 @@ impl Builder {
             config: self.config,
             scratch: RefCell::default(),
             polls_since_check: Cell::new(0),
+            io_polls: Cell::new(0),
         };
         Ok(Runtime { core: Box::new(core) })
     }
@@ -174,6 +175,8 @@ pub struct Stats {
     pub ready: usize,
     /// Threads the blocking pool has running.
     pub blocking_threads: usize,
+    /// How many times the loop has looked for I/O (one `epoll_wait` each) since it was built.
+    pub io_polls: u64,
 }
 
 impl Runtime {
@@ -277,6 +280,7 @@ impl Core {
             io_sources: self.reactor.borrow().len(),
             ready: self.sched.ready_len(),
             blocking_threads: self.blocking.threads(),
+            io_polls: self.io_polls.get(),
         }
     }
 }
