@@ -149,8 +149,8 @@ impl<E> fmt::Debug for TaskGroup<E> {
 impl<E: fmt::Debug> fmt::Debug for Failure<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Failure::Error { index, error } => write!(f, "task {index} returned Err({error:?})"),
-            Failure::Panic { index, error } => write!(f, "task {index}: {error}"),
+            Failure::Error { index, error } => write!(f, "group task [{index}] returned Err({error:?})"),
+            Failure::Panic { index, error } => write!(f, "group task [{index}] ({error})"),
         }
     }
 }

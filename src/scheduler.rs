@@ -166,9 +166,21 @@ impl Scheduler {
         }
     }
 
+    /// Queues a task that was just spawned (its trace line says "spawn", not "woken").
+    pub(crate) fn schedule_spawned(&self, header: &Header) {
+        let mut state = header.state.get();
+        if state.schedule() {
+            header.state.set(state);
+            self.ready.borrow_mut().push_back(Runnable::Task(header.id));
+        }
+    }
+
     /// Queues the `block_on` future unless it is queued already.
     pub(crate) fn schedule_main(&self) {
         if !self.main_queued.replace(true) {
+            if self.tracing.get() {
+                crate::trace::main_woken(self.cause.get());
+            }
             self.ready.borrow_mut().push_back(Runnable::Main);
         }
     }

@@ -88,15 +88,22 @@ pub(crate) fn spawned(id: TaskId, name: Option<&str>, parent: Option<TaskId>) {
 }
 
 pub(crate) fn woken(id: TaskId, cause: Cause) {
-    let why = match cause {
-        Cause::Spawn => "spawned or woken from outside a task".to_string(),
+    log::trace!(target: TARGET, "queue {id}: {}", why(cause));
+}
+
+pub(crate) fn main_woken(cause: Cause) {
+    log::trace!(target: TARGET, "queue the block_on future: {}", why(cause));
+}
+
+fn why(cause: Cause) -> String {
+    match cause {
+        Cause::Spawn => "woken from outside any task or callback".to_string(),
         Cause::Task(by) => format!("woken by {by}"),
-        Cause::Callback => "woken by a callback or the main future".to_string(),
+        Cause::Callback => "woken by a callback or the block_on future".to_string(),
         Cause::Timer => "woken by a timer".to_string(),
         Cause::Io => "woken by I/O readiness".to_string(),
         Cause::Remote => "woken from another thread".to_string(),
-    };
-    log::trace!(target: TARGET, "queue {id}: {why}");
+    }
 }
 
 pub(crate) fn completed(id: TaskId, name: Option<&str>) {
@@ -119,6 +126,6 @@ pub(crate) fn polling_io(timeout: Option<Duration>) {
     }
 }
 
-pub(crate) fn virtual_jump(now: Instant) {
-    log::trace!(target: TARGET, "virtual clock jumps to the next timer ({now:?})");
+pub(crate) fn virtual_jump(ms_since_start: u64) {
+    log::trace!(target: TARGET, "virtual clock jumps to the next timer: now {ms_since_start} ms after the loop was built");
 }

@@ -67,6 +67,9 @@ pub(crate) struct Core {
     pub(crate) handler: RefCell<Option<Handler>>,
     /// Names given with `spawn_named`; most tasks have none and cost nothing here.
     pub(crate) names: RefCell<HashMap<TaskId, Rc<str>>>,
+    /// The name of the last named task to complete, kept so that the log line written just
+    /// after its final poll (a slow-poll warning, a trace) can still name it.
+    pub(crate) last_completed_name: RefCell<Option<(TaskId, Rc<str>)>>,
     /// Builder settings.
     pub(crate) config: Config,
     /// Reused buffers for `check_events`.
@@ -97,13 +100,20 @@ impl Core {
         if self.sched.tracing.get() {
             crate::trace::spawned(id, self.task_name(id).as_deref(), self.sched.current());
         }
-        self.sched.schedule_local(handle.header());
+        self.sched.schedule_spawned(handle.header());
         JoinHandle::new(handle)
     }
 
     /// The name given at spawn, if any.
     pub(crate) fn task_name(&self, id: TaskId) -> Option<Rc<str>> {
-        self.names.borrow().get(&id).cloned()
+        if let Some(name) = self.names.borrow().get(&id) {
+            return Some(name.clone());
+        }
+        self.last_completed_name
+            .borrow()
+            .as_ref()
+            .filter(|(done, _)| *done == id)
+            .map(|(_, name)| name.clone())
     }
 
     /// Runs one step of a task: poll it, or drop it if it was cancelled.
@@ -127,8 +137,11 @@ impl Core {
                 if self.sched.tracing.get() {
                     crate::trace::cancelled(id);
                 }
+                // Wakes from the future's destructors, and of its JoinHandle, are this task's.
+                self.sched.set_current(Some(id));
                 task.cancel_future();
                 self.complete(id);
+                self.sched.set_current(None);
             }
             Start::Poll => {
                 self.sched.set_current(Some(id));
@@ -136,13 +149,13 @@ impl Core {
                 let mut cx = Context::from_waker(&waker);
                 // SAFETY: `start_poll` said Poll, and the scheduler never polls re-entrantly.
                 let done = unsafe { task.poll(&mut cx) }.is_ready();
-                self.sched.set_current(None);
                 let mut state = header.state.get();
                 state.finish_poll();
                 header.state.set(state);
                 if done {
                     self.complete(id);
                 }
+                self.sched.set_current(None);
             }
         }
     }
@@ -158,6 +171,9 @@ impl Core {
         state.complete();
         header.state.set(state);
         let name = self.names.borrow_mut().remove(&id);
+        if let Some(name) = &name {
+            *self.last_completed_name.borrow_mut() = Some((id, name.clone()));
+        }
         if self.sched.tracing.get() {
             crate::trace::completed(id, name.as_deref());
         }

@@ -79,7 +79,7 @@ impl Core {
                     && timers.jump_to_next()
                     && self.sched.tracing.get()
                 {
-                    crate::trace::virtual_jump(timers.now());
+                    crate::trace::virtual_jump(timers.clock.tick_at(timers.now()));
                 }
                 let now = timers.now();
                 timers.advance(now, &mut scratch.fired);

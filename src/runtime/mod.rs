@@ -96,6 +96,12 @@ impl Builder {
     /// next timer's deadline whenever the loop would otherwise wait for it. Sleeps take no real
     /// time and every run prints the same schedule. I/O and blocking jobs still take real time;
     /// the clock does not jump while a `spawn_blocking` job is running.
+    ///
+    /// Beware of real sockets to *other processes*: when every task waits, the loop takes one
+    /// non-blocking look at I/O and then jumps time, so `timeout(5 s, read from a server that
+    /// answers in 50 real ms)` times out at once (tokio's paused clock behaves the same). Sockets
+    /// whose peer runs on the same loop are fine: the peer's reply is written before the loop
+    /// goes idle. Use the real clock to talk to outside servers.
     pub fn virtual_clock(mut self) -> Builder {
         self.virtual_clock = true;
         self
@@ -135,6 +141,7 @@ impl Builder {
             blocking_in_flight: Cell::new(0),
             handler: RefCell::new(None),
             names: RefCell::new(HashMap::new()),
+            last_completed_name: RefCell::new(None),
             config: self.config,
             scratch: RefCell::default(),
             polls_since_check: Cell::new(0),
@@ -223,6 +230,7 @@ impl Runtime {
                     Runnable::Main => {
                         core.sched.set_current(None);
                         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                            observe.finish(core, next, started);
                             return output;
                         }
                     }

@@ -1,7 +1,7 @@
 //! `interval`: the articles' periodic scheduler (`while True: await job(); await sleep(p)`),
 //! with a fixed cadence and a written-down policy for ticks that were missed.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -108,5 +108,3 @@ impl Interval {
         self.sleep.reset(self.next);
     }
 }
-
-use std::future::Future;

@@ -1,0 +1,87 @@
+//! say_after: the "time issue": two waits awaited in turn add up; run as tasks they overlap.
+//!
+//! Mirrors the articles' Task A / Task B program: `task_a` sleeps 2 s, `task_b` sleeps 1 s,
+//! and `await asyncio.gather(task_a(), task_b())` finishes in about 2 s, not 3 s ("总耗时大约
+//! 是2秒(最长那个任务的时间),而不是3秒"). The first half shows the 3 s version, which is what
+//! happens when coroutines are simply awaited one after the other.
+//!
+//! Run with: `cargo run --example say_after [-- --virtual]`
+//!
+//! What to look for: the start/finish times. Awaited in turn, B cannot start until A has
+//! finished: 3 s. As tasks, both start at t = 0 and the total is the longest wait: 2 s. On the
+//! real clock the times are a millisecond or so late (a timer is never early, and the loop
+//! needs a moment to notice it); with `--virtual`, the loop's clock jumps straight to each
+//! deadline, the program finishes at once, and it prints exactly the same numbers every run.
+//!
+//! What production runtimes do differently: asyncio's `gather` wraps each coroutine in a task
+//! and awaits them all, which is what part 2 does by hand (spawn, then await each handle).
+//! `futures::join!` and tokio's `join!` go one step further: they poll several futures inside
+//! the *current* task, with no spawn and no allocation (but then, on a multi-threaded runtime,
+//! never on two cores at once). tokio's paused clock (`tokio::time::pause`) is `--virtual`.
+
+use std::time::{Duration, Instant};
+
+use evloop::Runtime;
+use evloop::time::{now, sleep};
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_timestamp(None)
+        .target(env_logger::Target::Stdout)
+        .init();
+    run(std::env::args().any(|arg| arg == "--virtual"));
+}
+
+/// Time since `start` on the loop's clock, in seconds with millisecond precision.
+fn since(start: Instant) -> String {
+    let elapsed = now().duration_since(start);
+    format!("t = {}.{:03} s", elapsed.as_secs(), elapsed.subsec_millis())
+}
+
+/// The articles' `task_a` / `task_b`: announce, wait (pretend I/O), announce.
+async fn say_after(name: &str, delay: Duration, start: Instant) {
+    println!("  [{}] {name}: started; sleeping {} s", since(start), delay.as_secs());
+    sleep(delay).await;
+    println!("  [{}] {name}: finished", since(start));
+}
+
+pub fn run(virtual_clock: bool) {
+    let builder = Runtime::builder();
+    let builder = if virtual_clock {
+        builder.virtual_clock()
+    } else {
+        builder
+    };
+    let runtime = builder.build().expect("the OS should let us create an epoll instance");
+    println!(
+        "clock: {}",
+        if virtual_clock {
+            "virtual (sleeps take no real time)"
+        } else {
+            "real"
+        }
+    );
+
+    runtime.block_on(async {
+        println!("-- 1. awaited one after the other: `await task_a(); await task_b()` --");
+        let start = now();
+        println!("  main: awaiting Task A; main itself is suspended until A's timer fires");
+        say_after("Task A", Duration::from_secs(2), start).await;
+        println!("  main: A is done; only now does Task B start");
+        say_after("Task B", Duration::from_secs(1), start).await;
+        println!("  total: {}: the waits added up (2 s + 1 s)", since(start));
+
+        println!("-- 2. as concurrent tasks: `await asyncio.gather(task_a(), task_b())` --");
+        let start = now();
+        let a = evloop::spawn(say_after("Task A", Duration::from_secs(2), start));
+        let b = evloop::spawn(say_after("Task B", Duration::from_secs(1), start));
+        println!("  main: spawned A as {} and B as {}; awaiting both", a.id(), b.id());
+        a.await.expect("Task A neither panics nor is cancelled");
+        println!("  main: A's handle is done; B finished a second earlier, while A was sleeping");
+        b.await.expect("Task B neither panics nor is cancelled");
+        println!(
+            "  total: {}: both waits overlapped; the longest one decides",
+            since(start)
+        );
+    });
+}

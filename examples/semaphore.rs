@@ -1,0 +1,182 @@
+//! semaphore: 100 workers, at most 10 at a time: a `Semaphore` bounds concurrency.
+//!
+//! Mirrors the articles' "optimized scheduler" (002, section 2.2; 001's rate limiting):
+//!
+//! ```python
+//! semaphore = asyncio.Semaphore(10)            # at most 10 workers at once
+//! async def limited_worker(name, delay):
+//!     async with semaphore:
+//!         await asyncio.sleep(delay)
+//! await asyncio.gather(*(limited_worker(i, 0.1) for i in range(100)))
+//! ```
+//!
+//! Run with: `cargo run --example semaphore [-- --virtual]`
+//!
+//! What to look for:
+//! 1. With the limit, the workers run in ten waves of ten: about 1.0 s in all, and the peak
+//!    number inside the limited section is 10. Without it all 100 sleep at once: about 0.1 s,
+//!    peak 100. The limit trades time for a bounded load on whatever the workers talk to.
+//! 2. First come, first served. The workers arrive in a scrambled order (0, 37, 74, 11, …), and
+//!    they acquire in exactly that order: a freed permit is *handed* to the longest-waiting
+//!    worker inside the `Drop` of the permit that freed it, so nobody can barge in between.
+//! 3. The "inside" count is kept by a guard whose `Drop` decrements it, so it would stay right
+//!    even if a worker were cancelled mid-sleep: cancelling drops the future, which drops the
+//!    guard and the permit (the permit then goes to the next waiter).
+//!
+//! What production runtimes do differently: tokio's `Semaphore` uses the same FIFO hand-off,
+//! written with atomics and an intrusive waiter list so tasks on many threads can share it.
+//! asyncio's `Semaphore` woke a waiter and let it *retry*, and was reworked more than once to
+//! stop newcomers overtaking woken waiters (`src/sync/mod.rs` tells the story). And a real
+//! crawler needs more than this: a semaphore bounds how many requests are in flight, not how
+//! many start per second (that takes a token bucket), and it is usually paired with a second,
+//! per-host limit.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use evloop::Runtime;
+use evloop::sync::Semaphore;
+use evloop::time::{now, sleep};
+
+fn main() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_timestamp(None)
+        .target(env_logger::Target::Stdout)
+        .init();
+    run(std::env::args().any(|arg| arg == "--virtual"));
+}
+
+/// How many workers there are, and how long each one "works" (pretend I/O).
+const WORKERS: usize = 100;
+const WORK: Duration = Duration::from_millis(100);
+
+/// How many workers are inside the limited section right now, and the most there ever were.
+#[derive(Default)]
+struct Gauge {
+    inside: Cell<usize>,
+    peak: Cell<usize>,
+}
+
+/// Counts one worker as inside for as long as it lives. It lives in the worker's future, so
+/// it is dropped whether the worker finishes or is cancelled, and the count stays right.
+struct Inside(Rc<Gauge>);
+
+impl Inside {
+    fn enter(gauge: &Rc<Gauge>) -> Inside {
+        let inside = gauge.inside.get() + 1;
+        gauge.inside.set(inside);
+        gauge.peak.set(gauge.peak.get().max(inside));
+        Inside(gauge.clone())
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        self.0.inside.set(self.0.inside.get() - 1);
+    }
+}
+
+/// What one run's workers share.
+struct Shared {
+    /// The limit; `None` runs every worker at once.
+    limit: Option<Semaphore>,
+    gauge: Rc<Gauge>,
+    /// Worker ids in the order they got in, with the time (in ms) each got in.
+    acquired: RefCell<Vec<(usize, u128)>>,
+    start: Instant,
+}
+
+/// The article's `limited_worker`: wait for a permit (if there is a limit), then "work".
+async fn worker(id: usize, shared: Rc<Shared>) {
+    // `async with semaphore:` — the permit is held until it is dropped at the end of the fn.
+    let _permit = match &shared.limit {
+        Some(semaphore) => Some(semaphore.acquire().await.expect("nobody closes this semaphore")),
+        None => None,
+    };
+    let millis = now().duration_since(shared.start).as_millis();
+    shared.acquired.borrow_mut().push((id, millis));
+    let _inside = Inside::enter(&shared.gauge);
+    sleep(WORK).await;
+}
+
+/// Runs all the workers, arriving in `arrivals` order, and narrates what happened.
+async fn run_workers(limit: Option<usize>, arrivals: &[usize]) {
+    let shared = Rc::new(Shared {
+        limit: limit.map(Semaphore::new),
+        gauge: Rc::default(),
+        acquired: RefCell::new(Vec::new()),
+        start: now(),
+    });
+    // `asyncio.gather(*workers)`: each worker becomes a task, spawned (and so first polled,
+    // and so queued on the semaphore) in `arrivals` order.
+    let outcomes = evloop::gather_all(arrivals.iter().map(|&id| worker(id, shared.clone()))).await;
+    let total = now().duration_since(shared.start);
+    assert!(outcomes.iter().all(Result::is_ok), "no worker panics or is cancelled");
+
+    // One line per wave: the workers that got in at the same instant.
+    let acquired = shared.acquired.borrow();
+    for wave in acquired.chunk_by(|a, b| a.1 == b.1) {
+        let ids: Vec<String> = wave.iter().take(5).map(|(id, _)| id.to_string()).collect();
+        let more = if wave.len() > 5 { ", …" } else { "" };
+        let (secs, ms) = (wave[0].1 / 1000, wave[0].1 % 1000);
+        println!(
+            "  t = {secs}.{ms:03} s: {:>3} got in ({}{more})",
+            wave.len(),
+            ids.join(", ")
+        );
+    }
+    println!(
+        "  all {WORKERS} done at t = {}.{:03} s; most inside at once: {}",
+        total.as_secs(),
+        total.subsec_millis(),
+        shared.gauge.peak.get()
+    );
+    if limit.is_some() {
+        println!("  first 20 to arrive: {}", first_20(arrivals.iter().copied()));
+        println!("  first 20 to get in: {}", first_20(acquired.iter().map(|a| a.0)));
+        let fifo = acquired.iter().map(|a| a.0).eq(arrivals.iter().copied());
+        println!("  all {WORKERS} acquired in arrival order (first come, first served): {fifo}");
+    }
+}
+
+/// The first 20 worker ids, space-separated.
+fn first_20(ids: impl Iterator<Item = usize>) -> String {
+    ids.take(20).map(|id| id.to_string()).collect::<Vec<_>>().join(" ")
+}
+
+pub fn run(virtual_clock: bool) {
+    let builder = Runtime::builder();
+    let builder = if virtual_clock {
+        builder.virtual_clock()
+    } else {
+        builder
+    };
+    let runtime = builder.build().expect("the OS should let us create an epoll instance");
+    println!(
+        "clock: {}",
+        if virtual_clock {
+            "virtual (sleeps take no real time)"
+        } else {
+            "real"
+        }
+    );
+    // A scrambled but fixed arrival order (37 and 100 share no factor, so this is a
+    // permutation of 0..100): it makes "served in arrival order" visible, not just "by id".
+    let arrivals: Vec<usize> = (0..WORKERS).map(|i| i * 37 % WORKERS).collect();
+
+    runtime.block_on(async {
+        println!(
+            "-- {WORKERS} workers of {} ms under Semaphore::new(10) --",
+            WORK.as_millis()
+        );
+        println!("  the first 10 take the free permits; the other 90 queue, in arrival order");
+        run_workers(Some(10), &arrivals).await;
+        println!("  ten waves of 0.1 s: about 1.0 s. Each permit that comes back is handed to the");
+        println!("  front of the queue, whichever worker gave it back.");
+
+        println!("-- the same {WORKERS} workers, no limit --");
+        run_workers(None, &arrivals).await;
+        println!("  everyone sleeps at once: about 0.1 s, and 100 requests in flight at the peak");
+    });
+}

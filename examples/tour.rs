@@ -1,0 +1,178 @@
+//! tour: every evloop example in one run, each under its own heading.
+//!
+//! The examples mirror, one idea each, the programs of the asyncio articles evloop is built
+//! from: coroutines and tasks, callbacks, exceptions, waits that overlap, gather and task
+//! groups, timeouts and cancellation, periodic jobs, semaphores, locks and queues, and sockets
+//! and what blocking the loop does.
+//!
+//! Run with: `cargo run --release --example tour`
+//!
+//! What to look for: the headings, then each example's own narration. The examples that only
+//! wait on timers run on the virtual clock here, so their seconds pass instantly and print
+//! exact times; `echo` uses real sockets and `blocking` real threads, so those take real time
+//! (a couple of seconds in all).
+//!
+//! How it is built: each example is its own program (`cargo run --example NAME`) with a
+//! `run` function; the tour includes their source files as modules (`#[path = "…"]`) and calls
+//! those functions in turn, so one `cargo run --example tour` builds everything it needs. Each
+//! section runs on a fresh runtime, under `catch_unwind`, so a failing section is reported and
+//! the others still run.
+//!
+//! What production runtimes do differently: nothing to compare here; see each example.
+
+// Each example's own `main` (with its logger setup) is not called by the tour: only its `run`.
+#[path = "blocking.rs"]
+#[allow(dead_code)]
+mod blocking;
+#[path = "callbacks.rs"]
+#[allow(dead_code)]
+mod callbacks;
+#[path = "cancel.rs"]
+#[allow(dead_code)]
+mod cancel;
+#[path = "echo.rs"]
+#[allow(dead_code)]
+mod echo;
+#[path = "exceptions.rs"]
+#[allow(dead_code)]
+mod exceptions;
+#[path = "gather.rs"]
+#[allow(dead_code)]
+mod gather;
+#[path = "hello.rs"]
+#[allow(dead_code)]
+mod hello;
+#[path = "lock_race.rs"]
+#[allow(dead_code)]
+mod lock_race;
+#[path = "periodic.rs"]
+#[allow(dead_code)]
+mod periodic;
+#[path = "queue.rs"]
+#[allow(dead_code)]
+mod queue;
+#[path = "say_after.rs"]
+#[allow(dead_code)]
+mod say_after;
+#[path = "semaphore.rs"]
+#[allow(dead_code)]
+mod semaphore;
+#[path = "wait_for.rs"]
+#[allow(dead_code)]
+mod wait_for;
+
+/// One section of the tour: its name, the command that runs it alone, and what to call.
+struct Section {
+    name: &'static str,
+    command: &'static str,
+    run: fn(),
+}
+
+const SECTIONS: &[Section] = &[
+    Section {
+        name: "hello",
+        command: "cargo run --example hello",
+        run: hello::run,
+    },
+    Section {
+        name: "callbacks",
+        command: "cargo run --example callbacks -- --virtual",
+        run: || callbacks::run(true),
+    },
+    Section {
+        name: "exceptions",
+        command: "cargo run --example exceptions",
+        run: exceptions::run,
+    },
+    Section {
+        name: "say_after",
+        command: "cargo run --example say_after -- --virtual",
+        run: || say_after::run(true),
+    },
+    Section {
+        name: "gather",
+        command: "cargo run --example gather -- --virtual",
+        run: || gather::run(true),
+    },
+    Section {
+        name: "wait_for",
+        command: "cargo run --example wait_for -- --virtual",
+        run: || wait_for::run(true),
+    },
+    Section {
+        name: "cancel",
+        command: "cargo run --example cancel -- --virtual",
+        run: || cancel::run(true),
+    },
+    Section {
+        name: "periodic",
+        command: "cargo run --example periodic -- --virtual",
+        run: || periodic::run(true),
+    },
+    Section {
+        name: "semaphore",
+        command: "cargo run --example semaphore -- --virtual",
+        run: || semaphore::run(true),
+    },
+    Section {
+        name: "lock_race",
+        command: "cargo run --example lock_race -- --virtual",
+        run: || lock_race::run(true),
+    },
+    Section {
+        name: "queue",
+        command: "cargo run --example queue -- --virtual",
+        run: || queue::run(true),
+    },
+    Section {
+        name: "echo",
+        command: "cargo run --example echo",
+        run: echo::run,
+    },
+    Section {
+        name: "blocking",
+        command: "cargo run --example blocking",
+        run: blocking::run,
+    },
+];
+
+fn main() {
+    // Warnings on by default, so `blocking` can show the loop's slow-poll warning; RUST_LOG
+    // overrides it (RUST_LOG=evloop=trace shows every step of the loop).
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+        .format_timestamp(None)
+        .target(env_logger::Target::Stdout)
+        .init();
+
+    println!("evloop tour: a single-threaded event loop, asyncio's ideas rebuilt in Rust.");
+    println!(
+        "{} small programs follow, one idea each. Timer-only ones run on the virtual clock",
+        SECTIONS.len()
+    );
+    println!("(time jumps to the next deadline, so their seconds pass at once); echo and blocking");
+    println!("use real sockets and real threads.");
+
+    let mut failed = Vec::new();
+    for section in SECTIONS {
+        println!();
+        println!("=== {} ===  ({})", section.name, section.command);
+        if std::panic::catch_unwind(section.run).is_err() {
+            println!("!!! the {} section panicked; the tour goes on", section.name);
+            failed.push(section.name);
+        }
+    }
+
+    println!();
+    println!("=== where next ===");
+    println!("Run any example on its own (the timing ones also run on the real clock without --virtual):");
+    for section in SECTIONS {
+        println!("  {}", section.command);
+    }
+    println!("Watch the loop itself: every spawn, wake (and what caused it), poll, epoll_wait and");
+    println!("virtual-clock jump is logged under the `evloop` target:");
+    println!("  RUST_LOG=evloop=trace cargo run --example hello");
+    if !failed.is_empty() {
+        println!("Sections that failed: {}", failed.join(", "));
+        std::process::exit(1);
+    }
+}
