@@ -12,9 +12,10 @@
 //!    serves them all on one TCP connection, as curl does (`RUST_LOG=debug` shows the pool).
 //! 2. Every failure is one line on stderr, `fetch: <url>: <error>`, and exit status 1; the
 //!    client's errors already say what happened and what to try. Bad usage exits with 2.
-//! 3. Without `-L` the client's `max_redirects` is 0: the 3xx response itself is the answer.
-//!    With `-L` it follows up to 10 redirects inside `send`, so `-i` shows the last head only
-//!    (curl shows every hop's).
+//! 3. Without `-L` the client's `max_redirects` is 0, so the 3xx response itself should be the
+//!    answer, as with curl. (Today the client fails with "gave up after 0 redirects" instead;
+//!    fetch then says "use -L" and exits 1.) With `-L` the client follows up to 10 redirects
+//!    inside `send`, so `-i` shows the last head only (curl shows every hop's).
 //!
 //! What production tools do differently: curl speaks TLS, HTTP/2 and 3, and decodes gzip; it
 //! writes to stdout without blocking its event loop. Here a write to a full pipe blocks the
@@ -156,7 +157,8 @@ async fn fetch_all(args: Args) -> bool {
     all_ok
 }
 
-/// Why one URL failed: the client's error, or stdout refusing the bytes.
+/// Why one URL failed: the client's error, stdout refusing the bytes, or a redirect we were
+/// not asked to follow.
 enum Failure {
     Http(Error),
     Stdout(io::Error),
@@ -201,8 +203,8 @@ async fn fetch_one(client: &Client, args: &Args, url: &str) -> Result<(), Failur
     let mut response = match request.send().await {
         Ok(response) => response,
         // With `max_redirects: 0` the client should hand back the 3xx itself (curl without -L
-        // prints it and succeeds). Older versions refuse with "gave up after 0 redirects"
-        // instead, without the response; say what happened in words that fit.
+        // prints it and succeeds). Today it fails with "gave up after 0 redirects, the server
+        // may be redirecting in a loop", and the response is gone; say what really happened.
         Err(Error::TooManyRedirects { limit: 0 }) if !args.follow => return Err(Failure::RedirectNotFollowed),
         Err(error) => return Err(Failure::Http(error)),
     };
@@ -213,15 +215,10 @@ async fn fetch_one(client: &Client, args: &Args, url: &str) -> Result<(), Failur
         write_head(&mut out, &response).map_err(Failure::Stdout)?;
     }
     // Stream: each piece goes out as it arrives, so a 5 GB download needs no 5 GB of memory.
-    while let Some(piece) = next_piece(&mut response).await? {
+    while let Some(piece) = response.chunk().await.map_err(Failure::Http)? {
         out.write_all(&piece).map_err(Failure::Stdout)?;
     }
     out.flush().map_err(Failure::Stdout)
-}
-
-/// The next piece of the body; `None` at its end.
-async fn next_piece(response: &mut Response) -> Result<Option<Vec<u8>>, Failure> {
-    response.chunk().await.map_err(Failure::Http)
 }
 
 /// The status line and headers, as curl -i prints them (CRLF line ends, then a blank line).

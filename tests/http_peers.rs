@@ -34,31 +34,52 @@ fn main() {
     }
     let state = target_dir().join("peers");
     std::fs::create_dir_all(&state).expect("create the peers' state directory");
-    let started = Command::new("bash").arg("scripts/peers.sh").arg("start").arg(&state).status();
+    let started = Command::new("bash")
+        .arg("scripts/peers.sh")
+        .arg("start")
+        .arg(&state)
+        .status();
     let stop = || {
-        let _ = Command::new("bash").arg("scripts/peers.sh").arg("stop").arg(&state).status();
+        let _ = Command::new("bash")
+            .arg("scripts/peers.sh")
+            .arg("stop")
+            .arg(&state)
+            .status();
     };
     match started {
         Ok(status) if status.success() => {}
         other => {
             stop();
-            eprintln!("http_peers: scripts/peers.sh could not start the peers ({other:?}); see {}", state.display());
+            eprintln!(
+                "http_peers: scripts/peers.sh could not start the peers ({other:?}); see {}",
+                state.display()
+            );
             println!("test result: FAILED. 0 passed; 1 failed; 0 ignored");
             std::process::exit(1);
         }
     }
     let env = std::fs::read_to_string(state.join("peers.env")).expect("peers.sh writes peers.env");
-    let urls = env.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let urls = env
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     let peers = Peers { urls };
 
     let checks: &[(&str, Check)] = &[
-        ("httpbin_get_echoes_our_request_and_keeps_the_connection_alive", httpbin_get),
+        (
+            "httpbin_get_echoes_our_request_and_keeps_the_connection_alive",
+            httpbin_get,
+        ),
         ("httpbin_status_codes_and_error_for_status", httpbin_status),
         ("httpbin_post_sends_the_body_with_a_content_length", httpbin_post),
         ("httpbin_headers_and_query_arrive_as_sent", httpbin_headers_and_query),
         ("httpbin_bytes_and_stream_bodies_are_complete", httpbin_bodies),
         ("httpbin_redirects_are_followed_up_to_the_limit", httpbin_redirects),
-        ("httpbin_delay_and_drip_are_cut_off_by_the_total_deadline", httpbin_timeouts),
+        (
+            "httpbin_delay_and_drip_are_cut_off_by_the_total_deadline",
+            httpbin_timeouts,
+        ),
         ("nginx_static_files_reuse_one_connection", nginx_static),
         ("nginx_chunked_output_is_decoded", nginx_chunked),
         ("nginx_head_has_no_body_and_keeps_the_connection", nginx_head),
@@ -99,13 +120,21 @@ fn httpbin_get(p: &Peers) {
     on_loop(async {
         let client = Client::new();
         for _ in 0..3 {
-            let response = client.get(&p.url("EVLOOP_HTTPBIN", "/get")).send().await.expect("GET /get");
+            let response = client
+                .get(&p.url("EVLOOP_HTTPBIN", "/get"))
+                .send()
+                .await
+                .expect("GET /get");
             assert_eq!(response.status(), 200);
             assert_eq!(response.version(), Version::Http11);
             let body = response.text().await.expect("body");
             assert!(body.contains("\"User-Agent\": \"evloop/"), "{body}");
         }
-        assert_eq!(client.idle_connections(), 1, "gunicorn's gthread worker kept one connection alive");
+        assert_eq!(
+            client.idle_connections(),
+            1,
+            "gunicorn's gthread worker kept one connection alive"
+        );
     });
 }
 
@@ -113,7 +142,11 @@ fn httpbin_status(p: &Peers) {
     on_loop(async {
         let client = Client::new();
         for code in [200u16, 204, 404, 418, 500, 503] {
-            let response = client.get(&p.url("EVLOOP_HTTPBIN", &format!("/status/{code}"))).send().await.expect("send");
+            let response = client
+                .get(&p.url("EVLOOP_HTTPBIN", &format!("/status/{code}")))
+                .send()
+                .await
+                .expect("send");
             assert_eq!(response.status(), code);
             match response.error_for_status() {
                 Ok(ok) => assert!(code < 400, "{code} passed error_for_status: {ok:?}"),
@@ -127,11 +160,23 @@ fn httpbin_status(p: &Peers) {
 fn httpbin_post(p: &Peers) {
     on_loop(async {
         let client = Client::new();
-        let response = client.post(&p.url("EVLOOP_HTTPBIN", "/post")).body("a=1&b=two").send().await.expect("POST");
+        let response = client
+            .post(&p.url("EVLOOP_HTTPBIN", "/post"))
+            .body("a=1&b=two")
+            .send()
+            .await
+            .expect("POST");
         let body = response.text().await.expect("body");
-        assert!(body.contains("\"a=1&b=two\"") || body.contains("\"a\": \"1\""), "{body}");
+        assert!(
+            body.contains("\"a=1&b=two\"") || body.contains("\"a\": \"1\""),
+            "{body}"
+        );
         assert!(body.contains("\"Content-Length\": \"9\""), "{body}");
-        let put = client.request(Method::PUT, &p.url("EVLOOP_HTTPBIN", "/put")).body(Vec::new()).send().await;
+        let put = client
+            .request(Method::PUT, &p.url("EVLOOP_HTTPBIN", "/put"))
+            .body(Vec::new())
+            .send()
+            .await;
         assert_eq!(put.expect("PUT").status(), 200);
     });
 }
@@ -149,7 +194,11 @@ fn httpbin_headers_and_query(p: &Peers) {
         let body = response.text().await.expect("body");
         assert!(body.contains("\"X-Evloop-Test\": \"value with spaces\""), "{body}");
         assert!(body.contains("\"q\": \"a b&c\""), "{body}");
-        let refused = client.get(&p.url("EVLOOP_HTTPBIN", "/get")).header("X-Bad", "a\r\nInjected: 1").send().await;
+        let refused = client
+            .get(&p.url("EVLOOP_HTTPBIN", "/get"))
+            .header("X-Bad", "a\r\nInjected: 1")
+            .send()
+            .await;
         assert!(matches!(refused, Err(Error::InvalidHeader { .. })), "{refused:?}");
     });
 }
@@ -157,9 +206,17 @@ fn httpbin_headers_and_query(p: &Peers) {
 fn httpbin_bodies(p: &Peers) {
     on_loop(async {
         let client = Client::new();
-        let bytes = client.get(&p.url("EVLOOP_HTTPBIN", "/bytes/5000")).send().await.expect("send");
+        let bytes = client
+            .get(&p.url("EVLOOP_HTTPBIN", "/bytes/5000"))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(bytes.bytes().await.expect("body").len(), 5000);
-        let mut stream = client.get(&p.url("EVLOOP_HTTPBIN", "/stream/20")).send().await.expect("send");
+        let mut stream = client
+            .get(&p.url("EVLOOP_HTTPBIN", "/stream/20"))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(stream.headers().get("transfer-encoding"), Some("chunked"));
         let mut text = Vec::new();
         while let Some(piece) = stream.chunk().await.expect("chunk") {
@@ -172,13 +229,26 @@ fn httpbin_bodies(p: &Peers) {
 fn httpbin_redirects(p: &Peers) {
     on_loop(async {
         let client = Client::new();
-        let response = client.get(&p.url("EVLOOP_HTTPBIN", "/redirect/3")).send().await.expect("send");
+        let response = client
+            .get(&p.url("EVLOOP_HTTPBIN", "/redirect/3"))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(response.status(), 200);
         assert!(response.url().to_string().ends_with("/get"), "{}", response.url());
-        let strict = Client::with_config(ClientConfig { max_redirects: 2, ..ClientConfig::default() });
+        let strict = Client::with_config(ClientConfig {
+            max_redirects: 2,
+            ..ClientConfig::default()
+        });
         let too_many = strict.get(&p.url("EVLOOP_HTTPBIN", "/redirect/3")).send().await;
-        assert!(matches!(too_many, Err(Error::TooManyRedirects { limit: 2 })), "{too_many:?}");
-        let away = client.get(&p.url("EVLOOP_HTTPBIN", "/redirect-to?url=https://example.com/")).send().await;
+        assert!(
+            matches!(too_many, Err(Error::TooManyRedirects { limit: 2 })),
+            "{too_many:?}"
+        );
+        let away = client
+            .get(&p.url("EVLOOP_HTTPBIN", "/redirect-to?url=https://example.com/"))
+            .send()
+            .await;
         assert!(matches!(away, Err(Error::RedirectNotHttp { .. })), "{away:?}");
     });
 }
@@ -187,7 +257,11 @@ fn httpbin_timeouts(p: &Peers) {
     on_loop(async {
         let client = Client::new();
         let started = std::time::Instant::now();
-        let slow = client.get(&p.url("EVLOOP_HTTPBIN", "/delay/3")).timeout(Some(Duration::from_millis(300))).send().await;
+        let slow = client
+            .get(&p.url("EVLOOP_HTTPBIN", "/delay/3"))
+            .timeout(Some(Duration::from_millis(300)))
+            .send()
+            .await;
         assert!(matches!(slow, Err(Error::Timeout(TimeoutKind::Total))), "{slow:?}");
         let drip = client
             .get(&p.url("EVLOOP_HTTPBIN", "/drip?numbytes=20&duration=4&delay=0"))
@@ -199,7 +273,10 @@ fn httpbin_timeouts(p: &Peers) {
             Err(e) => Err(e),
         };
         assert!(matches!(cut, Err(Error::Timeout(TimeoutKind::Total))), "{cut:?}");
-        assert!(started.elapsed() < Duration::from_secs(2), "both were cut off at their deadlines");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "both were cut off at their deadlines"
+        );
     });
 }
 
@@ -207,11 +284,19 @@ fn nginx_static(p: &Peers) {
     on_loop(async {
         let client = Client::new();
         for _ in 0..50 {
-            let r = client.get(&p.url("EVLOOP_NGINX", "/hello.txt")).send().await.expect("send");
+            let r = client
+                .get(&p.url("EVLOOP_NGINX", "/hello.txt"))
+                .send()
+                .await
+                .expect("send");
             assert_eq!(r.text().await.expect("body"), "hello from a static file\n");
         }
         assert_eq!(client.idle_connections(), 1);
-        let big = client.get(&p.url("EVLOOP_NGINX", "/mib.bin")).send().await.expect("send");
+        let big = client
+            .get(&p.url("EVLOOP_NGINX", "/mib.bin"))
+            .send()
+            .await
+            .expect("send");
         let body = big.bytes().await.expect("body");
         assert_eq!(body.len(), 1 << 20);
         assert!(body.iter().enumerate().all(|(i, b)| *b == (i % 251) as u8));
@@ -223,22 +308,38 @@ fn nginx_static(p: &Peers) {
 fn nginx_chunked(p: &Peers) {
     on_loop(async {
         let client = Client::new();
-        let r = client.get(&p.url("EVLOOP_NGINX", "/chunked/page.html")).send().await.expect("send");
+        let r = client
+            .get(&p.url("EVLOOP_NGINX", "/chunked/page.html"))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(r.headers().get("transfer-encoding"), Some("chunked"));
         let text = r.text().await.expect("body");
         assert_eq!(text.lines().count(), 2000);
         assert!(text.lines().all(|l| l.starts_with("LINE ")));
-        assert_eq!(client.idle_connections(), 1, "a cleanly ended chunked body keeps the connection");
+        assert_eq!(
+            client.idle_connections(),
+            1,
+            "a cleanly ended chunked body keeps the connection"
+        );
     });
 }
 
 fn nginx_head(p: &Peers) {
     on_loop(async {
         let client = Client::new();
-        let r = client.head(&p.url("EVLOOP_NGINX", "/mib.bin")).send().await.expect("HEAD");
+        let r = client
+            .head(&p.url("EVLOOP_NGINX", "/mib.bin"))
+            .send()
+            .await
+            .expect("HEAD");
         assert_eq!(r.headers().get("content-length"), Some("1048576"));
         assert!(r.bytes().await.expect("no body").is_empty());
-        let again = client.get(&p.url("EVLOOP_NGINX", "/hello.txt")).send().await.expect("GET after HEAD");
+        let again = client
+            .get(&p.url("EVLOOP_NGINX", "/hello.txt"))
+            .send()
+            .await
+            .expect("GET after HEAD");
         assert_eq!(again.text().await.expect("body"), "hello from a static file\n");
         assert_eq!(client.idle_connections(), 1);
     });
@@ -247,18 +348,30 @@ fn nginx_head(p: &Peers) {
 fn python_servers(p: &Peers) {
     on_loop(async {
         let client = Client::new();
-        let old = client.get(&p.url("EVLOOP_PY10", "/hello.txt")).send().await.expect("send");
+        let old = client
+            .get(&p.url("EVLOOP_PY10", "/hello.txt"))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(old.version(), Version::Http10);
         assert_eq!(old.text().await.expect("body"), "hello from a static file\n");
         assert_eq!(client.idle_connections(), 0, "HTTP/1.0 without keep-alive closes");
         for _ in 0..3 {
-            let new = client.get(&p.url("EVLOOP_PY11", "/hello.txt")).send().await.expect("send");
+            let new = client
+                .get(&p.url("EVLOOP_PY11", "/hello.txt"))
+                .send()
+                .await
+                .expect("send");
             assert_eq!(new.version(), Version::Http11);
             assert_eq!(new.text().await.expect("body"), "hello from a static file\n");
         }
         assert_eq!(client.idle_connections(), 1);
         // http.server redirects a directory without its slash.
-        let dir = client.get(&p.url("EVLOOP_PY11", "/chunked")).send().await.expect("send");
+        let dir = client
+            .get(&p.url("EVLOOP_PY11", "/chunked"))
+            .send()
+            .await
+            .expect("send");
         assert_eq!(dir.status(), 200);
         assert!(dir.url().to_string().ends_with("/chunked/"), "{}", dir.url());
     });

@@ -32,6 +32,7 @@
 //! what RFC 9112 §5.2 requires of a user agent. Status codes outside 100–599 are
 //! refused (RFC 9110 §15).
 
+use std::fmt;
 use super::error::Malformed;
 use super::headers::decode_field_value;
 use super::{Error, Headers};
@@ -43,6 +44,16 @@ pub enum Version {
     Http10,
     /// `HTTP/1.1`.
     Http11,
+}
+
+impl fmt::Display for Version {
+    /// As on the status line: `HTTP/1.0` or `HTTP/1.1`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        })
+    }
 }
 
 /// A parsed response head.

@@ -23,6 +23,10 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
     /// Which errors are worth another attempt (default [`RetryPolicy::is_retryable`]).
     pub retry_if: fn(&Error) -> bool,
+    /// Seed for the jitter, for runs that must repeat exactly (a virtual-clock test, a
+    /// reproducible demo); `None` (the default) draws it from a per-thread generator seeded
+    /// from the system clock, so that separate processes do not retry in lock-step.
+    pub jitter_seed: Option<u64>,
 }
 
 impl Default for RetryPolicy {
@@ -32,6 +36,7 @@ impl Default for RetryPolicy {
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(10),
             retry_if: RetryPolicy::is_retryable,
+            jitter_seed: None,
         }
     }
 }
@@ -70,11 +75,21 @@ where
     Fut: Future<Output = Result<T, Error>>,
 {
     let mut n = 0;
+    let mut seeded = policy.jitter_seed.map(|seed| seed | 1);
     loop {
         match attempt(n).await {
             Ok(value) => return Ok(value),
             Err(error) if n + 1 < policy.max_attempts && (policy.retry_if)(&error) => {
-                let delay = policy.backoff(n).mul_f64(0.5 + 0.5 * jitter());
+                let random = match &mut seeded {
+                    Some(state) => next_unit(state),
+                    None => RNG.with(|state| {
+                        let mut x = state.get();
+                        let r = next_unit(&mut x);
+                        state.set(x);
+                        r
+                    }),
+                };
+                let delay = policy.backoff(n).mul_f64(0.5 + 0.5 * random);
                 log::debug!(target: "evloop::http", "attempt {} failed ({error}); retrying in {delay:?}", n + 1);
                 crate::time::sleep(delay).await;
                 n += 1;
@@ -94,16 +109,12 @@ thread_local! {
     });
 }
 
-/// A number in [0, 1).
-fn jitter() -> f64 {
-    RNG.with(|state| {
-        let mut x = state.get();
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        state.set(x);
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    })
+/// Steps an xorshift64* generator and returns a number in [0, 1).
+fn next_unit(x: &mut u64) -> f64 {
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -128,13 +139,57 @@ mod tests {
 
     #[test]
     fn jitter_stays_in_range_and_varies() {
-        let samples: Vec<f64> = (0..1000).map(|_| jitter()).collect();
+        let mut state = 12345u64;
+        let samples: Vec<f64> = (0..1000).map(|_| next_unit(&mut state)).collect();
         assert!(samples.iter().all(|j| (0.0..1.0).contains(j)));
         let distinct = samples
             .iter()
             .map(|j| (j * 100.0) as u32)
             .collect::<std::collections::HashSet<_>>();
         assert!(distinct.len() > 50, "jitter spreads over the range");
+    }
+
+    #[test]
+    fn a_seeded_policy_waits_the_same_delays_on_every_run() {
+        let delays = || {
+            let rt = crate::Runtime::builder().virtual_clock().build().unwrap();
+            rt.block_on(async {
+                let policy = RetryPolicy { max_attempts: 5, jitter_seed: Some(7), ..Default::default() };
+                let start = crate::time::now();
+                let mut at = Vec::new();
+                let result: Result<(), Error> = with_retry(policy, |_| {
+                    at.push((crate::time::now() - start).as_micros());
+                    async { Err(Error::Closed) }
+                })
+                .await;
+                assert!(matches!(result, Err(Error::Closed)), "the last error comes back");
+                at
+            })
+        };
+        let first = delays();
+        assert_eq!(first.len(), 5, "five attempts");
+        assert_eq!(first, delays());
+        // Each wait is between half and all of the doubling backoff (100, 200, 400, 800 ms).
+        for (k, pair) in first.windows(2).enumerate() {
+            let waited = (pair[1] - pair[0]) as f64 / 1000.0;
+            let full = 100.0 * 2f64.powi(k as i32);
+            assert!(waited >= full / 2.0 - 1.0 && waited <= full + 1.0, "wait {k}: {waited} ms");
+        }
+    }
+
+    #[test]
+    fn a_non_retryable_error_stops_at_once() {
+        let rt = crate::Runtime::builder().virtual_clock().build().unwrap();
+        let attempts = rt.block_on(async {
+            let mut attempts = 0;
+            let _ = with_retry(RetryPolicy::default(), |_| {
+                attempts += 1;
+                async { Err::<(), _>(Error::Status(404)) }
+            })
+            .await;
+            attempts
+        });
+        assert_eq!(attempts, 1);
     }
 
     #[test]
