@@ -53,8 +53,14 @@ pub struct ClientConfig {
     pub idle_timeout: Duration,
     /// Most idle connections kept per host (default 10).
     pub max_idle_per_host: usize,
-    /// Most redirects followed (default 10, aiohttp's `max_redirects`).
+    /// Most redirects followed (default 10, aiohttp's `max_redirects`); 0 does not follow
+    /// redirects at all and returns the 3xx response.
     pub max_redirects: u32,
+    /// Longest wait for a pool slot under `limit`/`limit_per_host` (default `None`: only the
+    /// total deadline bounds it). Set it when many requests are queued at once and each should
+    /// get its full `total_timeout` once it is actually running, or fail fast when the pool is
+    /// saturated.
+    pub pool_timeout: Option<Duration>,
     /// Limits on response heads (header count, head bytes).
     pub head_limits: HeadLimits,
     /// Limits on chunk-size lines and trailers.
@@ -75,6 +81,7 @@ impl Default for ClientConfig {
             idle_timeout: Duration::from_secs(15),
             max_idle_per_host: 10,
             max_redirects: 10,
+            pool_timeout: None,
             head_limits: HeadLimits::default(),
             chunk_limits: ChunkLimits::default(),
             max_body: 10 * 1024 * 1024,
@@ -239,6 +246,11 @@ impl RequestBuilder {
             let Some(location) = redirect_location(&response) else {
                 return Ok(response);
             };
+            // `max_redirects: 0` means "do not follow": the 3xx itself is the answer (curl
+            // without -L). Otherwise a redirect past the limit is an error (a loop, likely).
+            if client.config.max_redirects == 0 {
+                return Ok(response);
+            }
             if redirects == client.config.max_redirects {
                 return Err(Error::TooManyRedirects {
                     limit: client.config.max_redirects,
@@ -259,8 +271,9 @@ impl RequestBuilder {
                 body = None;
             }
             if next.origin() != url.origin() {
-                // Never send credentials or cookies meant for one origin to another.
-                for name in ["authorization", "proxy-authorization", "cookie"] {
+                // Never send credentials or cookies meant for one origin to another, nor a
+                // `Host` naming the old one (RFC 9110 §7.2: Host names the target's authority).
+                for name in ["authorization", "proxy-authorization", "cookie", "host"] {
                     headers.remove(name);
                 }
                 url = next.without_credentials();
@@ -306,7 +319,7 @@ impl Client {
             port: url.port(),
         };
         let slot = deadlines
-            .bound(None, TimeoutKind::PoolWait, async {
+            .bound(self.config.pool_timeout, TimeoutKind::PoolWait, async {
                 Ok(self.pool.acquire(&origin).await)
             })
             .await
@@ -332,7 +345,10 @@ impl Client {
             match conn.exchange(&request, self.config.head_limits, deadlines).await {
                 Ok(head) => {
                     let framing = body_framing(method, &head)?;
-                    let reusable = connection_reusable(&head, framing) && framing != Framing::UntilClose;
+                    // The caller's `Connection: close` ends the connection too (RFC 9112 §9.6).
+                    let reusable = connection_reusable(&head, framing)
+                        && framing != Framing::UntilClose
+                        && !headers.contains_token("connection", "close");
                     let reading = Reading::new(
                         conn,
                         framing,

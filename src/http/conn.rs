@@ -9,7 +9,11 @@
 //! read: the request head and body go out in **one** `write`; the read side is then marked
 //! not-ready (nothing of this response can have been reported yet), so instead of a `read` that
 //! would return `WouldBlock` the task parks at once and the loop's **one** `epoll_wait` wakes it;
-//! then **one** `read` takes the response. Three in all, as hyper does.
+//! then **one** `read` takes the response. Three in all, as hyper does. When the connection goes
+//! back to the pool, that last read being *short* (fewer bytes than asked for: on Linux, TCP
+//! returns short only once the receive queue is empty) shows nothing more had arrived; only a
+//! read that filled the buffer, or a close the reactor already saw, costs a probing `read` (see
+//! `mark_idle`). Reusing it later costs no system call unless an event arrived meanwhile.
 
 use std::io;
 use std::time::{Duration, Instant};
@@ -119,6 +123,9 @@ pub(crate) struct Conn {
     pub(crate) idle_since: Instant,
     /// The socket's read-event count when it went idle (see `is_reusable_after_idle`).
     read_events_at_idle: u32,
+    /// The last read returned fewer bytes than there was room for: the kernel's receive queue
+    /// was empty at that moment (see `mark_idle`).
+    last_read_short: bool,
 }
 
 /// How an exchange failed, for the retry decision.
@@ -151,6 +158,7 @@ impl Conn {
             reused: false,
             idle_since: crate::time::now(),
             read_events_at_idle: 0,
+            last_read_short: false,
         })
     }
 
@@ -162,6 +170,7 @@ impl Conn {
         limits: HeadLimits,
         deadlines: &Deadlines,
     ) -> Result<ResponseHead, ExchangeError> {
+        let read_events_before_write = self.stream.read_events();
         let write = async { self.stream.write_all(request).await.map_err(Error::Io) };
         deadlines
             .bound(None, TimeoutKind::Total, write)
@@ -171,8 +180,11 @@ impl Conn {
                 before_response: true,
             })?;
         // Nothing of this response can have been reported yet: wait for the next event
-        // instead of trying a read that would say `WouldBlock`.
-        if self.buf.filled().is_empty() {
+        // instead of trying a read that would say `WouldBlock`. Unless an event did arrive
+        // while a long write waited for buffer space: a server may answer before it has read
+        // the whole body (RFC 9112 §9.5), and forgetting that event would leave its answer
+        // unread until a timeout.
+        if self.buf.filled().is_empty() && self.stream.read_events() == read_events_before_write {
             self.stream.clear_read_ready();
         }
         let mut reader = ResponseHeadReader::new(limits);
@@ -216,9 +228,11 @@ impl Conn {
     pub(crate) async fn fill(&mut self, deadlines: &Deadlines) -> Result<usize, Error> {
         let stream = &self.stream;
         let spare = self.buf.spare();
+        let room = spare.len();
         let read = async { stream.read(spare).await.map_err(Error::Io) };
         let n = deadlines.bound(deadlines.read, TimeoutKind::Read, read).await?;
         self.buf.end += n;
+        self.last_read_short = n < room;
         Ok(n)
     }
 
@@ -232,17 +246,35 @@ impl Conn {
         self.buf.consume(n);
     }
 
-    /// Called when the connection goes back to the pool.
-    pub(crate) fn mark_idle(&mut self) {
+    /// Called when the connection goes back to the pool; returns whether it may go there. The
+    /// socket must hold nothing more (bytes would be an unrequested response) and the server
+    /// must not have closed it. Counting events later is not enough on its own: the event that
+    /// brought the response's last bytes may also have brought the FIN (or more bytes) right
+    /// behind them, and once counted it no longer looks new to `is_reusable_after_idle`. So:
+    /// a close in that event shows in the reactor's read-closed bit; more bytes cannot hide
+    /// behind a short last read. Only when the last read filled the buffer is one read that
+    /// must say `WouldBlock` needed to be sure.
+    pub(crate) fn mark_idle(&mut self) -> bool {
+        if self.stream.is_read_closed() {
+            return false;
+        }
+        if !self.last_read_short {
+            let mut probe = [0u8; 1];
+            match self.stream.try_read(&mut probe) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Ok(_) | Err(_) => return false,
+            }
+        }
         self.reused = true;
         self.idle_since = crate::time::now();
         self.read_events_at_idle = self.stream.read_events();
+        true
     }
 
-    /// Whether an idle connection may carry another request. If the reactor reported no read
-    /// event while it sat idle, nothing arrived and the server did not close it: reuse it with
-    /// no system call. Otherwise look: bytes waiting (an unrequested response) or end of stream
-    /// (the server closed it) both rule it out.
+    /// Whether an idle connection may carry another request. `mark_idle` saw it open and empty;
+    /// if the reactor reported no read event since, nothing arrived and the server did not
+    /// close it: reuse it with no system call. Otherwise look: bytes waiting (an unrequested
+    /// response) or end of stream (the server closed it) both rule it out.
     pub(crate) fn is_reusable_after_idle(&self) -> bool {
         if self.stream.read_events() == self.read_events_at_idle {
             return true;

@@ -98,7 +98,13 @@ impl Pool {
 
     /// Puts a connection whose last response ended cleanly back for reuse.
     pub(crate) fn checkin(&self, mut conn: Conn) {
-        conn.mark_idle();
+        if self.max_idle_per_host == 0 {
+            return; // keep-alive is off: the connection closes here
+        }
+        if !conn.mark_idle() {
+            log::debug!(target: "evloop::http", "not pooling a connection the server closed or wrote more on");
+            return;
+        }
         let mut idle = self.idle.borrow_mut();
         let conns = idle.entry(conn.origin.clone()).or_default();
         if conns.len() >= self.max_idle_per_host {

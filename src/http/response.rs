@@ -32,10 +32,10 @@
 //! what RFC 9112 §5.2 requires of a user agent. Status codes outside 100–599 are
 //! refused (RFC 9110 §15).
 
-use std::fmt;
 use super::error::Malformed;
 use super::headers::decode_field_value;
 use super::{Error, Headers};
+use std::fmt;
 
 /// The HTTP version of a response (RFC 9112 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -154,7 +154,11 @@ mod tests {
         let delays = || {
             let rt = crate::Runtime::builder().virtual_clock().build().unwrap();
             rt.block_on(async {
-                let policy = RetryPolicy { max_attempts: 5, jitter_seed: Some(7), ..Default::default() };
+                let policy = RetryPolicy {
+                    max_attempts: 5,
+                    jitter_seed: Some(7),
+                    ..Default::default()
+                };
                 let start = crate::time::now();
                 let mut at = Vec::new();
                 let result: Result<(), Error> = with_retry(policy, |_| {
@@ -173,7 +177,10 @@ mod tests {
         for (k, pair) in first.windows(2).enumerate() {
             let waited = (pair[1] - pair[0]) as f64 / 1000.0;
             let full = 100.0 * 2f64.powi(k as i32);
-            assert!(waited >= full / 2.0 - 1.0 && waited <= full + 1.0, "wait {k}: {waited} ms");
+            assert!(
+                waited >= full / 2.0 - 1.0 && waited <= full + 1.0,
+                "wait {k}: {waited} ms"
+            );
         }
     }
 

@@ -212,6 +212,11 @@ impl TcpStream {
         self.source.clear_ready(Direction::Read);
     }
 
+    /// Whether the reactor has seen the peer close its side (or an error) on this socket.
+    pub(crate) fn is_read_closed(&self) -> bool {
+        self.source.is_read_closed()
+    }
+
     /// How many read-side events this socket has seen (wrapping).
     pub(crate) fn read_events(&self) -> u32 {
         self.source.read_events()

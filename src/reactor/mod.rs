@@ -210,6 +210,14 @@ impl Reactor {
         }
     }
 
+    /// Whether the reactor has seen the peer close its side, or an error, on this source.
+    pub(crate) fn is_read_closed(&self, key: IoKey) -> bool {
+        self.sources
+            .get(key.index as usize)
+            .filter(|s| s.generation == key.generation)
+            .is_some_and(|s| s.readiness & (READ_CLOSED | ERROR) != 0)
+    }
+
     /// How many read-side events this source has seen (wrapping); `None` if not registered.
     pub(crate) fn read_events(&self, key: IoKey) -> Option<u32> {
         self.sources

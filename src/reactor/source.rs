@@ -77,6 +77,11 @@ impl<S: Source> IoSource<S> {
         crate::context::with_core(|core| core.reactor.borrow().read_events(self.key)).unwrap_or(0)
     }
 
+    /// Whether the reactor has seen the peer close its side (or an error) on this source.
+    pub(crate) fn is_read_closed(&self) -> bool {
+        crate::context::with_core(|core| core.reactor.borrow().is_read_closed(self.key))
+    }
+
     /// Waits until `direction` may be ready, without running an operation.
     pub(crate) fn poll_ready(&self, direction: Direction, cx: &mut Context<'_>) -> Poll<()> {
         crate::context::with_core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx))
