@@ -67,6 +67,15 @@ impl<T: 'static> TaskSet<T> {
         }
     }
 
+    /// Spawns every future, in order: task `i` is `futures[i]`.
+    pub(crate) fn spawn_all<F: Future<Output = T> + 'static>(futures: impl IntoIterator<Item = F>) -> TaskSet<T> {
+        let mut set = TaskSet::new();
+        for future in futures {
+            set.spawn(future);
+        }
+        set
+    }
+
     /// Spawns `future` as the next task of the set and returns its index.
     pub(crate) fn spawn<F: Future<Output = T> + 'static>(&mut self, future: F) -> usize {
         let index = self.handles.len();
@@ -171,10 +180,7 @@ where
     T: 'static,
     E: 'static,
 {
-    let mut set = TaskSet::new();
-    for future in futures {
-        set.spawn(future);
-    }
+    let mut set = TaskSet::spawn_all(futures);
     let mut outputs: Vec<Option<T>> = (0..set.outstanding()).map(|_| None).collect();
     while let Some((index, outcome)) = set.next().await {
         match outcome {
@@ -213,10 +219,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let mut set = TaskSet::new();
-    for future in futures {
-        set.spawn(future);
-    }
+    let mut set = TaskSet::spawn_all(futures);
     let mut outcomes: Vec<Option<Result<F::Output, JoinError>>> = (0..set.outstanding()).map(|_| None).collect();
     while let Some((index, outcome)) = set.next().await {
         outcomes[index] = Some(outcome);
@@ -273,10 +276,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let mut set = TaskSet::new();
-    for future in futures {
-        set.spawn(future);
-    }
+    let mut set = TaskSet::spawn_all(futures);
     let mut done = Vec::new();
     while let Some((index, outcome)) = set.next().await {
         let stop = match when {
@@ -311,11 +311,9 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    let mut set = TaskSet::new();
-    for future in futures {
-        set.spawn(future);
+    AsCompleted {
+        set: TaskSet::spawn_all(futures),
     }
-    AsCompleted { set }
 }
 
 impl<T: 'static> AsCompleted<T> {

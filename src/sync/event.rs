@@ -26,7 +26,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use super::waiters::{WaitList, WaiterKey, remember_waker, wake_all};
+use super::waiters::{Stage, WaitList, remember_waker, wake_all};
 
 /// A settable, clearable flag that tasks can wait for. Share it through an `Rc`.
 pub struct Event {
@@ -118,19 +118,8 @@ impl fmt::Debug for Event {
 pub struct EventWait<'a> {
     /// The event being waited for.
     event: &'a Event,
-    /// Where in its life the future is.
+    /// Where in its life the future is. While queued: registered; released once its entry is unlinked.
     stage: Stage,
-}
-
-/// The life of an [`EventWait`]: `Unpolled -> (Queued ->) Done`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Not polled yet, not registered.
-    Unpolled,
-    /// Registered; released once its entry is unlinked.
-    Queued(WaiterKey),
-    /// Returned `Ready`.
-    Done,
 }
 
 impl Future for EventWait<'_> {

@@ -45,7 +45,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::event::Event;
 use super::semaphore::{Acquire, Permit, Semaphore, TryAcquireError};
-use super::waiters::{WaitList, WaiterKey, remember_waker, wake_all};
+use super::waiters::{Stage, WaitList, remember_waker, wake_all};
 
 /// A FIFO queue of `T` between tasks, optionally bounded. Share it through an `Rc`.
 pub struct Queue<T> {
@@ -370,19 +370,8 @@ impl<T> fmt::Debug for Put<'_, T> {
 pub struct Get<'a, T> {
     /// The queue to take from.
     queue: &'a Queue<T>,
-    /// Where in its life the future is.
+    /// Where in its life the future is. While queued: waiting; the slot receives the item (or is unlinked empty when the queue closes).
     stage: Stage,
-}
-
-/// The life of a [`Get`]: `Unpolled -> (Queued ->) Done`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Not polled yet, not registered.
-    Unpolled,
-    /// Waiting; the slot receives the item (or is unlinked empty when the queue closes).
-    Queued(WaiterKey),
-    /// Returned `Ready`.
-    Done,
 }
 
 impl<T> Future for Get<'_, T> {

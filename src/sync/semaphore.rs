@@ -38,7 +38,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::waiters::{WaitList, WaiterKey, remember_waker, wake_all};
+use super::waiters::{Stage, WaitList, remember_waker, wake_all};
 
 /// A counting semaphore with FIFO hand-off. Cloning gives another handle to the same permits.
 ///
@@ -281,19 +281,8 @@ pub struct Acquire {
     semaphore: Semaphore,
     /// How many permits to acquire.
     wanted: usize,
-    /// Where in its life the future is.
+    /// Where in its life the future is. While queued: in the wait queue; the slot holds any permits granted so far.
     stage: Stage,
-}
-
-/// The life of an [`Acquire`]: `Unpolled -> (Queued ->) Done`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    /// Not polled yet: it has not looked at the semaphore, and holds nothing.
-    Unpolled,
-    /// In the wait queue; the slot holds any permits granted so far.
-    Queued(WaiterKey),
-    /// Returned `Ready`; polling again is a bug.
-    Done,
 }
 
 impl Future for Acquire {

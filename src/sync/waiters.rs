@@ -56,6 +56,19 @@ pub(crate) fn wake_all(wakers: Vec<Waker>) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct WaiterKey(usize);
 
+/// The life of a future that may wait in a [`WaitList`] (an acquire, a get, an event wait):
+/// `Unpolled -> (Queued ->) Done`. What the slot holds while `Queued` (permits, an item, a
+/// release) is the primitive's business; each future's `stage` field says what it means there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Not polled yet: it has not looked at the primitive, and holds nothing.
+    Unpolled,
+    /// In the wait list, under this key.
+    Queued(WaiterKey),
+    /// Returned `Ready`; polling again is a bug.
+    Done,
+}
+
 /// A FIFO of waiters, each carrying a primitive-specific `T` (a waker, granted permits, ...).
 #[derive(Debug)]
 pub(crate) struct WaitList<T> {
