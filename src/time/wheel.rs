@@ -93,15 +93,27 @@ static NEXT_GENERATION: AtomicU32 = AtomicU32::new(0);
 enum Place {
     /// The due list: the deadline had already passed when the entry was inserted.
     Due,
-    /// One slot of one level.
+    /// One slot of one level. Bytes rather than `usize`s: every pending timer carries a
+    /// `Place`, and narrow fields keep the entry (and so each parked task) smaller.
     Slot {
         /// The level, 0 to 5.
-        level: usize,
+        level: u8,
         /// The slot within that level, 0 to 63.
-        slot: usize,
+        slot: u8,
     },
     /// The overflow list: the deadline lies in a later turn of the top level.
     Overflow,
+}
+
+impl Place {
+    /// The place of `slot` on `level` (both small: 6 levels of 64 slots).
+    fn slot(level: usize, slot: usize) -> Place {
+        debug_assert!(level < LEVELS && slot < 64, "level {level}, slot {slot} out of range");
+        Place::Slot {
+            level: level as u8,
+            slot: slot as u8,
+        }
+    }
 }
 
 /// Where an entry for `deadline` waits when the wheel has processed up to `elapsed`.
@@ -110,10 +122,7 @@ fn place_for(elapsed: u64, deadline: u64) -> Place {
         return Place::Due;
     }
     match level_for(elapsed, deadline) {
-        Some(level) => Place::Slot {
-            level,
-            slot: slot_for(deadline, level),
-        },
+        Some(level) => Place::slot(level, slot_for(deadline, level)),
         None => Place::Overflow,
     }
 }
@@ -233,7 +242,9 @@ impl<T> Wheel<T> {
         let place = self.entry(key)?.place;
         match place {
             Place::Due => self.due.unlink(key.index, &mut self.entries),
-            Place::Slot { level, slot } => self.levels[level].unlink(slot, key.index, &mut self.entries),
+            Place::Slot { level, slot } => {
+                self.levels[usize::from(level)].unlink(usize::from(slot), key.index, &mut self.entries)
+            }
             Place::Overflow => self.overflow.unlink(key.index, &mut self.entries),
         }
         Some(self.entries.remove(key.index as usize).value)
@@ -325,7 +336,7 @@ impl<T> Wheel<T> {
     fn take_list(&mut self, place: Place) -> List {
         match place {
             Place::Due => std::mem::take(&mut self.due),
-            Place::Slot { level, slot } => self.levels[level].take_slot(slot),
+            Place::Slot { level, slot } => self.levels[usize::from(level)].take_slot(usize::from(slot)),
             Place::Overflow => std::mem::take(&mut self.overflow),
         }
     }
@@ -338,7 +349,9 @@ impl<T> Wheel<T> {
         entry.place = place;
         match place {
             Place::Due => self.due.push_back(index, &mut self.entries),
-            Place::Slot { level, slot } => self.levels[level].push_back(slot, index, &mut self.entries),
+            Place::Slot { level, slot } => {
+                self.levels[usize::from(level)].push_back(usize::from(slot), index, &mut self.entries)
+            }
             Place::Overflow => {
                 self.overflow_earliest = if self.overflow.is_empty() {
                     deadline
@@ -357,7 +370,7 @@ impl<T> Wheel<T> {
         for (level, slots) in self.levels.iter().enumerate() {
             if let Some((slot, tick)) = slots.next_turn(self.elapsed) {
                 return Some(Turn {
-                    place: Place::Slot { level, slot },
+                    place: Place::slot(level, slot),
                     tick,
                 });
             }
@@ -412,7 +425,7 @@ mod tests {
             for (slot, list) in slots.occupied_slots() {
                 for index in list.indices(&mut wheel.entries) {
                     let entry = &wheel.entries[index as usize];
-                    assert_eq!(entry.place, Place::Slot { level, slot });
+                    assert_eq!(entry.place, Place::slot(level, slot));
                     assert_eq!(place_for(wheel.elapsed, entry.deadline), entry.place);
                     seen += 1;
                 }
