@@ -53,10 +53,18 @@ impl Observer {
         }
     }
 
-    /// Called after each poll: logs it, and warns if it blocked the loop too long.
+    /// Called after each poll: logs it, and warns if it blocked the loop too long. The check
+    /// for "not measuring" stays inline; the rest is out of line, off the hot path.
     #[inline]
     pub(crate) fn finish(&self, core: &Core, what: Runnable, started: Option<Instant>) {
-        let Some(started) = started else { return };
+        if let Some(started) = started {
+            self.report(core, what, started);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn report(&self, core: &Core, what: Runnable, started: Instant) {
         let took = started.elapsed();
         if self.trace {
             log::trace!(target: TARGET, "ran {} in {took:?}", describe(core, what));

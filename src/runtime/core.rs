@@ -170,7 +170,11 @@ impl Core {
         let mut state = header.state.get();
         state.complete();
         header.state.set(state);
-        let name = self.names.borrow_mut().remove(&id);
+        // Most tasks have no name: skip the hashing then (it showed up in spawn-heavy profiles).
+        let name = {
+            let mut names = self.names.borrow_mut();
+            if names.is_empty() { None } else { names.remove(&id) }
+        };
         if let Some(name) = &name {
             *self.last_completed_name.borrow_mut() = Some((id, name.clone()));
         }

@@ -43,11 +43,16 @@ impl Core {
         }
 
         // 2. I/O: one `epoll_wait`, then wake the tasks waiting on the sockets that are ready.
-        self.io_polls.set(self.io_polls.get() + 1);
-        let turned = self.reactor.borrow_mut().turn(timeout, &mut scratch.wakers);
-        if let Err(e) = turned {
-            // epoll_wait only fails on a broken poll fd or bad memory; nothing can recover.
-            panic!("evloop: polling for I/O failed: {e}");
+        //    With no socket registered and work ready, there is nothing to ask the OS: a wake
+        //    from another thread also raises the inbox's `pending` flag, checked in step 3.
+        let skip_io = !idle && self.reactor.borrow().len() == 0;
+        if !skip_io {
+            self.io_polls.set(self.io_polls.get() + 1);
+            let turned = self.reactor.borrow_mut().turn(timeout, &mut scratch.wakers);
+            if let Err(e) = turned {
+                // epoll_wait only fails on a broken poll fd or bad memory; nothing can recover.
+                panic!("evloop: polling for I/O failed: {e}");
+            }
         }
         self.sched.set_cause(Cause::Io);
         for waker in scratch.wakers.drain(..) {

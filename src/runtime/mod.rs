@@ -303,16 +303,20 @@ impl Drop for Runtime {
         core.shared.close();
         // Destructors may spawn or cancel other tasks; keep going until none is left.
         loop {
-            let next = core.sched.tasks.borrow().any_id();
-            let Some(id) = next else { break };
-            let task = core.sched.tasks.borrow().get(id).map(|t| {
-                // SAFETY (of `alias`): the slab entry is only removed by `complete` below.
-                unsafe { t.alias() }
-            });
-            if let Some(task) = task {
-                task.cancel_future();
+            let ids = core.sched.tasks.borrow().ids();
+            if ids.is_empty() {
+                break;
             }
-            core.complete(id);
+            for id in ids {
+                let task = core.sched.tasks.borrow().get(id).map(|t| {
+                    // SAFETY (of `alias`): the slab entry is only removed by `complete` below.
+                    unsafe { t.alias() }
+                });
+                if let Some(task) = task {
+                    task.cancel_future();
+                    core.complete(id);
+                }
+            }
         }
         let callbacks = core.callbacks.borrow_mut().drain();
         drop(callbacks);

@@ -67,8 +67,10 @@ impl TaskSlab {
         self.tasks.len()
     }
 
-    /// The id of some live task, for shutdown to work through them all.
-    pub(crate) fn any_id(&self) -> Option<TaskId> {
-        self.tasks.iter().next().map(|(_, task)| task.header().id)
+    /// The ids of every live task, for shutdown to work through them all. (Asking for "some
+    /// live task" once per task instead would rescan the emptied front of the slab each time:
+    /// quadratic in the number of tasks.)
+    pub(crate) fn ids(&self) -> Vec<TaskId> {
+        self.tasks.iter().map(|(_, task)| task.header().id).collect()
     }
 }
