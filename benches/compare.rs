@@ -4,6 +4,11 @@
 //! of every workload at a small N (what CI runs: it checks that the code works, never a time).
 //! Other flags: `--only <workload>`, `--runtime <key>`, `--reps <n>`, `--n <ops>` (see `--help`).
 //!
+//! Two suites, each printed as its own table: the **runtime** suite below, and the **HTTP**
+//! suite in `compare/http.rs` (evloop's HTTP client beside hyper's, keep-alive GETs against a
+//! local nginx that `scripts/peers.sh` starts; `compare/cost.rs` reads the bench thread's CPU
+//! time and system calls for it). The runtime suite's keys:
+//!
 //! | key           | runtime                                                                 |
 //! |---------------|-------------------------------------------------------------------------|
 //! | `evloop`      | `evloop::Runtime::new()`: the default `Builder`, no logger installed    |
@@ -21,13 +26,20 @@
 //! absolute nanoseconds drift between runs, but all runtimes see the same drift, because the
 //! repetitions are interleaved (each round runs every runtime once, in a rotating order).
 //!
-//! How the code is laid out: [`WORKLOADS`] says what is measured and in which unit; the body of
-//! each workload is written once, in the [`workloads!`] macro, and expanded inside one small
-//! module per runtime that supplies the same few names (`Rt`, `join`, `yield_now`, `sleep`,
-//! `RtBaton`…). A macro rather than a trait, because the `tokio` key's `spawn` needs `Send`
-//! futures and the others do not: the macro lets each expansion be type-checked on its own.
+//! How the code is laid out: [`SUITES`] lists each suite's workloads ([`WORKLOADS`] here), which
+//! say what is measured and in which unit, and its peers; the body of each workload is written
+//! once, in the [`workloads!`] macro, and expanded inside one small module per runtime that
+//! supplies the same few names (`Rt`, `join`, `yield_now`, `sleep`, `RtBaton`…). A macro rather
+//! than a trait, because the `tokio` key's `spawn` needs `Send` futures and the others do not:
+//! the macro lets each expansion be type-checked on its own. The HTTP suite does the same with
+//! its own macro.
 
 #![allow(missing_docs)]
+
+#[path = "compare/cost.rs"]
+mod cost;
+#[path = "compare/http.rs"]
+mod http;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -54,6 +66,9 @@ enum Workload {
     TimerFire,
     Semaphore,
     Memory,
+    /// The HTTP suite's (see `compare/http.rs`).
+    HttpSeq,
+    HttpConc,
 }
 
 /// One workload: its name, its size in a full and in a quick run, and the rows it reports
@@ -77,8 +92,9 @@ struct Row {
 #[derive(Clone, Copy)]
 enum Goal {
     None,
-    /// evloop's median over the `tokio` key's median is at most this.
-    RatioToTokio(f64),
+    /// evloop's median over the suite's reference peer's median (tokio's, hyper's) is at most
+    /// this.
+    Ratio(f64),
     /// evloop's median is at most this, in the row's unit.
     AtMost(f64),
     /// evloop's smallest sample is at least this (used for "never early").
@@ -92,22 +108,22 @@ const fn row(name: &'static str, unit: &'static str, goal: Goal) -> Row {
 #[rustfmt::skip]
 const WORKLOADS: [Spec; 7] = [
     Spec { workload: Workload::SpawnJoin, name: "spawn_join", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("spawn_join", "ns/task", Goal::RatioToTokio(0.25))] },
+           rows: &[row("spawn_join", "ns/task", Goal::Ratio(0.25))] },
     Spec { workload: Workload::Yield, name: "yield", full_n: 10_000_000, quick_n: 100_000,
-           rows: &[row("yield", "ns/yield", Goal::RatioToTokio(0.1))] },
+           rows: &[row("yield", "ns/yield", Goal::Ratio(0.1))] },
     Spec { workload: Workload::PingPong, name: "ping_pong", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("ping_pong", "ns/hand-off", Goal::RatioToTokio(0.4))] },
+           rows: &[row("ping_pong", "ns/hand-off", Goal::Ratio(0.4))] },
     Spec { workload: Workload::TimerCancel, name: "timer_cancel", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("timer_cancel", "ns/timer", Goal::RatioToTokio(0.1))] },
+           rows: &[row("timer_cancel", "ns/timer", Goal::Ratio(0.1))] },
     Spec { workload: Workload::TimerFire, name: "timer_fire", full_n: 100_000, quick_n: 1_000,
            rows: &[row("timer_fire", "ms total", Goal::None),
                    row("timer_fire_p99_late", "µs", Goal::AtMost(1500.0)),
                    row("timer_fire_max_late", "µs", Goal::None),
                    row("timer_fire_min_late", "µs", Goal::AtLeast(0.0))] },
     Spec { workload: Workload::Semaphore, name: "semaphore", full_n: 100_000, quick_n: 1_000,
-           rows: &[row("semaphore", "ns/task", Goal::RatioToTokio(0.3))] },
+           rows: &[row("semaphore", "ns/task", Goal::Ratio(0.3))] },
     Spec { workload: Workload::Memory, name: "memory", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("memory_heap", "B/task", Goal::RatioToTokio(0.25)),
+           rows: &[row("memory_heap", "B/task", Goal::Ratio(0.25)),
                    row("memory_rss", "B/task", Goal::None)] },
 ];
 
@@ -117,25 +133,56 @@ struct Params {
     n: usize,
     /// `timer_fire`'s deadlines are spread uniformly over `0..=fire_window`.
     fire_window: Duration,
+    /// What the HTTP workloads GET (nginx's `/hello.txt`); empty in the runtime suite.
+    url: String,
 }
 
-/// One runtime under test: its key in the table and the JSON, and the entry point its module's
-/// expansion of [`workloads!`] provides.
+/// One runtime (or client) under test: its key in the table and the JSON, and the entry point its
+/// module's expansion of [`workloads!`] (or of `http_workloads!`) provides.
 struct Peer {
     key: &'static str,
     run: fn(Workload, &Params) -> Vec<f64>,
 }
 
 #[rustfmt::skip]
-const PEERS: [Peer; 4] = [
+const RUNTIME_PEERS: [Peer; 4] = [
     Peer { key: evloop_rt::KEY, run: evloop_rt::run },
     Peer { key: tokio_rt::KEY, run: tokio_rt::run },
     Peer { key: tokio_local_rt::KEY, run: tokio_local_rt::run },
     Peer { key: smol_rt::KEY, run: smol_rt::run },
 ];
 
+/// Workloads measured against the same peers, printed as one table.
+struct Suite {
+    title: &'static str,
+    workloads: &'static [Spec],
+    /// evloop first: every ratio is evloop's median over another peer's.
+    peers: &'static [Peer],
+    /// The peers evloop is divided by, one ratio column each; goals refer to the first.
+    ratio_to: &'static [&'static str],
+    /// Whether the suite needs nginx running (the HTTP suite).
+    needs_nginx: bool,
+}
+
+static SUITES: [Suite; 2] = [
+    Suite {
+        title: "Runtimes",
+        workloads: &WORKLOADS,
+        peers: &RUNTIME_PEERS,
+        ratio_to: &["tokio", "smol"],
+        needs_nginx: false,
+    },
+    Suite {
+        title: "HTTP keep-alive against a local nginx (compare/http.rs)",
+        workloads: &http::WORKLOADS,
+        peers: &http::PEERS,
+        ratio_to: &["hyper"],
+        needs_nginx: true,
+    },
+];
+
 // ---------------------------------------------------------------------------------------------
-// The driver: parse flags, run the rounds, print the table, write the JSON
+// The driver: parse flags, run the rounds, print the tables, write the JSON
 // ---------------------------------------------------------------------------------------------
 
 struct Options {
@@ -150,7 +197,8 @@ const USAGE: &str = "usage: compare [--quick] [--reps N] [--only WORKLOAD] [--ru
   --quick          every workload once, at a small N (a smoke test; CI runs this)
   --reps N         repetitions per runtime (default 5; 1 with --quick)
   --only WORKLOAD  spawn_join | yield | ping_pong | timer_cancel | timer_fire | semaphore | memory
-  --runtime KEY    evloop | tokio | tokio_local | smol
+                   | http_seq | http_conc   (these two start nginx with scripts/peers.sh)
+  --runtime KEY    evloop | tokio | tokio_local | smol | hyper   (hyper: the HTTP suite only)
   --n OPS          override the workload size (for `strace -c -f` differences)";
 
 fn parse_options() -> Options {
@@ -178,12 +226,12 @@ fn parse_options() -> Options {
         }
     }
     if let Some(only) = &options.only
-        && !WORKLOADS.iter().any(|spec| spec.name == only)
+        && !SUITES.iter().flat_map(|s| s.workloads).any(|spec| spec.name == only)
     {
         fail(&format!("no workload named `{only}`"));
     }
     if let Some(key) = &options.runtime
-        && !PEERS.iter().any(|peer| peer.key == key)
+        && !SUITES.iter().flat_map(|s| s.peers).any(|peer| peer.key == key)
     {
         fail(&format!("no runtime keyed `{key}`"));
     }
@@ -209,19 +257,17 @@ fn fail(message: &str) -> ! {
     std::process::exit(2);
 }
 
-/// Every sample of one row: `samples[peer index]`.
+/// Every sample of one row: `samples[peer index in its suite]`.
 type RowSamples = Vec<Vec<f64>>;
+
+/// One suite's rows, each with its samples.
+struct SuiteResults {
+    suite: &'static Suite,
+    rows: Vec<(&'static Row, RowSamples)>,
+}
 
 fn main() {
     let options = parse_options();
-    let specs: Vec<&Spec> = WORKLOADS
-        .iter()
-        .filter(|s| options.only.as_deref().is_none_or(|o| o == s.name))
-        .collect();
-    let peers: Vec<&Peer> = PEERS
-        .iter()
-        .filter(|p| options.runtime.as_deref().is_none_or(|k| k == p.key))
-        .collect();
     println!("{}", machine_summary());
     let mode = if options.quick { "quick" } else { "full" };
     println!(
@@ -230,22 +276,90 @@ fn main() {
     );
 
     let started = Instant::now();
-    let mut results: Vec<(&Row, RowSamples)> = Vec::new();
-    for spec in &specs {
+    let mut done = Vec::new();
+    let mut nginx_failure = None;
+    for suite in &SUITES {
+        let specs: Vec<&'static Spec> = suite
+            .workloads
+            .iter()
+            .filter(|s| options.only.as_deref().is_none_or(|o| o == s.name))
+            .collect();
+        let peers: Vec<&Peer> = suite
+            .peers
+            .iter()
+            .filter(|p| options.runtime.as_deref().is_none_or(|k| k == p.key))
+            .collect();
+        if specs.is_empty() || peers.is_empty() {
+            continue;
+        }
+        // A guard: nginx stops at the end of this iteration, or while a panic unwinds.
+        let nginx = if suite.needs_nginx {
+            match http::Nginx::start(&target_dir()) {
+                Ok(nginx) => Some(nginx),
+                Err(reason) => {
+                    nginx_failure = Some(reason);
+                    break;
+                }
+            }
+        } else {
+            None
+        };
+        let url = nginx.as_ref().map_or_else(String::new, http::Nginx::hello_url);
+        let rows = run_suite(suite, &specs, &peers, &options, &url);
+        done.push(SuiteResults { suite, rows });
+    }
+
+    for results in &done {
+        println!("{}\n\n{}", results.suite.title, render_table(results));
+    }
+    println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
+    let complete = options.only.is_none() && options.runtime.is_none() && options.n.is_none() && !options.quick;
+    let file = if complete {
+        "compare.json"
+    } else {
+        "compare-partial.json"
+    };
+    match write_json(file, &done) {
+        Ok(path) => println!("medians written to {}", path.display()),
+        Err(e) => eprintln!("compare: could not write {file}: {e}"),
+    }
+    if let Some(reason) = nginx_failure {
+        eprintln!("\ncompare: FAILED: the HTTP workloads need nginx, and it could not be started: {reason}");
+        eprintln!("compare: `bash scripts/peers.sh start /tmp/peers` shows why; `--only <workload>` runs the others");
+        std::process::exit(1);
+    }
+}
+
+/// Every selected workload of `suite`, `options.reps` rounds, each round running every selected
+/// peer once in a rotating order.
+fn run_suite(
+    suite: &Suite,
+    specs: &[&'static Spec],
+    peers: &[&Peer],
+    options: &Options,
+    url: &str,
+) -> Vec<(&'static Row, RowSamples)> {
+    let mut results = Vec::new();
+    for spec in specs {
         let params = Params {
             n: options
                 .n
                 .unwrap_or(if options.quick { spec.quick_n } else { spec.full_n }),
             fire_window: Duration::from_millis(if options.quick { 100 } else { 1000 }),
+            url: url.to_string(),
         };
-        let mut samples: Vec<RowSamples> = spec.rows.iter().map(|_| vec![Vec::new(); PEERS.len()]).collect();
+        let mut samples: Vec<RowSamples> = spec.rows.iter().map(|_| vec![Vec::new(); suite.peers.len()]).collect();
         for rep in 0..options.reps {
             eprint!("{} (n = {}) round {}/{}:", spec.name, params.n, rep + 1, options.reps);
             for i in 0..peers.len() {
                 let peer = peers[(rep + i) % peers.len()];
                 eprint!(" {}", peer.key);
                 let values = (peer.run)(spec.workload, &params);
-                let slot = PEERS.iter().position(|p| p.key == peer.key).expect("peer is in PEERS");
+                let slot = suite
+                    .peers
+                    .iter()
+                    .position(|p| p.key == peer.key)
+                    .expect("peer is in its suite");
                 for (row, value) in values.into_iter().enumerate() {
                     samples[row][slot].push(value);
                 }
@@ -254,19 +368,7 @@ fn main() {
         }
         results.extend(spec.rows.iter().zip(samples));
     }
-
-    println!("{}", render_table(&results));
-    println!("total bench time: {:.1} s", started.elapsed().as_secs_f64());
-    let complete = options.only.is_none() && options.runtime.is_none() && options.n.is_none() && !options.quick;
-    let file = if complete {
-        "compare.json"
-    } else {
-        "compare-partial.json"
-    };
-    match write_json(file, &results) {
-        Ok(path) => println!("medians written to {}", path.display()),
-        Err(e) => eprintln!("compare: could not write {file}: {e}"),
-    }
+    results
 }
 
 fn median(samples: &[f64]) -> Option<f64> {
@@ -288,13 +390,23 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
-/// A markdown table: median (min–max) per runtime, the two ratios, and the goal.
-fn render_table(results: &[(&Row, RowSamples)]) -> String {
+/// A markdown table: median (min–max) per peer, evloop's ratios to the suite's `ratio_to`
+/// peers, and the goal.
+fn render_table(results: &SuiteResults) -> String {
+    let suite = results.suite;
+    let index = |key: &str| {
+        suite
+            .peers
+            .iter()
+            .position(|p| p.key == key)
+            .expect("ratio_to names a peer")
+    };
     let mut header = vec!["workload".to_string(), "unit".to_string()];
-    header.extend(PEERS.iter().map(|p| p.key.to_string()));
-    header.extend(["evloop/tokio", "evloop/smol", "goal (evloop)"].map(String::from));
+    header.extend(suite.peers.iter().map(|p| p.key.to_string()));
+    header.extend(suite.ratio_to.iter().map(|key| format!("evloop/{key}")));
+    header.push("goal (evloop)".to_string());
     let mut lines = vec![header];
-    for (row, samples) in results {
+    for (row, samples) in &results.rows {
         let mut line = vec![row.name.to_string(), row.unit.to_string()];
         for peer_samples in samples {
             line.push(match median(peer_samples) {
@@ -311,13 +423,16 @@ fn render_table(results: &[(&Row, RowSamples)]) -> String {
             (Some(e), Some(o)) if o != 0.0 => format!("{:.2}", e / o),
             _ => "–".to_string(),
         };
-        line.push(ratio(1));
-        line.push(ratio(3));
+        line.extend(suite.ratio_to.iter().map(|key| ratio(index(key))));
         let evloop_min = samples[0].iter().copied().reduce(f64::min);
-        let tokio = median(&samples[1]);
+        let reference = suite.ratio_to[0];
+        let reference_median = median(&samples[index(reference)]);
         let (goal, met) = match row.goal {
             Goal::None => (String::new(), None),
-            Goal::RatioToTokio(r) => (format!("≤ {r} × tokio"), evloop.zip(tokio).map(|(e, t)| e <= r * t)),
+            Goal::Ratio(r) => (
+                format!("≤ {r} × {reference}"),
+                evloop.zip(reference_median).map(|(e, t)| e <= r * t),
+            ),
             Goal::AtMost(v) => (format!("≤ {v}"), evloop.map(|e| e <= v)),
             Goal::AtLeast(v) => (format!("≥ {v} (never early)"), evloop_min.map(|e| e >= v)),
         };
@@ -347,29 +462,33 @@ fn render_table(results: &[(&Row, RowSamples)]) -> String {
     out
 }
 
-/// Writes `{"workloads":[{"name":…,"unit":…,"evloop":…,…}]}` (medians; `null` where a runtime
-/// was filtered out) under the target directory: `$CARGO_TARGET_DIR` if set (a relative one is
-/// taken from the package root, where cargo runs benches), else `target/`.
-fn write_json(file: &str, results: &[(&Row, RowSamples)]) -> std::io::Result<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
-    let dir = target.join("bench");
+/// Writes `{"workloads":[{"name":…,"unit":…,"evloop":…,…}]}` (medians, keyed by the row's
+/// suite's peers; `null` where a peer was filtered out) under [`target_dir`]`/bench`.
+fn write_json(file: &str, done: &[SuiteResults]) -> std::io::Result<PathBuf> {
+    let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
-    let entries: Vec<String> = results
-        .iter()
-        .map(|(row, samples)| {
+    let mut entries: Vec<String> = Vec::new();
+    for results in done {
+        for (row, samples) in &results.rows {
             let mut entry = format!(r#"{{"name":"{}","unit":"{}""#, row.name, row.unit);
-            for (peer, peer_samples) in PEERS.iter().zip(samples) {
+            for (peer, peer_samples) in results.suite.peers.iter().zip(samples) {
                 let value = median(peer_samples).map_or("null".to_string(), |m| format!("{m:.3}"));
                 let _ = write!(entry, r#","{}":{value}"#, peer.key);
             }
-            entry + "}"
-        })
-        .collect();
+            entries.push(entry + "}");
+        }
+    }
     let path = dir.join(file);
     std::fs::write(&path, format!("{{\"workloads\":[\n  {}\n]}}\n", entries.join(",\n  ")))?;
     Ok(path)
+}
+
+/// `$CARGO_TARGET_DIR` if set (a relative one is taken from the package root, where cargo runs
+/// benches), else `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
 }
 
 /// CPUs, CPU model and kernel, for the record (BENCHMARKS.md adds rustc's version).
@@ -654,6 +773,7 @@ macro_rules! workloads {
                 Workload::TimerFire => timer_fire(&rt, params.n, params.fire_window),
                 Workload::Semaphore => semaphore(&rt, params.n),
                 Workload::Memory => memory(&rt, params.n),
+                Workload::HttpSeq | Workload::HttpConc => unreachable!("the HTTP suite has its own peers"),
             }
         }
 

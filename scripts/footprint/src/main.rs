@@ -2,7 +2,7 @@
 //! one line (as the hello world it is compared with does, so std's printing is in both).
 //!
 //! Run with: `scripts/footprint.sh` (it measures this program's stripped size, its runtime
-//! dependencies and its clean build time). When evloop has an HTTP client, this becomes one GET.
+//! dependencies and its clean build time). `get.rs` beside it is the one-GET program.
 
 use std::time::Duration;
 
