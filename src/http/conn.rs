@@ -190,10 +190,15 @@ impl Conn {
         let mut reader = ResponseHeadReader::new(limits);
         let mut received_any = !self.buf.filled().is_empty();
         loop {
-            let step = reader.parse(self.buf.filled()).map_err(|error| ExchangeError {
-                error,
-                before_response: false,
-            })?;
+            // Nothing buffered (the usual case right after sending): nothing to parse yet.
+            let step = if self.buf.filled().is_empty() {
+                HeadStep::NeedMore
+            } else {
+                reader.parse(self.buf.filled()).map_err(|error| ExchangeError {
+                    error,
+                    before_response: false,
+                })?
+            };
             match step {
                 HeadStep::Final { head, consumed } => {
                     self.buf.consume(consumed);

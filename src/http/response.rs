@@ -205,8 +205,20 @@ fn parse_within(buf: &[u8], limits: &HeadLimits, budget: usize) -> Result<Option
     // bytes, so the window cannot start more than `len / 3 + 1` lines: allocating
     // more slots than that is waste (and `usize::MAX` of them would abort), while
     // allocating that many never reports `TooManyHeaders` wrongly.
-    let mut slots = vec![httparse::EMPTY_HEADER; limits.max_headers.min(window.len() / 3 + 1)];
-    let mut response = httparse::Response::new(&mut slots);
+    //
+    // Most heads fit in a small array on the stack; only a long head pays for a heap
+    // allocation (per response, this was one of the client's larger costs).
+    const STACK_SLOTS: usize = 64;
+    let wanted = limits.max_headers.min(window.len() / 3 + 1);
+    let mut on_stack = [httparse::EMPTY_HEADER; STACK_SLOTS];
+    let mut on_heap;
+    let slots: &mut [httparse::Header<'_>] = if wanted <= STACK_SLOTS {
+        &mut on_stack[..wanted]
+    } else {
+        on_heap = vec![httparse::EMPTY_HEADER; wanted];
+        &mut on_heap
+    };
+    let mut response = httparse::Response::new(slots);
     let mut config = httparse::ParserConfig::default();
     config.allow_obsolete_multiline_headers_in_responses(true);
     let consumed = match config.parse_response(&mut response, window) {
