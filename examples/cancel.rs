@@ -133,13 +133,10 @@ fn was_cancelled<T>(outcome: Result<T, evloop::JoinError>) -> bool {
 }
 
 pub fn run(virtual_clock: bool) {
-    let builder = Runtime::builder();
-    let builder = if virtual_clock {
-        builder.virtual_clock()
-    } else {
-        builder
-    };
-    let runtime = builder.build().expect("the OS should let us create an epoll instance");
+    let runtime = Runtime::builder()
+        .with_virtual_clock(virtual_clock)
+        .build()
+        .expect("the OS should let us create an epoll instance");
     println!(
         "clock: {}",
         if virtual_clock {

@@ -73,11 +73,10 @@ fn main() {
     if pages == 0 {
         usage();
     }
-    let mut builder = Runtime::builder();
-    if virtual_clock {
-        builder = builder.virtual_clock();
-    }
-    let runtime = builder.build().expect("the OS should let us create an epoll instance");
+    let runtime = Runtime::builder()
+        .with_virtual_clock(virtual_clock)
+        .build()
+        .expect("the OS should let us create an epoll instance");
     runtime.block_on(crawl(pages, virtual_clock));
 }
 

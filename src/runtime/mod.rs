@@ -102,8 +102,14 @@ impl Builder {
     /// answers in 50 real ms)` times out at once (tokio's paused clock behaves the same). Sockets
     /// whose peer runs on the same loop are fine: the peer's reply is written before the loop
     /// goes idle. Use the real clock to talk to outside servers.
-    pub fn virtual_clock(mut self) -> Builder {
-        self.virtual_clock = true;
+    pub fn virtual_clock(self) -> Builder {
+        self.with_virtual_clock(true)
+    }
+
+    /// The virtual clock when `on` (see [`virtual_clock`](Self::virtual_clock)), the real one
+    /// otherwise: for programs that take the choice as a flag, such as a `--virtual` switch.
+    pub fn with_virtual_clock(mut self, on: bool) -> Builder {
+        self.virtual_clock = on;
         self
     }
 
