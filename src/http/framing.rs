@@ -45,7 +45,7 @@
 //! disagree about LF have been turned into smuggling attacks, so this client does not.
 
 use super::error::Malformed;
-use super::headers::{decode_field_value, is_token};
+use super::headers::is_token;
 use super::{Error, Headers, Method, ResponseHead, Version};
 
 /// How the body of a response is delimited (RFC 9112 §6.3).
@@ -504,7 +504,7 @@ impl BodyDecoder {
         if self.trailers.len() >= self.limits.max_trailer_fields {
             return Err(Malformed::TrailersTooLarge);
         }
-        self.trailers.append(name, decode_field_value(value));
+        self.trailers.append_received(name, value);
         Ok(())
     }
 }

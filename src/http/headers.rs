@@ -17,6 +17,9 @@
 
 use std::fmt;
 
+/// A `start..end` byte range of a map's text.
+pub(crate) type Range = (usize, usize);
+
 /// Field names whose values are secrets: `Debug` prints `<redacted>` instead, so a
 /// `{:?}` in a log line never leaks a password or a session cookie.
 const SENSITIVE: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
@@ -31,36 +34,100 @@ const SENSITIVE: [&str; 4] = ["authorization", "proxy-authorization", "cookie", 
 /// assert_eq!(headers.get("ACCEPT"), Some("text/html"));
 /// assert_eq!(headers.get_all("Accept").collect::<Vec<_>>(), ["text/html", "text/plain"]);
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Headers {
-    /// Every field line in the order it was appended or received. Names keep their
-    /// original case (they are sent as written); comparisons ignore it.
-    entries: Vec<(String, String)>,
+    /// The names and values of every line, back to back: one allocation however many
+    /// lines there are (a response head used to cost two per line).
+    text: String,
+    /// Every field line in the order it was appended or received, as spans of `text`.
+    /// Names keep their original case (they are sent as written); comparisons ignore it.
+    /// A removed line leaves its bytes in `text` until the map is dropped.
+    entries: Vec<Span>,
+}
+
+/// One field line: the name is `text[name.0..name.1]`, the value `text[value.0..value.1]`.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    name: (usize, usize),
+    value: (usize, usize),
 }
 
 impl Headers {
     /// An empty map.
     pub fn new() -> Headers {
-        Headers { entries: Vec::new() }
+        Headers {
+            text: String::new(),
+            entries: Vec::new(),
+        }
+    }
+
+    /// An empty map with room for `lines` lines of `bytes` bytes of names and values in
+    /// all, so filling it allocates twice at most.
+    pub(crate) fn with_capacity(lines: usize, bytes: usize) -> Headers {
+        Headers {
+            text: String::with_capacity(bytes),
+            entries: Vec::with_capacity(lines),
+        }
+    }
+
+    /// A map over `text`, a received head kept whole: each of `lines` is a `(name, value)`
+    /// pair of byte ranges into it. The fast path for a response head that needs no decoding
+    /// (UTF-8, no folded lines): one copy of the head, no work per line. `None` if a range is
+    /// out of bounds or splits a character (which a parser's slices never do).
+    pub(crate) fn over_text(text: String, lines: impl ExactSizeIterator<Item = (Range, Range)>) -> Option<Headers> {
+        let mut entries = Vec::with_capacity(lines.len());
+        for (name, value) in lines {
+            text.get(name.0..name.1)?;
+            text.get(value.0..value.1)?;
+            entries.push(Span { name, value });
+        }
+        Some(Headers { text, entries })
     }
 
     /// Adds a field line after the existing ones, keeping any earlier lines with the
     /// same name (as `Set-Cookie` or a list header needs).
-    pub fn append(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        self.entries.push((name.into(), value.into()));
+    pub fn append(&mut self, name: &str, value: &str) {
+        let start = self.text.len();
+        self.text.push_str(name);
+        let split = self.text.len();
+        self.text.push_str(value);
+        self.push_span(start, split);
+    }
+
+    /// Adds a line whose value is the field-value bytes a server sent, decoded for reading:
+    /// UTF-8 when it is, Latin-1 otherwise (RFC 9110 §5.5), with obsolete line folding
+    /// (CR and LF inside the value) turned into spaces (RFC 9112 §5.2). `name` is a token.
+    pub(crate) fn append_received(&mut self, name: &str, value: &[u8]) {
+        let start = self.text.len();
+        self.text.push_str(name);
+        let split = self.text.len();
+        push_field_value(&mut self.text, value);
+        self.push_span(start, split);
+    }
+
+    fn push_span(&mut self, start: usize, split: usize) {
+        let end = self.text.len();
+        self.entries.push(Span {
+            name: (start, split),
+            value: (split, end),
+        });
     }
 
     /// Replaces every line named `name` with a single one, appended at the end.
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) {
-        let name = name.into();
-        self.remove(&name);
-        self.entries.push((name, value.into()));
+    pub fn insert(&mut self, name: &str, value: &str) {
+        self.remove(name);
+        self.append(name, value);
     }
 
     /// Removes every line named `name`; returns how many were removed.
     pub fn remove(&mut self, name: &str) -> usize {
         let before = self.entries.len();
-        self.entries.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        let text = &self.text;
+        self.entries
+            .retain(|span| !text.as_bytes()[span.name.0..span.name.1].eq_ignore_ascii_case(name.as_bytes()));
+        if self.entries.is_empty() {
+            self.text.clear();
+        }
         before - self.entries.len()
     }
 
@@ -75,10 +142,12 @@ impl Headers {
 
     /// The values of every line named `name`, in arrival order.
     pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
+        // Names are compared as bytes, so only the matching lines' values are sliced as text.
+        let bytes = self.text.as_bytes();
         self.entries
             .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .filter(move |span| bytes[span.name.0..span.name.1].eq_ignore_ascii_case(name.as_bytes()))
+            .map(|span| &self.text[span.value.0..span.value.1])
     }
 
     /// Whether at least one line is named `name`.
@@ -108,6 +177,7 @@ impl Headers {
     /// Every line as `(name, value)`, in order.
     pub fn iter(&self) -> Iter<'_> {
         Iter {
+            text: &self.text,
             inner: self.entries.iter(),
         }
     }
@@ -123,6 +193,16 @@ impl Headers {
     }
 }
 
+/// Two maps are equal when they hold the same lines in the same order (names compared as
+/// written), whatever removed lines left behind in their buffers.
+impl PartialEq for Headers {
+    fn eq(&self, other: &Headers) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Headers {}
+
 impl fmt::Debug for Headers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
@@ -137,7 +217,7 @@ impl fmt::Debug for Headers {
     }
 }
 
-impl<N: Into<String>, V: Into<String>> FromIterator<(N, V)> for Headers {
+impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
     fn from_iter<I: IntoIterator<Item = (N, V)>>(iter: I) -> Headers {
         let mut headers = Headers::new();
         headers.extend(iter);
@@ -145,10 +225,10 @@ impl<N: Into<String>, V: Into<String>> FromIterator<(N, V)> for Headers {
     }
 }
 
-impl<N: Into<String>, V: Into<String>> Extend<(N, V)> for Headers {
+impl<N: AsRef<str>, V: AsRef<str>> Extend<(N, V)> for Headers {
     fn extend<I: IntoIterator<Item = (N, V)>>(&mut self, iter: I) {
         for (name, value) in iter {
-            self.append(name, value);
+            self.append(name.as_ref(), value.as_ref());
         }
     }
 }
@@ -165,16 +245,21 @@ impl<'a> IntoIterator for &'a Headers {
 /// Iterator over the lines of a [`Headers`], from [`Headers::iter`].
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
-    /// The underlying slice iterator; `Iter` only turns `&(String, String)` into
-    /// `(&str, &str)` so the storage type stays private.
-    inner: std::slice::Iter<'a, (String, String)>,
+    /// The buffer the spans point into; `Iter` turns each span into `(&str, &str)` so the
+    /// storage stays private.
+    text: &'a str,
+    inner: std::slice::Iter<'a, Span>,
 }
 
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<(&'a str, &'a str)> {
-        self.inner.next().map(|(n, v)| (n.as_str(), v.as_str()))
+        let span = self.inner.next()?;
+        Some((
+            &self.text[span.name.0..span.name.1],
+            &self.text[span.value.0..span.value.1],
+        ))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -193,17 +278,23 @@ pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_tchar)
 }
 
-/// Turns received field-value bytes into a `String` without losing information.
+/// Appends received field-value bytes to `out` without losing information.
 ///
 /// Field values are ASCII in practice, but RFC 9110 §5.5 still allows `obs-text`
 /// (bytes 0x80–0xFF), which historically meant ISO-8859-1. So: valid UTF-8 is taken
 /// as UTF-8 (modern servers send UTF-8 file names in `Content-Disposition`), anything
 /// else is decoded as ISO-8859-1, where every byte maps to one `char` and nothing is
-/// replaced or dropped.
-pub(crate) fn decode_field_value(bytes: &[u8]) -> String {
+/// replaced or dropped. A CR or LF (left by obsolete line folding) becomes a space.
+pub(crate) fn push_field_value(out: &mut String, bytes: &[u8]) {
+    let folded = bytes.iter().any(|&b| b == b'\r' || b == b'\n');
     match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_owned(),
-        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+        Ok(s) if !folded => out.push_str(s),
+        Ok(s) => out.extend(s.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c })),
+        Err(_) => out.extend(
+            bytes
+                .iter()
+                .map(|&b| if b == b'\r' || b == b'\n' { ' ' } else { char::from(b) }),
+        ),
     }
 }
 
@@ -292,10 +383,40 @@ mod tests {
     }
 
     #[test]
-    fn field_values_decode_as_utf8_or_else_latin1() {
-        assert_eq!(decode_field_value(b"plain"), "plain");
-        assert_eq!(decode_field_value("caf\u{e9}".as_bytes()), "caf\u{e9}");
-        assert_eq!(decode_field_value(b"caf\xe9"), "caf\u{e9}");
-        assert_eq!(decode_field_value(b"\xff\xfe"), "\u{ff}\u{fe}");
+    fn field_values_decode_as_utf8_or_else_latin1_and_unfold() {
+        let decode = |bytes: &[u8]| {
+            let mut out = String::from("x");
+            push_field_value(&mut out, bytes);
+            out
+        };
+        assert_eq!(decode(b"plain"), "xplain");
+        assert_eq!(decode("caf\u{e9}".as_bytes()), "xcaf\u{e9}");
+        assert_eq!(decode(b"caf\xe9"), "xcaf\u{e9}");
+        assert_eq!(decode(b"\xff\xfe"), "x\u{ff}\u{fe}");
+        assert_eq!(decode(b"a\r\n b"), "xa   b");
+        assert_eq!(decode(b"\xe9\r\n b"), "x\u{e9}   b");
+    }
+
+    #[test]
+    fn removed_lines_leave_no_trace_in_lookups_or_equality() {
+        let mut headers = sample();
+        headers.remove("set-cookie");
+        headers.append("X-New", "1");
+        let expected: Headers = [
+            ("Content-Type", "text/html"),
+            ("Connection", "keep-alive, Upgrade"),
+            ("CONNECTION", " , close ,"),
+            ("X-New", "1"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(headers, expected);
+        assert_eq!(headers.get("x-new"), Some("1"));
+        assert_eq!(headers.get("set-cookie"), None);
+        let mut emptied = expected.clone();
+        for name in ["content-type", "connection", "x-new"] {
+            emptied.remove(name);
+        }
+        assert_eq!(emptied, Headers::new());
     }
 }

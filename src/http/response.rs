@@ -33,9 +33,9 @@
 //! refused (RFC 9110 §15).
 
 use super::error::Malformed;
-use super::headers::decode_field_value;
 use super::{Error, Headers};
 use std::fmt;
+use std::mem::MaybeUninit;
 
 /// The HTTP version of a response (RFC 9112 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -206,22 +206,24 @@ fn parse_within(buf: &[u8], limits: &HeadLimits, budget: usize) -> Result<Option
     // more slots than that is waste (and `usize::MAX` of them would abort), while
     // allocating that many never reports `TooManyHeaders` wrongly.
     //
-    // Most heads fit in a small array on the stack; only a long head pays for a heap
-    // allocation (per response, this was one of the client's larger costs).
-    const STACK_SLOTS: usize = 64;
+    // The slots start uninitialized, so a generous array on the stack costs nothing to set
+    // up; only a limit above it, on a long head, pays for a heap allocation.
+    const STACK_SLOTS: usize = 128;
     let wanted = limits.max_headers.min(window.len() / 3 + 1);
-    let mut on_stack = [httparse::EMPTY_HEADER; STACK_SLOTS];
+    let mut on_stack = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; STACK_SLOTS];
     let mut on_heap;
-    let slots: &mut [httparse::Header<'_>] = if wanted <= STACK_SLOTS {
+    let slots: &mut [MaybeUninit<httparse::Header<'_>>] = if wanted <= STACK_SLOTS {
         &mut on_stack[..wanted]
     } else {
-        on_heap = vec![httparse::EMPTY_HEADER; wanted];
+        on_heap = std::iter::repeat_with(MaybeUninit::uninit)
+            .take(wanted)
+            .collect::<Vec<_>>();
         &mut on_heap
     };
-    let mut response = httparse::Response::new(slots);
+    let mut response = httparse::Response::new(&mut []);
     let mut config = httparse::ParserConfig::default();
     config.allow_obsolete_multiline_headers_in_responses(true);
-    let consumed = match config.parse_response(&mut response, window) {
+    let consumed = match config.parse_response_with_uninit_headers(&mut response, window, slots) {
         Ok(httparse::Status::Complete(consumed)) => consumed,
         Ok(httparse::Status::Partial) if window.len() >= budget => {
             return Err(Error::HeadTooLarge {
@@ -247,7 +249,10 @@ fn parse_within(buf: &[u8], limits: &HeadLimits, budget: usize) -> Result<Option
     if !(100..=599).contains(&status) {
         return Err(Malformed::StatusCode.into());
     }
-    let headers = response.headers.iter().map(|h| (h.name, unfold(h.value))).collect();
+    let headers = match keep_whole(&window[..consumed], response.headers) {
+        Some(headers) => headers,
+        None => decode_lines(response.headers),
+    };
     let reason = response.reason.unwrap_or("").to_owned();
     Ok(Some((
         ResponseHead {
@@ -260,14 +265,42 @@ fn parse_within(buf: &[u8], limits: &HeadLimits, budget: usize) -> Result<Option
     )))
 }
 
-/// Replaces each CR and LF of an obs-folded value with a space (RFC 9112 §5.2), then
-/// decodes it.
-fn unfold(value: &[u8]) -> String {
-    let unfolded: Vec<u8> = value
-        .iter()
-        .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b })
-        .collect();
-    decode_field_value(&unfolded)
+/// The fields decoded line by line into one buffer (see `Headers`), sized to fit them as sent.
+fn decode_lines(fields: &[httparse::Header<'_>]) -> Headers {
+    let bytes = fields.iter().map(|h| h.name.len() + h.value.len()).sum();
+    let mut headers = Headers::with_capacity(fields.len(), bytes);
+    for h in fields {
+        headers.append_received(h.name, h.value);
+    }
+    headers
+}
+
+/// The usual head, UTF-8 with one line per field (no obsolete folding, so no value needs
+/// decoding), as one copy that the fields point into: `None` for any other.
+fn keep_whole(head: &[u8], fields: &[httparse::Header<'_>]) -> Option<Headers> {
+    // A status line, one line per field and the empty line: any other LF is a folded line.
+    // (Counted in 8-bit lanes, a form the compiler turns into vector code.)
+    let lines: usize = head
+        .chunks(255)
+        .map(|chunk| usize::from(chunk.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
+        .sum();
+    if lines != fields.len() + 2 {
+        return None;
+    }
+    let text = std::str::from_utf8(head).ok()?;
+    // httparse's slices point into `head`; their addresses give their offsets. (Were one
+    // to point elsewhere, its range would fall outside `text` and `over_text` say `None`.)
+    let base = head.as_ptr() as usize;
+    let range = |bytes: &[u8]| {
+        let start = (bytes.as_ptr() as usize).wrapping_sub(base);
+        if bytes.is_empty() {
+            (0, 0)
+        } else {
+            (start, start.wrapping_add(bytes.len()))
+        }
+    };
+    let lines = fields.iter().map(|h| (range(h.name.as_bytes()), range(h.value)));
+    Headers::over_text(text.to_owned(), lines)
 }
 
 #[cfg(test)]

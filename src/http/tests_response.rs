@@ -365,4 +365,39 @@ proptest! {
             prop_assert_eq!(got, value.trim_matches([' ', '\t']));
         }
     }
+
+    /// Keeping a head whole and decoding it line by line give the same map, whenever the
+    /// first applies: line ends, folding, Latin-1 and UTF-8 values, empty values.
+    #[test]
+    fn a_head_kept_whole_reads_like_one_decoded_line_by_line(
+        lines in prop::collection::vec(("[A-Za-z][A-Za-z0-9-]{0,8}", prop::collection::vec(
+            prop_oneof![Just(b'a'), Just(b' '), Just(b'\t'), Just(0xe9u8), Just(b'~')], 0..8),
+            any::<bool>(), any::<bool>()), 0..6),
+    ) {
+        let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+        for (name, value, bare_lf, folded) in &lines {
+            head.extend_from_slice(name.as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value);
+            if *folded {
+                head.extend_from_slice(b"\r\n more");
+            }
+            head.extend_from_slice(if *bare_lf { b"\n" } else { b"\r\n" });
+        }
+        head.extend_from_slice(b"\r\n");
+        let mut slots = vec![httparse::EMPTY_HEADER; 16];
+        let mut response = httparse::Response::new(&mut slots);
+        let mut config = httparse::ParserConfig::default();
+        config.allow_obsolete_multiline_headers_in_responses(true);
+        prop_assert!(matches!(config.parse_response(&mut response, &head), Ok(httparse::Status::Complete(_))));
+        let decoded = decode_lines(response.headers);
+        let whole = keep_whole(&head, response.headers);
+        // (A fold right after the colon may leave no line break in the value: kept whole too.)
+        let simple = lines.iter().all(|(_, value, _, folded)| !folded && value.is_ascii());
+        prop_assert!(whole.is_some() || !simple);
+        if let Some(whole) = whole {
+            prop_assert_eq!(&whole, &decoded);
+        }
+        prop_assert_eq!(complete(&head).0.headers, decoded);
+    }
 }
