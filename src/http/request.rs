@@ -196,23 +196,34 @@ pub fn encode_request_head(
         }
     }
 
-    // Every check has passed: from here on nothing can fail.
-    out.extend_from_slice(format!("{method} {} HTTP/1.1\r\n", url.request_target()).as_bytes());
-    let mut line = |name: &str, value: &str| {
+    // Every check has passed: from here on nothing can fail. The head is written piece by
+    // piece into `out`, with no formatting machinery and no temporary strings.
+    out.reserve(64 + url.path().len() + url.query().map_or(0, str::len));
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(url.path().as_bytes());
+    if let Some(query) = url.query() {
+        out.push(b'?');
+        out.extend_from_slice(query.as_bytes());
+    }
+    out.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+    match user_host {
+        Some(host) => out.extend_from_slice(host.as_bytes()),
+        None => url.write_host_header(out),
+    }
+    out.extend_from_slice(b"\r\n");
+    let mut line = |name: &str, value: &[u8]| {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     };
-    line("Host", user_host.unwrap_or(&url.host_header()));
     if !headers.contains("user-agent") {
-        line("User-Agent", USER_AGENT);
+        line("User-Agent", USER_AGENT.as_bytes());
     }
     if let Some(credentials) = url.credentials().filter(|_| !headers.contains("authorization")) {
-        line(
-            "Authorization",
-            &basic_authorization(credentials.username(), credentials.password()),
-        );
+        let authorization = basic_authorization(credentials.username(), credentials.password());
+        line("Authorization", authorization.as_bytes());
     }
     let content_length = match body_len {
         Some(len) if len > 0 => Some(len),
@@ -220,13 +231,26 @@ pub fn encode_request_head(
         _ => None,
     };
     if let Some(len) = content_length {
-        line("Content-Length", &len.to_string());
+        line("Content-Length", decimal(len, &mut [0; 20]));
     }
     for (name, value) in headers.iter().filter(|(name, _)| !name.eq_ignore_ascii_case("host")) {
-        line(name, value);
+        line(name, value.as_bytes());
     }
     out.extend_from_slice(b"\r\n");
     Ok(())
+}
+
+/// `n` in decimal, written into the end of `digits`.
+pub(crate) fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &digits[at..];
+        }
+    }
 }
 
 /// The `Authorization` value for HTTP Basic authentication (RFC 7617 §2):

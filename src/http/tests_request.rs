@@ -253,3 +253,11 @@ fn safe_and_idempotent_methods_follow_rfc_9110() {
     assert!(!Method::PUT.is_safe() && Method::PUT.is_idempotent() && Method::DELETE.is_idempotent());
     assert!(!Method::POST.is_idempotent() && !Method::PATCH.is_idempotent());
 }
+
+#[test]
+fn decimal_writes_every_digit_of_the_full_range() {
+    for (n, text) in [(0, "0"), (7, "7"), (10, "10"), (80, "80"), (65535, "65535")] {
+        assert_eq!(decimal(n, &mut [0; 20]), text.as_bytes());
+    }
+    assert_eq!(decimal(u64::MAX, &mut [0; 20]), u64::MAX.to_string().as_bytes());
+}

@@ -61,6 +61,8 @@ fn ip_literals_are_recognised_and_ipv6_keeps_brackets_in_host_header() {
     let v4 = url("http://127.0.0.1:3000/");
     assert_eq!(v4.host(), &Host::Ipv4(Ipv4Addr::new(127, 0, 0, 1)));
     assert_eq!(v4.host_header(), "127.0.0.1:3000");
+    assert_eq!(url("http://10.200.3.255/").host_header(), "10.200.3.255");
+    assert_eq!(url("http://0.0.0.0:80/").host_header(), "0.0.0.0");
     let v6 = url("http://[::1]/x");
     assert_eq!(v6.host(), &Host::Ipv6(Ipv6Addr::LOCALHOST));
     assert_eq!(v6.host_header(), "[::1]");

@@ -144,7 +144,12 @@ impl Url {
         };
         let (host, port) = parse_host_port(host_port)?;
         let (path, query) = parse_path_and_query(reference)?;
-        let path = remove_dot_segments(&path); // "" becomes "/"
+        // Nearly every path is already absolute with no dot segment: then it stays as it is.
+        let path = if path.starts_with('/') && !path.contains("/.") {
+            path
+        } else {
+            remove_dot_segments(&path) // "" becomes "/"
+        };
         Ok(Url {
             host,
             port,
@@ -256,9 +261,34 @@ impl Url {
     /// The `Host` header value (RFC 9112 §3.2, RFC 9110 §7.2): the host, IPv6 in
     /// brackets, plus `:port` unless the port is 80.
     pub fn host_header(&self) -> String {
-        match self.port {
-            DEFAULT_PORT => self.host.to_string(),
-            port => format!("{}:{port}", self.host),
+        let mut out = Vec::new();
+        self.write_host_header(&mut out);
+        // Hosts are ASCII (names are checked, IP literals are digits and colons).
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Appends [`host_header`](Url::host_header) to `out` (with no temporary string for a
+    /// name, which is what nearly every request carries).
+    pub(crate) fn write_host_header(&self, out: &mut Vec<u8>) {
+        match &self.host {
+            Host::Domain(name) => out.extend_from_slice(name.as_bytes()),
+            Host::Ipv4(ip) => {
+                for (i, octet) in ip.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b'.');
+                    }
+                    out.extend_from_slice(super::request::decimal(octet.into(), &mut [0; 20]));
+                }
+            }
+            literal => {
+                use std::io::Write as _;
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "{literal}");
+            }
+        }
+        if self.port != DEFAULT_PORT {
+            out.push(b':');
+            out.extend_from_slice(super::request::decimal(self.port.into(), &mut [0; 20]));
         }
     }
 
@@ -308,7 +338,13 @@ fn invalid(reason: &'static str) -> Error {
 /// Refuses whitespace and control characters anywhere, Unicode ones included: they
 /// are how request lines get split and headers injected.
 fn check_characters(input: &str) -> Result<(), Error> {
-    if input.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // ASCII (nearly every URL) is checked byte by byte; only the rest needs char decoding.
+    let bad = if input.is_ascii() {
+        input.bytes().any(|b| b <= b' ' || b == 0x7f)
+    } else {
+        input.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if bad {
         return Err(invalid("it contains whitespace or a control character"));
     }
     Ok(())
@@ -460,8 +496,12 @@ fn parse_path_and_query(reference: &str) -> Result<(String, Option<String>), Err
 /// Keeps allowed bytes and valid `%HH` escapes, percent-encodes every other byte.
 fn normalize(component: &str, allowed: fn(u8) -> bool) -> Result<String, Error> {
     let bytes = component.as_bytes();
-    let mut out = String::with_capacity(bytes.len());
-    let mut i = 0;
+    // Fast path: nothing to check or encode.
+    let Some(mut i) = bytes.iter().position(|&b| b == b'%' || !allowed(b)) else {
+        return Ok(component.to_owned());
+    };
+    let mut out = String::with_capacity(bytes.len() + 8);
+    out.push_str(&component[..i]);
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
             match (bytes.get(i + 1), bytes.get(i + 2)) {
