@@ -11,9 +11,15 @@
 //! connection is only put back after a response that was fully read, cleanly framed, allowed
 //! keep-alive and left no extra bytes behind; before reuse it is vetted again (see
 //! `Conn::is_reusable_after_idle`), so one the server closed while it sat idle is discarded.
+//! Each check-in also closes every idle connection past its `idle_timeout`, so sockets to
+//! hosts a crawler has moved on from do not stay open.
+//!
+//! Both tables are plain vectors searched in order: a client talks to a handful of origins at
+//! a time, for which a scan beats hashing (and keeps a hash table and SipHash out of small
+//! binaries). They hold only origins in use: an empty idle list is dropped at the next check-in
+//! to another origin, and a per-origin semaphore once no request holds or waits for it.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::http::conn::{Conn, Origin};
@@ -30,12 +36,12 @@ pub(crate) struct Slot {
 pub(crate) struct Pool {
     /// Idle connections by origin; the most recently used is last (reused first, so the
     /// others age out).
-    idle: RefCell<HashMap<Origin, Vec<Conn>>>,
+    idle: RefCell<Vec<(Origin, Vec<Conn>)>>,
     /// The global limit (`None`: unlimited).
     global: Option<Semaphore>,
     /// Per-origin limit (0: unlimited), and one semaphore per origin seen.
     per_host_limit: usize,
-    per_host: RefCell<HashMap<Origin, Semaphore>>,
+    per_host: RefCell<Vec<(Origin, Semaphore)>>,
     /// How long an idle connection is kept.
     idle_timeout: Duration,
     /// Most idle connections kept per origin.
@@ -45,10 +51,10 @@ pub(crate) struct Pool {
 impl Pool {
     pub(crate) fn new(limit: usize, per_host_limit: usize, idle_timeout: Duration, max_idle_per_host: usize) -> Pool {
         Pool {
-            idle: RefCell::new(HashMap::new()),
+            idle: RefCell::new(Vec::new()),
             global: (limit > 0).then(|| Semaphore::new(limit)),
             per_host_limit,
-            per_host: RefCell::new(HashMap::new()),
+            per_host: RefCell::new(Vec::new()),
             idle_timeout,
             max_idle_per_host,
         }
@@ -59,13 +65,7 @@ impl Pool {
     /// # Cancel safety
     /// Dropping the wait leaves both queues; a permit already granted is given back.
     pub(crate) async fn acquire(&self, origin: &Origin) -> Slot {
-        let host_sem = (self.per_host_limit > 0).then(|| {
-            self.per_host
-                .borrow_mut()
-                .entry(origin.clone())
-                .or_insert_with(|| Semaphore::new(self.per_host_limit))
-                .clone()
-        });
+        let host_sem = (self.per_host_limit > 0).then(|| self.host_semaphore(origin));
         // The pool's semaphores are never closed, so acquiring cannot fail.
         let host = match host_sem {
             Some(sem) => Some(sem.acquire().await.expect("the pool never closes its semaphores")),
@@ -81,12 +81,27 @@ impl Pool {
         }
     }
 
+    /// The per-origin semaphore for `origin`, made on first use. Semaphores of other origins
+    /// that nothing else refers to (no permit, no pending acquire) are dropped on the way.
+    fn host_semaphore(&self, origin: &Origin) -> Semaphore {
+        let mut per_host = self.per_host.borrow_mut();
+        if let Some((_, sem)) = per_host.iter().find(|(o, _)| o == origin) {
+            return sem.clone();
+        }
+        per_host.retain(|(_, sem)| sem.is_shared());
+        let sem = Semaphore::new(self.per_host_limit);
+        per_host.push((origin.clone(), sem.clone()));
+        sem
+    }
+
     /// An idle connection to `origin` that is still usable, if there is one. Expired and
     /// closed ones met on the way are dropped.
     pub(crate) fn checkout(&self, origin: &Origin) -> Option<Conn> {
         let mut idle = self.idle.borrow_mut();
-        let conns = idle.get_mut(origin)?;
+        let at = idle.iter().position(|(o, _)| o == origin)?;
+        let conns = &mut idle[at].1;
         let now = crate::time::now();
+        // An emptied list stays (with its capacity) for the check-in that usually follows.
         while let Some(conn) = conns.pop() {
             if now.duration_since(conn.idle_since) < self.idle_timeout && conn.is_reusable_after_idle() {
                 return Some(conn);
@@ -96,7 +111,8 @@ impl Pool {
         None
     }
 
-    /// Puts a connection whose last response ended cleanly back for reuse.
+    /// Puts a connection whose last response ended cleanly back for reuse, and closes the
+    /// idle connections (to any origin) that have outlived `idle_timeout`.
     pub(crate) fn checkin(&self, mut conn: Conn) {
         if self.max_idle_per_host == 0 {
             return; // keep-alive is off: the connection closes here
@@ -106,7 +122,18 @@ impl Pool {
             return;
         }
         let mut idle = self.idle.borrow_mut();
-        let conns = idle.entry(conn.origin.clone()).or_default();
+        let now = conn.idle_since;
+        idle.retain_mut(|(origin, conns)| {
+            conns.retain(|c| now.duration_since(c.idle_since) < self.idle_timeout);
+            !conns.is_empty() || *origin == conn.origin
+        });
+        let conns = match idle.iter().position(|(o, _)| *o == conn.origin) {
+            Some(at) => &mut idle[at].1,
+            None => {
+                idle.push((conn.origin.clone(), Vec::new()));
+                &mut idle.last_mut().expect("just pushed").1
+            }
+        };
         if conns.len() >= self.max_idle_per_host {
             // Keep the freshest; the oldest goes.
             conns.remove(0);
@@ -116,6 +143,6 @@ impl Pool {
 
     /// How many idle connections are kept, over all origins (for tests).
     pub(crate) fn idle_count(&self) -> usize {
-        self.idle.borrow().values().map(Vec::len).sum()
+        self.idle.borrow().iter().map(|(_, conns)| conns.len()).sum()
     }
 }

@@ -127,6 +127,12 @@ impl Semaphore {
         }
     }
 
+    /// Whether any other handle to this semaphore exists: a clone, a permit or a pending
+    /// acquire (each holds one). The HTTP pool drops per-origin semaphores nobody uses.
+    pub(crate) fn is_shared(&self) -> bool {
+        Rc::strong_count(&self.state) > 1
+    }
+
     /// How many permits are free right now. Zero whenever someone is waiting, because
     /// returned permits go to the waiters first.
     pub fn available_permits(&self) -> usize {
