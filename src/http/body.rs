@@ -14,8 +14,9 @@
 
 use std::fmt;
 use std::rc::Rc;
+use std::time::Duration;
 
-use crate::http::conn::{Conn, Deadlines};
+use crate::http::conn::{Conn, Deadline};
 use crate::http::error::Error;
 use crate::http::framing::{BodyDecoder, ChunkLimits, Framing};
 use crate::http::headers::Headers;
@@ -27,11 +28,11 @@ use crate::http::url::Url;
 pub(crate) struct Reading {
     conn: Conn,
     decoder: BodyDecoder,
-    /// The framing allows keep-alive (decided from the head).
+    /// The body's length, when `Content-Length` gave it (to size the buffer of `bytes`).
+    expected: Option<u64>,
     reusable: bool,
-    deadlines: Deadlines,
+    deadline: Deadline,
     pool: Rc<Pool>,
-    /// The pool slot, released when the body is done (or the response dropped).
     _slot: Slot,
 }
 
@@ -41,18 +42,54 @@ impl Reading {
         framing: Framing,
         chunk_limits: ChunkLimits,
         reusable: bool,
-        deadlines: Deadlines,
+        deadline: Deadline,
         pool: Rc<Pool>,
         slot: Slot,
-    ) -> Reading {
-        Reading {
+    ) -> Box<Reading> {
+        // Boxed: a response is handed up through several futures, and moving a pointer is
+        // cheaper than moving the connection, decoder and timer each time.
+        Box::new(Reading {
             conn,
             decoder: BodyDecoder::with_limits(framing, chunk_limits),
+            expected: match framing {
+                Framing::Length(n) => Some(n),
+                _ => None,
+            },
             reusable,
-            deadlines,
+            deadline,
             pool,
             _slot: slot,
+        })
+    }
+
+    /// Ends the exchange once the body is complete: the connection goes back to the pool if
+    /// it may, and is closed otherwise; the pool slot is released either way.
+    fn finish(self: Box<Self>) {
+        let leftover = !self.conn.buffered().is_empty();
+        if self.reusable && !leftover {
+            self.pool.checkin(self.conn);
+        } else if leftover {
+            log::debug!(
+                target: "evloop::http",
+                "closing a connection with {} unexpected bytes after the response",
+                self.conn.buffered().len()
+            );
         }
+    }
+
+    /// Reads what is left of the body and throws it away, so the connection can carry the
+    /// next request (a redirect's body, say). Gives up, closing the connection, on any error
+    /// or after `patience`.
+    pub(crate) async fn discard(mut self: Box<Self>, patience: Duration) {
+        self.deadline.cap_total(crate::time::now() + patience);
+        let mut scratch = Vec::new();
+        while !self.decoder.is_done() {
+            scratch.clear();
+            if pump(&mut self, &mut scratch).await.is_err() {
+                return;
+            }
+        }
+        self.finish();
     }
 }
 
@@ -62,13 +99,13 @@ pub struct Response {
     head: ResponseHead,
     url: Url,
     /// `None` once the body has been read to the end (or failed).
-    reading: Option<Reading>,
+    reading: Option<Box<Reading>>,
     /// Most bytes `bytes()`/`text()` will buffer.
     max_body: u64,
 }
 
 impl Response {
-    pub(crate) fn new(head: ResponseHead, url: Url, reading: Reading, max_body: u64) -> Response {
+    pub(crate) fn new(head: ResponseHead, url: Url, reading: Box<Reading>, max_body: u64) -> Response {
         let mut response = Response {
             head,
             url,
@@ -149,9 +186,16 @@ impl Response {
     /// The whole body, up to the client's `max_body` (10 MiB by default).
     ///
     /// # Errors
-    /// [`Error::BodyTooLarge`] past the cap; otherwise as [`chunk`](Self::chunk).
+    /// [`Error::BodyTooLarge`] past the cap (before reading any of it, when `Content-Length`
+    /// declares more); otherwise as [`chunk`](Self::chunk).
     pub async fn bytes(mut self) -> Result<Vec<u8>, Error> {
-        let mut body = Vec::new();
+        // A declared length says up front whether the body fits, and how much room it needs.
+        let expected = self.reading.as_ref().and_then(|r| r.expected).unwrap_or(0);
+        if expected > self.max_body {
+            self.reading = None;
+            return Err(Error::BodyTooLarge { limit: self.max_body });
+        }
+        let mut body = Vec::with_capacity(expected as usize);
         while let Some(reading) = self.reading.as_mut() {
             if let Err(error) = pump(reading, &mut body).await {
                 self.reading = None;
@@ -181,26 +225,12 @@ impl Response {
 
     /// Once the decoder is done, hands the connection back to the pool or closes it.
     fn finish_if_done(&mut self) {
-        if !self.reading.as_ref().is_some_and(|r| r.decoder.is_done()) {
-            return;
+        if self.reading.as_ref().is_some_and(|r| r.decoder.is_done()) {
+            self.reading.take().expect("checked just above").finish();
         }
-        let reading = self.reading.take().expect("checked just above");
-        let leftover = !reading.conn.buffered().is_empty();
-        if reading.reusable && !leftover {
-            reading.pool.checkin(reading.conn);
-        } else if leftover {
-            log::debug!(
-                target: "evloop::http",
-                "closing a connection with {} unexpected bytes after the response",
-                reading.conn.buffered().len()
-            );
-        }
-        // The slot (and, if not pooled, the connection) is released here.
     }
 }
 
-/// Decodes what is buffered into `out`; if that produced nothing and the body is not done,
-/// reads once more from the socket. End of stream is only fine where the framing says so.
 async fn pump(reading: &mut Reading, out: &mut Vec<u8>) -> Result<(), Error> {
     let before = out.len();
     let consumed = reading.decoder.decode(reading.conn.buffered(), out)?;
@@ -208,7 +238,7 @@ async fn pump(reading: &mut Reading, out: &mut Vec<u8>) -> Result<(), Error> {
     if out.len() > before || reading.decoder.is_done() {
         return Ok(());
     }
-    let n = reading.conn.fill(&reading.deadlines).await?;
+    let n = reading.conn.fill(&mut reading.deadline).await?;
     if n == 0 {
         reading.decoder.eof()?;
         // Read-until-close bodies end here; the connection is not reusable.

@@ -23,13 +23,13 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::http::body::{Reading, Response};
-use crate::http::conn::{Conn, Deadlines, Origin};
+use crate::http::conn::{Conn, Deadline, Origin};
 use crate::http::error::{Error, TimeoutKind};
 use crate::http::framing::{ChunkLimits, Framing, body_framing, connection_reusable};
 use crate::http::headers::Headers;
 use crate::http::pool::Pool;
 use crate::http::request::{Method, encode_request_head, validate_header};
-use crate::http::response::HeadLimits;
+use crate::http::response::{HeadLimits, ResponseHead};
 use crate::http::url::Url;
 
 /// How a [`Client`] behaves. Defaults follow aiohttp where it has one.
@@ -226,46 +226,50 @@ impl RequestBuilder {
     /// Dropping the future abandons the request: its connection is closed (never pooled
     /// half-used) and its pool slot is released.
     pub async fn send(self) -> Result<Response, Error> {
-        if let Some(error) = self.error {
+        let RequestBuilder {
+            client,
+            mut method,
+            url,
+            mut headers,
+            mut body,
+            error,
+            total_timeout,
+        } = self;
+        if let Some(error) = error {
             return Err(error);
         }
-        let client = self.client;
-        let mut url = self.url?;
-        let mut method = self.method;
-        let mut headers = self.headers;
-        let mut body = self.body;
-        let deadlines = Deadlines {
-            total: self.total_timeout.map(|d| crate::time::now() + d),
-            read: client.config.read_timeout,
-        };
+        let mut url = url?;
+        let config = &*client.config;
+        let mut deadline = Deadline::new(total_timeout.map(|d| crate::time::now() + d), config.read_timeout);
         let mut redirects = 0;
         loop {
-            let response = client
-                .execute(&method, &url, &headers, body.as_deref(), &deadlines)
+            let (head, reading) = client
+                .execute(&method, &url, &headers, body.as_deref(), &mut deadline)
                 .await?;
-            let Some(location) = redirect_location(&response) else {
-                return Ok(response);
-            };
             // `max_redirects: 0` means "do not follow": the 3xx itself is the answer (curl
             // without -L). Otherwise a redirect past the limit is an error (a loop, likely).
-            if client.config.max_redirects == 0 {
-                return Ok(response);
-            }
-            if redirects == client.config.max_redirects {
+            let location = match head.status {
+                301 | 302 | 303 | 307 | 308 if config.max_redirects > 0 => head.headers.get("location"),
+                _ => None,
+            };
+            let Some(location) = location else {
+                return Ok(Response::new(head, url, reading, config.max_body));
+            };
+            if redirects == config.max_redirects {
                 return Err(Error::TooManyRedirects {
-                    limit: client.config.max_redirects,
+                    limit: config.max_redirects,
                 });
             }
             redirects += 1;
-            let next = url.join(&location).map_err(|e| match e {
+            let next = url.join(location).map_err(|e| match e {
                 Error::UnsupportedScheme { scheme } => Error::RedirectNotHttp { scheme },
                 other => other,
             })?;
-            let status = response.status();
-            // Read (a bounded amount of) the redirect's body so its connection can be reused.
-            drop(crate::time::timeout(Duration::from_secs(1), response.bytes()).await);
+            // Read (for a second at most) the redirect's body so its connection can be reused.
+            reading.discard(Duration::from_secs(1)).await;
             // 303, and 301/302 after a POST (what every browser does), become a bodiless GET;
             // 307 and 308 repeat the request as it was.
+            let status = head.status;
             if status == 303 && method != Method::HEAD || (matches!(status, 301 | 302) && method == Method::POST) {
                 method = Method::GET;
                 body = None;
@@ -292,23 +296,18 @@ impl fmt::Debug for RequestBuilder {
     }
 }
 
-/// The `Location` of a redirect response the client should follow.
-fn redirect_location(response: &Response) -> Option<String> {
-    matches!(response.status(), 301 | 302 | 303 | 307 | 308)
-        .then(|| response.headers().get("location").map(str::to_string))?
-}
-
 impl Client {
     /// One request/response exchange (no redirects), with the retry-once rule for reused
-    /// connections.
+    /// connections: the final head, and what reads the body.
     async fn execute(
         &self,
         method: &Method,
         url: &Url,
         headers: &Headers,
         body: Option<&[u8]>,
-        deadlines: &Deadlines,
-    ) -> Result<Response, Error> {
+        deadline: &mut Deadline,
+    ) -> Result<(ResponseHead, Box<Reading>), Error> {
+        let config = &*self.config;
         let mut request = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
         encode_request_head(method, url, headers, body.map(|b| b.len() as u64), &mut request)?;
         if let Some(body) = body {
@@ -318,31 +317,21 @@ impl Client {
             host: url.host().clone(),
             port: url.port(),
         };
-        let slot = deadlines
-            .bound(self.config.pool_timeout, TimeoutKind::PoolWait, async {
-                Ok(self.pool.acquire(&origin).await)
-            })
+        // Waiting for a slot counts toward the total deadline; whichever limit cuts it off,
+        // the error says it was the pool wait.
+        deadline.arm(config.pool_timeout, TimeoutKind::PoolWait);
+        let slot = deadline
+            .run(async { Ok(self.pool.acquire(&origin).await) })
             .await
-            .map_err(|e| {
-                if matches!(e, Error::Timeout(_)) {
-                    Error::Timeout(TimeoutKind::PoolWait)
-                } else {
-                    e
-                }
-            })?;
+            .map_err(|_| Error::Timeout(TimeoutKind::PoolWait))?;
         let mut fresh_only = false;
         loop {
             let pooled = if fresh_only { None } else { self.pool.checkout(&origin) };
             let mut conn = match pooled {
                 Some(conn) => conn,
-                None => {
-                    let connect = async { Conn::connect(origin.clone()).await };
-                    deadlines
-                        .bound(self.config.connect_timeout, TimeoutKind::Connect, connect)
-                        .await?
-                }
+                None => Conn::connect(origin.clone(), config.connect_timeout, deadline).await?,
             };
-            match conn.exchange(&request, self.config.head_limits, deadlines).await {
+            match conn.exchange(&request, config.head_limits, deadline).await {
                 Ok(head) => {
                     let framing = body_framing(method, &head)?;
                     // The caller's `Connection: close` ends the connection too (RFC 9112 §9.6).
@@ -352,13 +341,13 @@ impl Client {
                     let reading = Reading::new(
                         conn,
                         framing,
-                        self.config.chunk_limits,
+                        config.chunk_limits,
                         reusable,
-                        *deadlines,
+                        deadline.fresh(),
                         self.pool.clone(),
                         slot,
                     );
-                    return Ok(Response::new(head, url.clone(), reading, self.config.max_body));
+                    return Ok((head, reading));
                 }
                 Err(failure) => {
                     let retry = conn.reused && failure.before_response && method.is_idempotent() && !fresh_only;

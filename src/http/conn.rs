@@ -15,54 +15,110 @@
 //! read that filled the buffer, or a close the reactor already saw, costs a probing `read` (see
 //! `mark_idle`). Reusing it later costs no system call unless an event arrived meanwhile.
 
+use std::future::poll_fn;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::http::error::{Error, TimeoutKind};
 use crate::http::response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader};
 use crate::http::url::Host;
 use crate::net::TcpStream;
-use crate::time::timeout_at;
+use crate::time::Sleep;
 
 /// How many bytes one `read` asks for.
 const READ_CHUNK: usize = 16 * 1024;
 
 /// Where a connection goes: what the pool groups idle connections by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Origin {
     pub(crate) host: Host,
     pub(crate) port: u16,
 }
 
-/// The deadlines that bound every wait of one request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Deadlines {
+/// The limits on one request's waits, and the one timer that enforces them.
+///
+/// Before each wait (a pool slot, a connect, a write, a read) the timer is armed for the
+/// earlier of the request's total deadline and the wait's own limit; the wait then polls its
+/// I/O and, while that is pending, the timer. One timer per request, re-armed in place,
+/// instead of a timeout future wrapped around every wait: fewer futures to build, move and
+/// drop, and far less code.
+pub(crate) struct Deadline {
     /// The whole request must be done by then (`None`: no total limit).
-    pub(crate) total: Option<Instant>,
+    total: Option<Instant>,
     /// Longest silence allowed between two reads (`None`: no limit).
-    pub(crate) read: Option<Duration>,
+    read: Option<Duration>,
+    /// The armed deadline's timer (registered with the wheel only once a wait is pending).
+    timer: Option<Sleep>,
+    /// What the armed deadline means when it passes; `None` while nothing is armed.
+    kind: Option<TimeoutKind>,
 }
 
-impl Deadlines {
-    /// Runs `op` until the earlier of the total deadline and (for reads) the read timeout.
-    pub(crate) async fn bound<T>(
-        &self,
-        per_op: Option<Duration>,
-        per_op_kind: TimeoutKind,
-        op: impl Future<Output = Result<T, Error>>,
-    ) -> Result<T, Error> {
+impl Deadline {
+    pub(crate) fn new(total: Option<Instant>, read: Option<Duration>) -> Deadline {
+        Deadline {
+            total,
+            read,
+            timer: None,
+            kind: None,
+        }
+    }
+
+    /// The same limits with a timer of its own (for the body, read after `send` returns).
+    pub(crate) fn fresh(&self) -> Deadline {
+        Deadline::new(self.total, self.read)
+    }
+
+    /// Brings the total deadline forward to `at` if that is earlier.
+    pub(crate) fn cap_total(&mut self, at: Instant) {
+        self.total = Some(self.total.map_or(at, |t| t.min(at)));
+    }
+
+    /// Arms the timer for the next wait: the earlier of the total deadline and `per_op` from
+    /// now (reported as `per_op_kind`).
+    pub(crate) fn arm(&mut self, per_op: Option<Duration>, per_op_kind: TimeoutKind) {
         let op_deadline = per_op.map(|d| crate::time::now() + d);
-        let (deadline, kind) = match (self.total, op_deadline) {
-            (None, None) => return op.await,
+        let (at, kind) = match (self.total, op_deadline) {
+            (None, None) => {
+                self.kind = None;
+                return;
+            }
             (Some(t), None) => (t, TimeoutKind::Total),
             (None, Some(o)) => (o, per_op_kind),
             (Some(t), Some(o)) if o < t => (o, per_op_kind),
             (Some(t), Some(_)) => (t, TimeoutKind::Total),
         };
-        match timeout_at(deadline, op).await {
-            Ok(result) => result,
-            Err(_elapsed) => Err(Error::Timeout(kind)),
+        self.kind = Some(kind);
+        match &mut self.timer {
+            // Still set for the same instant (the total deadline, wait after wait): keep it.
+            Some(timer) if timer.deadline() == Some(at) => {}
+            Some(timer) => timer.reset(at),
+            None => self.timer = Some(crate::time::sleep_until(at)),
         }
+    }
+
+    /// Arms the timer for a read: the per-read timeout, within the total deadline.
+    pub(crate) fn arm_read(&mut self) {
+        self.arm(self.read, TimeoutKind::Read);
+    }
+
+    /// `Ready` with the timeout error once the armed deadline has passed.
+    pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
+        match (self.kind, &mut self.timer) {
+            (Some(kind), Some(timer)) => Pin::new(timer).poll(cx).map(|()| Error::Timeout(kind)),
+            _ => Poll::Pending,
+        }
+    }
+
+    /// Runs `op` until it finishes or the armed deadline passes.
+    pub(crate) async fn run<T>(&mut self, op: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        let mut op = std::pin::pin!(op);
+        poll_fn(|cx| match op.as_mut().poll(cx) {
+            Poll::Ready(result) => Poll::Ready(result),
+            Poll::Pending => self.poll_expired(cx).map(Err),
+        })
+        .await
     }
 }
 
@@ -136,19 +192,28 @@ pub(crate) struct ExchangeError {
 }
 
 impl Conn {
-    /// Resolves (off the loop, unless the host is an IP literal) and connects.
-    pub(crate) async fn connect(origin: Origin) -> Result<Conn, Error> {
+    /// Resolves (off the loop, unless the host is an IP literal) and connects, within the
+    /// connect timeout and the total deadline.
+    pub(crate) async fn connect(
+        origin: Origin,
+        timeout: Option<Duration>,
+        deadline: &mut Deadline,
+    ) -> Result<Conn, Error> {
         let connect_error = |source: io::Error| Error::Connect {
             host: origin.host.to_string(),
             port: origin.port,
             source,
         };
-        let stream = match &origin.host {
-            Host::Ipv4(ip) => TcpStream::connect((*ip, origin.port).into()).await,
-            Host::Ipv6(ip) => TcpStream::connect((*ip, origin.port).into()).await,
-            Host::Domain(name) => TcpStream::connect_host(name, origin.port).await,
-        }
-        .map_err(connect_error)?;
+        deadline.arm(timeout, TimeoutKind::Connect);
+        let connect = async {
+            match &origin.host {
+                Host::Ipv4(ip) => TcpStream::connect((*ip, origin.port).into()).await,
+                Host::Ipv6(ip) => TcpStream::connect((*ip, origin.port).into()).await,
+                Host::Domain(name) => TcpStream::connect_host(name, origin.port).await,
+            }
+            .map_err(connect_error)
+        };
+        let stream = deadline.run(connect).await?;
         // Requests are written in one piece; Nagle's algorithm would only delay them.
         stream.set_nodelay(true).map_err(connect_error)?;
         Ok(Conn {
@@ -168,17 +233,13 @@ impl Conn {
         &mut self,
         request: &[u8],
         limits: HeadLimits,
-        deadlines: &Deadlines,
+        deadline: &mut Deadline,
     ) -> Result<ResponseHead, ExchangeError> {
         let read_events_before_write = self.stream.read_events();
-        let write = async { self.stream.write_all(request).await.map_err(Error::Io) };
-        deadlines
-            .bound(None, TimeoutKind::Total, write)
-            .await
-            .map_err(|error| ExchangeError {
-                error,
-                before_response: true,
-            })?;
+        self.write_all(request, deadline).await.map_err(|error| ExchangeError {
+            error,
+            before_response: true,
+        })?;
         // Nothing of this response can have been reported yet: wait for the next event
         // instead of trying a read that would say `WouldBlock`. Unless an event did arrive
         // while a long write waited for buffer space: a server may answer before it has read
@@ -206,7 +267,7 @@ impl Conn {
                 }
                 HeadStep::Interim { consumed, .. } => self.buf.consume(consumed),
                 HeadStep::NeedMore => {
-                    let n = self.fill(deadlines).await.map_err(|error| ExchangeError {
+                    let n = self.fill(deadline).await.map_err(|error| ExchangeError {
                         before_response: !received_any && !error.is_timeout(),
                         error,
                     })?;
@@ -229,13 +290,36 @@ impl Conn {
         }
     }
 
-    /// Reads more bytes into the buffer; `Ok(0)` at end of stream.
-    pub(crate) async fn fill(&mut self, deadlines: &Deadlines) -> Result<usize, Error> {
+    /// Writes all of `data`, within the total deadline.
+    async fn write_all(&mut self, data: &[u8], deadline: &mut Deadline) -> Result<(), Error> {
+        deadline.arm(None, TimeoutKind::Total);
+        let mut written = 0;
+        poll_fn(|cx| {
+            while written < data.len() {
+                match self.stream.poll_write(cx, &data[written..]) {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(Error::Io(io::ErrorKind::WriteZero.into()))),
+                    Poll::Ready(Ok(n)) => written += n,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(Error::Io(e))),
+                    Poll::Pending => return deadline.poll_expired(cx).map(Err),
+                }
+            }
+            Poll::Ready(Ok(()))
+        })
+        .await
+    }
+
+    /// Reads more bytes into the buffer, within the read timeout and the total deadline;
+    /// `Ok(0)` at end of stream.
+    pub(crate) async fn fill(&mut self, deadline: &mut Deadline) -> Result<usize, Error> {
+        deadline.arm_read();
         let stream = &self.stream;
         let spare = self.buf.spare();
         let room = spare.len();
-        let read = async { stream.read(spare).await.map_err(Error::Io) };
-        let n = deadlines.bound(deadlines.read, TimeoutKind::Read, read).await?;
+        let n = poll_fn(|cx| match stream.poll_read(cx, spare) {
+            Poll::Ready(result) => Poll::Ready(result.map_err(Error::Io)),
+            Poll::Pending => deadline.poll_expired(cx).map(Err),
+        })
+        .await?;
         self.buf.end += n;
         self.last_read_short = n < room;
         Ok(n)
