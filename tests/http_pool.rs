@@ -175,6 +175,35 @@ fn an_idle_connection_older_than_idle_timeout_is_closed_instead_of_reused() {
 }
 
 #[test]
+fn expired_idle_connections_to_other_origins_are_closed_at_the_next_check_in() {
+    run(async {
+        let old = ScriptServer::repeat(answers([ok("old")]));
+        let new = ScriptServer::repeat(answers([ok("new")]));
+        let client = Client::with_config(ClientConfig {
+            idle_timeout: Duration::from_secs(15),
+            ..Default::default()
+        });
+        assert_eq!(get_text(&client, &old.url("/a")).await.unwrap(), "old");
+        evloop::time::sleep(Duration::from_secs(14)).await;
+        assert_eq!(get_text(&client, &new.url("/b")).await.unwrap(), "new");
+        assert_eq!(client.idle_connections(), 2, "14 s idle is within idle_timeout: kept");
+        evloop::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(get_text(&client, &new.url("/c")).await.unwrap(), "new");
+        assert_eq!(
+            client.idle_connections(),
+            1,
+            "the connection to the origin no longer used was closed, not kept until it is used again"
+        );
+        settle().await;
+        assert_eq!(old.trace(), "accept #1, #1 GET /a, #1 client closed");
+        assert_eq!(new.trace(), "accept #1, #1 GET /b, #1 GET /c");
+        old.shutdown().await;
+        new.shutdown().await;
+        assert_no_leaks(&client);
+    });
+}
+
+#[test]
 fn a_get_on_a_reused_connection_closed_before_any_response_byte_is_retried_once_on_a_fresh_one() {
     run(async {
         let server = ScriptServer::start(vec![

@@ -146,3 +146,45 @@ impl Pool {
         self.idle.borrow().iter().map(|(_, conns)| conns.len()).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::url::Host;
+    use std::net::Ipv4Addr;
+
+    fn origin(port: u16) -> Origin {
+        Origin {
+            host: Host::Ipv4(Ipv4Addr::LOCALHOST),
+            port,
+        }
+    }
+
+    #[test]
+    fn per_origin_semaphores_are_kept_only_while_someone_uses_them() {
+        crate::run(async {
+            let pool = Pool::new(0, 1, Duration::from_secs(15), 10);
+            let held = pool.acquire(&origin(1)).await;
+            drop(pool.acquire(&origin(2)).await);
+            assert_eq!(pool.per_host.borrow().len(), 2);
+            // A third origin prunes the second's (unused), not the first's (a slot is held).
+            let _third = pool.acquire(&origin(3)).await;
+            let ports: Vec<u16> = pool.per_host.borrow().iter().map(|(o, _)| o.port).collect();
+            assert_eq!(ports, [1, 3]);
+            // The limit still holds for the first origin: its semaphore is the same one.
+            let first = origin(1);
+            let mut waiting = std::pin::pin!(pool.acquire(&first));
+            assert!(
+                crate::time::timeout(Duration::from_millis(1), waiting.as_mut())
+                    .await
+                    .is_err()
+            );
+            drop(held);
+            assert!(
+                crate::time::timeout(Duration::from_millis(1), waiting.as_mut())
+                    .await
+                    .is_ok()
+            );
+        });
+    }
+}
