@@ -3,8 +3,13 @@
 //! Why it exists: HTTP field names are case-insensitive (RFC 9110 §5.1), a field may
 //! appear on several lines (`Set-Cookie`, or a list split over lines, RFC 9110 §5.3),
 //! and the order of lines is meaningful for such lists. A `HashMap<String, String>`
-//! gets all three wrong, so both requests and responses carry a [`Headers`]: a plain
-//! `Vec` of `(name, value)` pairs in arrival order.
+//! gets all three wrong, so both requests and responses carry a [`Headers`]: a list
+//! of `(name, value)` lines in arrival order.
+//!
+//! **Storage.** All names and values live in one `String`, and each line is a pair of
+//! byte ranges into it: two allocations for a whole head, however many lines it has.
+//! A received head that needs no decoding (UTF-8, no obsolete line folding) is copied
+//! once, whole, and its lines point into the copy; nothing is done per line.
 //!
 //! Lookups are a linear scan with `eq_ignore_ascii_case`. That is the right trade for
 //! messages of a few dozen lines (the response parser caps a head at 100 by default):
