@@ -9,10 +9,11 @@
 //! read: the request head and body go out in **one** `write`; the read side is then marked
 //! not-ready (nothing of this response can have been reported yet), so instead of a `read` that
 //! would return `WouldBlock` the task parks at once and the loop's **one** `epoll_wait` wakes it;
-//! then **one** `read` takes the response. Three in all, as hyper does. When the connection goes
-//! back to the pool, that last read being *short* (fewer bytes than asked for: on Linux, TCP
-//! returns short only once the receive queue is empty) shows nothing more had arrived; only a
-//! read that filled the buffer, or a close the reactor already saw, costs a probing `read` (see
+//! then **one** `read` takes the response: three in all (hyper makes four here: it adds an
+//! `epoll_wait` with a zero timeout after each response). When the connection goes back to the
+//! pool, that last read being *short* (fewer bytes than asked for: on Linux, TCP returns short
+//! only once the receive queue is empty) shows nothing more had arrived; only a read that
+//! filled the buffer, or a close the reactor already saw, costs a probing `read` (see
 //! `mark_idle`). Reusing it later costs no system call unless an event arrived meanwhile.
 
 use std::future::poll_fn;

@@ -3,9 +3,10 @@
 //! Two limits bound how many requests are in flight: a global one (aiohttp's default 100) and
 //! one per origin (0: none). Each is a FIFO-fair [`Semaphore`], so requests waiting for a slot
 //! are served in arrival order, and a waiting request counts toward its total deadline (the
-//! caller wraps the wait in it). A request takes its per-origin slot first, then its global
-//! slot (always in that order, so two requests can never hold one each and wait for the other),
-//! and holds both until its response body has been read to the end or dropped.
+//! caller arms the request's deadline timer before it). A request takes its per-origin slot
+//! first, then its global slot (always in that order, so two requests can never hold one each
+//! and wait for the other), and holds both until its response body has been read to the end
+//! or dropped.
 //!
 //! Idle connections are kept per origin, most recently used first, for `idle_timeout`. A
 //! connection is only put back after a response that was fully read, cleanly framed, allowed
