@@ -5,15 +5,51 @@
 //! never retrieved"), and `loop.set_exception_handler` replaces it. evloop does the same with
 //! panics: a task's panic is caught and stored for its `JoinHandle`; only when there is no
 //! handle to receive it (detached, or dropped unread) does it come here.
+//!
+//! This file is the store: the handler a loop holds, and how a report reaches it. It knows
+//! nothing of the running loop; `set_exception_handler` (in `current.rs`) finds the loop and
+//! puts a handler here.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
-use crate::callback::CallbackId;
+use crate::scheduler::CallbackId;
 use crate::task::TaskId;
 
-/// The handler type stored by the loop.
-pub(crate) type Handler = Rc<dyn Fn(&ExceptionContext<'_>)>;
+/// A handler as the loop stores it: shared, so that a report can call it while the handler is
+/// being replaced.
+type Handler = Rc<dyn Fn(&ExceptionContext<'_>)>;
+
+/// A loop's exception handler: the user's, or the default that logs.
+#[derive(Default)]
+pub(crate) struct ExceptionHandler {
+    /// `None` until the user sets one.
+    handler: RefCell<Option<Handler>>,
+}
+
+impl ExceptionHandler {
+    /// Replaces the handler.
+    pub(crate) fn set(&self, handler: impl Fn(&ExceptionContext<'_>) + 'static) {
+        *self.handler.borrow_mut() = Some(Rc::new(handler));
+    }
+
+    /// Calls the handler (or logs, by default). A panicking handler is logged too: the loop
+    /// must survive its own error reporting. The handler may replace itself meanwhile: the
+    /// borrow is released before it is called.
+    pub(crate) fn report(&self, context: &ExceptionContext<'_>) {
+        let handler = self.handler.borrow().clone();
+        match handler {
+            None => default_handler(context),
+            Some(handler) => {
+                if catch_unwind(AssertUnwindSafe(|| handler(context))).is_err() {
+                    log::error!(target: "evloop", "the exception handler panicked while handling: {context}");
+                }
+            }
+        }
+    }
+}
 
 /// What went wrong, passed to the exception handler (asyncio's `context` dict).
 #[derive(Debug, Clone, Copy)]
@@ -51,16 +87,6 @@ impl fmt::Display for ExceptionContext<'_> {
 }
 
 /// What happens when no handler was set: one `log::error!` line.
-pub(crate) fn default_handler(context: &ExceptionContext<'_>) {
+fn default_handler(context: &ExceptionContext<'_>) {
     log::error!(target: "evloop", "{context}");
-}
-
-/// Sets the running loop's exception handler (see [`Runtime::set_exception_handler`]).
-///
-/// [`Runtime::set_exception_handler`]: crate::Runtime::set_exception_handler
-///
-/// # Panics
-/// Outside a running evloop loop.
-pub fn set_exception_handler(handler: impl Fn(&ExceptionContext<'_>) + 'static) {
-    crate::context::with_core(|core| *core.handler.borrow_mut() = Some(Rc::new(handler)));
 }

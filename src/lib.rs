@@ -17,57 +17,78 @@
 //! assert_eq!(answer, 42);
 //! ```
 //!
-//! ## A tour of the source, in reading order
+//! ## A tour of the source, from the ground floor up
 //!
-//! | asyncio                               | evloop                              | file                      |
-//! |---------------------------------------|-------------------------------------|---------------------------|
-//! | `asyncio.run`, `run_until_complete`   | [`run`], [`Runtime::block_on`]      | `runtime/mod.rs`          |
-//! | one turn: `_run_once`                 | `Core::check_events` + the snapshot | `runtime/events.rs`       |
-//! | `get_running_loop()`                  | the thread-local current loop       | `context.rs`              |
-//! | the `_ready` deque, `call_soon_threadsafe` | ready queue, inbox             | `scheduler.rs`            |
-//! | `create_task`, `Task`                 | [`spawn`], [`JoinHandle`]           | `task/`                   |
-//! | `Task.cancel()`                       | [`JoinHandle::cancel`]              | `task/join.rs`, `task/state.rs` |
-//! | (CPython's C `Task` object)           | one allocation + our `Waker`        | `task/raw.rs`             |
-//! | `call_soon`, `call_later`, `call_at`  | [`call_soon`], [`call_later`], [`call_at`] | `callback.rs`      |
-//! | `asyncio.sleep`, `wait_for`           | [`time::sleep`], [`time::timeout`]  | `time/`                   |
-//! | `selectors` + `_selector.select()`    | the reactor                         | `reactor/`                |
-//! | `open_connection`, `start_server`     | [`net::TcpStream`], [`net::TcpListener`] | `net/`               |
-//! | `run_in_executor`, `to_thread`        | [`spawn_blocking`]                  | `blocking.rs`             |
-//! | `set_exception_handler`               | [`set_exception_handler`]           | `exception.rs`            |
-//! | debug mode's slow-callback warning    | the `evloop` log target             | `trace.rs`                |
+//! Each floor uses only the floors below it; DESIGN.md §1 draws them. Read in this order:
 //!
-//! DESIGN.md, at the root of the repository, is the long form of this table.
+//! | floor | what                                   | asyncio                                   | file                         |
+//! |-------|----------------------------------------|-------------------------------------------|------------------------------|
+//! | 1     | generational keys, linked lists        |                                           | `slots.rs`, `list.rs`        |
+//! | 2     | task state: the life cycle             | `Task._state`                             | `task/state.rs`              |
+//! | 2     | the task cell, its hook and waker      | (CPython's C `Task` object)               | `task/schedule.rs`, `task/raw.rs` |
+//! | 2     | join: awaiting, cancelling a task      | `Task`, `Task.cancel()`                   | `task/join.rs`, `task/error.rs` |
+//! | 1     | timers: levels, wheel, clock           | the `_scheduled` heap                     | `timer/`                     |
+//! | 1     | the reactor: which sockets are ready   | `selectors`                               | `reactor/`                   |
+//! | 3     | scheduler: ready queue, inbox, callbacks | the `_ready` deque, `call_soon_threadsafe` | `scheduler/`               |
+//! | 3     | exception handler, thread pool, trace  | `call_exception_handler`, the executor    | `exception.rs`, `thread_pool.rs`, `trace.rs` |
+//! | 4     | the loop core                          | `BaseEventLoop`                           | `runtime/core.rs`            |
+//! | 4     | one turn                               | `_run_once`                               | `runtime/turn.rs`            |
+//! | 4     | wakes, the current loop                | `get_running_loop()`                      | `runtime/wake.rs`, `runtime/context.rs` |
+//! | 4     | `block_on`: [`run`], [`Runtime`], [`Builder`] | `asyncio.run`, `run_until_complete` | `runtime/mod.rs`             |
+//! | 5     | the ambient API: [`spawn`], [`call_soon`], [`time::sleep`], [`spawn_blocking`], [`stats`] | `create_task`, `call_soon`, `sleep`, `to_thread` | `spawn.rs`, `callback.rs`, `time/`, `blocking.rs`, `current.rs`, `net/source.rs` |
+//! | 6     | coordination: [`sync`], [`gather`], [`TaskGroup`] | `Lock`, `Queue`, `gather`, `TaskGroup` | `sync/`, `combinators.rs`, `group.rs` |
+//! | 6     | sockets and HTTP: [`net`], [`http`]    | `open_connection`, aiohttp                | `net/`, `http/`              |
+//!
+//! The `sync` primitives stand on floor 1 (the list and the std `Waker` only) and are exported
+//! on floor 6 beside the combinators that use them. DESIGN.md, at the root of the repository, is
+//! the long form of this table.
 
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms, unreachable_pub)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-mod blocking;
-mod callback;
-mod combinators;
-mod context;
-mod exception;
-mod group;
+// Floor 1: pure pieces.
+mod list;
 mod reactor;
-mod runtime;
-mod scheduler;
+mod slots;
+mod timer;
+
+// Floor 2: the task core.
 mod task;
+
+// Floor 3: the loop's parts, each a store that knows nothing of the thread-local.
+mod exception;
+mod scheduler;
+mod thread_pool;
 mod trace;
 
+// Floor 4: the runtime core.
+mod runtime;
+
+// Floor 5: the ambient API, the only files that find the running loop through the thread-local.
+mod blocking;
+mod callback;
+mod current;
+mod spawn;
+pub mod time;
+
+// Floor 6: composition.
+mod combinators;
+mod group;
 pub mod http;
 pub mod net;
 pub mod sync;
-pub mod time;
 
 pub use blocking::spawn_blocking;
 pub use callback::{CallbackHandle, CallbackId, call_at, call_later, call_soon};
 pub use combinators::{AsCompleted, Either, ReturnWhen, Waited, as_completed, gather, gather_all, race, select, wait};
-pub use exception::{ExceptionContext, set_exception_handler};
+pub use current::{current_id, set_exception_handler, stats};
+pub use exception::ExceptionContext;
 pub use group::{Failure, GroupError, TaskGroup};
-pub use runtime::{Builder, Runtime, Stats};
-pub use task::{JoinError, JoinHandle, TaskId, YieldNow, current_id, spawn, spawn_named, yield_now};
+pub use runtime::{Builder, Remote, Runtime, Stats};
+pub use spawn::{YieldNow, shield, spawn, spawn_named, yield_now};
+pub use task::{JoinError, JoinHandle, TaskId};
 
 use std::future::Future;
-use std::sync::Arc;
 
 /// Runs `future` to completion on a new runtime and returns its output (asyncio's
 /// `asyncio.run`). Tasks still alive when it completes are cancelled (their futures dropped).
@@ -78,48 +99,4 @@ use std::sync::Arc;
 pub fn run<F: Future>(future: F) -> F::Output {
     let runtime = Runtime::new().expect("evloop::run: could not create the I/O poller");
     runtime.block_on(future)
-}
-
-/// Protects `future` from the cancellation of whoever awaits it (asyncio's `shield`): the
-/// future runs as its own task, and only the returned handle belongs to the caller. If the
-/// awaiting task is cancelled, the handle is dropped, which detaches the task, and it runs on.
-/// Cancel it explicitly with [`JoinHandle::cancel`] if it must stop.
-///
-/// # Panics
-/// Outside a running evloop loop.
-pub fn shield<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + 'static,
-    F::Output: 'static,
-{
-    spawn(future)
-}
-
-/// Counts of what the running loop holds (see [`Stats`]).
-///
-/// # Panics
-/// Outside a running evloop loop.
-pub fn stats() -> Stats {
-    context::with_core(|core| core.stats())
-}
-
-/// A handle for reaching a loop from any thread (`Send + Sync`), made by [`Runtime::remote`].
-#[derive(Clone)]
-pub struct Remote {
-    shared: Arc<scheduler::Shared>,
-}
-
-impl Remote {
-    /// Schedules `f` to run on the loop's thread at its next turn (asyncio's
-    /// `loop.call_soon_threadsafe`). Wakes the loop if it is asleep. Does nothing once the
-    /// runtime has been dropped.
-    pub fn call_soon_threadsafe(&self, f: impl FnOnce() + Send + 'static) {
-        self.shared.send(scheduler::Remote::Call(Box::new(f)));
-    }
-}
-
-impl std::fmt::Debug for Remote {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Remote").finish_non_exhaustive()
-    }
 }

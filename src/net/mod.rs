@@ -5,8 +5,12 @@
 //! would block parks the task until the reactor sees readiness. Nothing here ever blocks the
 //! loop's thread: `connect` starts the handshake and waits for writability, and a host name is
 //! resolved on the blocking pool, because the system resolver (`getaddrinfo`) can only block.
+//!
+//! Read `source.rs` first: one registered socket, and the "try, and on `WouldBlock` wait for
+//! readiness" step every socket operation shares.
 
 mod dns;
+pub(crate) mod source;
 mod tcp;
 
 pub use dns::lookup_host;

@@ -11,8 +11,8 @@ use std::task::{Context, Poll};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::net::source::IoSource;
 use crate::reactor::Direction;
-use crate::reactor::source::IoSource;
 
 /// A TCP socket listening for connections (asyncio's `start_server`).
 #[derive(Debug)]

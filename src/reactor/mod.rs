@@ -1,7 +1,7 @@
 //! The reactor: the part of the loop that asks the operating system which sockets are ready.
 //!
 //! It owns the `mio::Poll` (epoll on Linux, kqueue on the BSDs and macOS) and a slab of
-//! [`IoState`]s, one per registered socket. The slab index (plus a generation) is the mio
+//! [`IoState`]s, one per registered socket. The slab key (index plus generation) is the mio
 //! `Token` the kernel hands back with each event, so an event finds its socket in O(1).
 //!
 //! **Read and write readiness are kept apart.** Each source has a reader's waker and a
@@ -26,9 +26,8 @@ use std::time::Duration;
 
 use mio::event::Source;
 use mio::{Events, Interest, Token};
-use slab::Slab;
 
-pub(crate) mod source;
+use crate::slots::{Key, Slots};
 
 /// The token of the cross-thread `mio::Waker`.
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
@@ -63,32 +62,28 @@ impl Direction {
     }
 }
 
-/// Names a registration: slab index plus generation, packed into the mio token.
+/// Names a registration: a generational key into the reactor's slab (`slots.rs`), packed into
+/// the mio token that the kernel hands back with each event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct IoKey {
-    index: u32,
-    generation: u32,
-}
+pub(crate) struct IoKey(Key);
+
+// A token carries a whole key (32-bit index, 32-bit generation). On a 64-bit target the wake
+// token's all-ones pattern would need index 2^32 - 1: more sockets than any process can open.
+const _: () = assert!(usize::BITS >= 64, "evloop packs a 64-bit key into each mio token");
 
 impl IoKey {
     fn token(self) -> Token {
-        Token((self.generation as usize) << (usize::BITS / 2) | self.index as usize)
+        Token(self.0.to_bits() as usize)
     }
 
     fn from_token(token: Token) -> IoKey {
-        let half = usize::BITS / 2;
-        IoKey {
-            index: (token.0 & ((1 << half) - 1)) as u32,
-            generation: (token.0 >> half) as u32,
-        }
+        IoKey(Key::from_bits(token.0 as u64))
     }
 }
 
 /// The reactor's knowledge of one registered source.
 #[derive(Debug)]
 struct IoState {
-    /// Tells this registration apart from later ones reusing the slot.
-    generation: u32,
     /// Remembered readiness (edge-triggered events are not repeated).
     readiness: u8,
     /// How many read-side events (readable, read-closed, error) have arrived, wrapping. Lets
@@ -108,10 +103,7 @@ pub(crate) struct Reactor {
     /// Reused event buffer.
     events: Events,
     /// One entry per registered source.
-    sources: Slab<IoState>,
-    /// Generation for the next registration: from 1 up to just below half a token's bits, so a
-    /// token is never the wake token's all-ones pattern.
-    next_generation: u32,
+    sources: Slots<IoState>,
 }
 
 impl Reactor {
@@ -119,8 +111,7 @@ impl Reactor {
         Ok(Reactor {
             poll: mio::Poll::new()?,
             events: Events::with_capacity(EVENTS_CAPACITY),
-            sources: Slab::new(),
-            next_generation: 1,
+            sources: Slots::new(),
         })
     }
 
@@ -131,29 +122,17 @@ impl Reactor {
 
     /// Registers a source for both directions (edge-triggered), returning its key.
     pub(crate) fn register(&mut self, source: &mut impl Source) -> io::Result<IoKey> {
-        let generation = self.next_generation;
-        // Generations use one bit less than half a token, so no token is ever all ones.
-        let max_generation = ((1u64 << (usize::BITS / 2 - 1)) - 1) as u32;
-        self.next_generation = if generation >= max_generation {
-            1
-        } else {
-            generation + 1
-        };
-        let entry = self.sources.vacant_entry();
-        let key = IoKey {
-            index: u32::try_from(entry.key()).expect("fewer than 2^32 sockets"),
-            generation,
-        };
+        let key = IoKey(self.sources.vacant_key());
         self.poll
             .registry()
             .register(source, key.token(), Interest::READABLE | Interest::WRITABLE)?;
-        entry.insert(IoState {
-            generation,
+        let inserted = self.sources.insert(IoState {
             readiness: 0,
             read_events: 0,
             reader: None,
             writer: None,
         });
+        debug_assert_eq!(inserted, key.0, "registered under the key the insert returns");
         Ok(key)
     }
 
@@ -165,19 +144,14 @@ impl Reactor {
         if let Err(e) = self.poll.registry().deregister(source) {
             log::debug!(target: "evloop", "deregister failed (ignored): {e}");
         }
-        match self.state_mut(key) {
-            Some(_) => {
-                let state = self.sources.remove(key.index as usize);
-                [state.reader, state.writer]
-            }
+        match self.sources.remove(key.0) {
+            Some(state) => [state.reader, state.writer],
             None => [None, None],
         }
     }
 
     fn state_mut(&mut self, key: IoKey) -> Option<&mut IoState> {
-        self.sources
-            .get_mut(key.index as usize)
-            .filter(|s| s.generation == key.generation)
+        self.sources.get_mut(key.0)
     }
 
     /// Ready if the source may make progress in `direction`; otherwise stores the waker.
@@ -213,17 +187,13 @@ impl Reactor {
     /// Whether the reactor has seen the peer close its side, or an error, on this source.
     pub(crate) fn is_read_closed(&self, key: IoKey) -> bool {
         self.sources
-            .get(key.index as usize)
-            .filter(|s| s.generation == key.generation)
+            .get(key.0)
             .is_some_and(|s| s.readiness & (READ_CLOSED | ERROR) != 0)
     }
 
     /// How many read-side events this source has seen (wrapping); `None` if not registered.
     pub(crate) fn read_events(&self, key: IoKey) -> Option<u32> {
-        self.sources
-            .get(key.index as usize)
-            .filter(|s| s.generation == key.generation)
-            .map(|s| s.read_events)
+        self.sources.get(key.0).map(|s| s.read_events)
     }
 
     /// Waits for events for at most `timeout` (`None`: until one arrives) and collects the
@@ -242,11 +212,7 @@ impl Reactor {
                 continue;
             }
             let key = IoKey::from_token(event.token());
-            let Some(state) = self
-                .sources
-                .get_mut(key.index as usize)
-                .filter(|s| s.generation == key.generation)
-            else {
+            let Some(state) = self.sources.get_mut(key.0) else {
                 continue;
             };
             let mut bits = 0;
@@ -289,7 +255,7 @@ impl Reactor {
     /// Drops every waker (runtime shutdown); returned so they drop outside the borrow.
     pub(crate) fn take_wakers(&mut self) -> Vec<Waker> {
         let mut out = Vec::new();
-        for (_, state) in self.sources.iter_mut() {
+        for state in self.sources.values_mut() {
             out.extend(state.reader.take());
             out.extend(state.writer.take());
         }
@@ -303,8 +269,12 @@ mod tests {
 
     #[test]
     fn keys_survive_the_round_trip_through_a_token() {
-        for (index, generation) in [(0, 1), (7, 3), (u32::MAX >> 1, (u32::MAX >> 1) - 1)] {
-            let key = IoKey { index, generation };
+        for bits in [
+            1 << 32,
+            (3 << 32) | 7,
+            (u64::from(u32::MAX) << 32) | u64::from(u32::MAX - 1),
+        ] {
+            let key = IoKey(Key::from_bits(bits));
             assert_eq!(IoKey::from_token(key.token()), key);
             assert_ne!(key.token(), WAKE_TOKEN);
         }

@@ -15,15 +15,16 @@ use std::sync::Arc;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
 
-use crate::blocking::BlockingPool;
-use crate::callback::{CallbackId, Callbacks};
-use crate::exception::{ExceptionContext, Handler};
+use crate::exception::{ExceptionContext, ExceptionHandler};
 use crate::reactor::Reactor;
-use crate::scheduler::{Remote, Runnable, Scheduler, Shared};
+use crate::runtime::stats::Stats;
+use crate::scheduler::{CallbackId, Callbacks, Inbox, Message, Scheduler};
+use crate::task::header::Header;
 use crate::task::raw::RawTask;
 use crate::task::state::Start;
 use crate::task::{JoinError, JoinHandle, TaskId};
-use crate::time::driver::{TimerAction, Timers};
+use crate::thread_pool::BlockingPool;
+use crate::timer::Timers;
 
 /// Settings fixed when the runtime is built (see `Builder`).
 #[derive(Debug, Clone)]
@@ -38,24 +39,41 @@ pub(crate) struct Config {
     pub(crate) blocking_idle_timeout: Duration,
 }
 
+/// A task's way back to its loop (its `Schedule` hook, implemented in `wake.rs`): the loop's
+/// inbox, which also identifies the loop.
+pub(crate) struct LoopHandle {
+    /// The loop the task belongs to. Compared with the running loop to pick the same-thread
+    /// path; used to reach the loop from any other thread.
+    pub(crate) inbox: Arc<Inbox>,
+}
+
+/// What the loop does when a timer fires.
+pub(crate) enum TimerAction {
+    /// Wake a future (a `Sleep`, and through it a task).
+    Wake(Waker),
+    /// Queue a `call_later` callback.
+    Callback(CallbackId),
+}
+
 /// Buffers reused every turn, so that checking for events allocates nothing once warm.
 #[derive(Default)]
 pub(crate) struct Scratch {
     pub(crate) wakers: Vec<Waker>,
     pub(crate) fired: Vec<TimerAction>,
-    pub(crate) remote: Vec<Remote>,
+    pub(crate) messages: Vec<Message>,
 }
 
 /// One loop's state.
 pub(crate) struct Core {
-    /// The part other threads can reach (inbox, `mio::Waker`).
-    pub(crate) shared: Arc<Shared>,
+    /// The part other threads can reach (the inbox and its `mio::Waker`); also what identifies
+    /// this loop to a task's hook.
+    pub(crate) inbox: Arc<Inbox>,
     /// Ready queue and live tasks.
     pub(crate) sched: Scheduler,
     /// Pending `call_soon`/`call_later` callbacks.
     pub(crate) callbacks: RefCell<Callbacks>,
     /// The timer wheel and the clock.
-    pub(crate) timers: RefCell<Timers>,
+    pub(crate) timers: RefCell<Timers<TimerAction>>,
     /// The I/O poller.
     pub(crate) reactor: RefCell<Reactor>,
     /// `spawn_blocking`'s threads, started lazily.
@@ -64,7 +82,7 @@ pub(crate) struct Core {
     /// must not jump ahead (the job takes real time).
     pub(crate) blocking_in_flight: Cell<usize>,
     /// Where unretrieved task panics and callback panics are reported.
-    pub(crate) handler: RefCell<Option<Handler>>,
+    pub(crate) handler: ExceptionHandler,
     /// Names given with `spawn_named`; most tasks have none and cost nothing here.
     pub(crate) names: RefCell<HashMap<TaskId, Rc<str>>>,
     /// The name of the last named task to complete, kept so that the log line written just
@@ -88,9 +106,13 @@ impl Core {
     {
         let handle = {
             let mut tasks = self.sched.tasks.borrow_mut();
-            let id = tasks.next_id();
-            let (owner, handle) = RawTask::allocate(future, id, self.shared.clone());
-            tasks.insert(owner);
+            let id = TaskId::new(tasks.vacant_key());
+            let hook = LoopHandle {
+                inbox: self.inbox.clone(),
+            };
+            let (owner, handle) = RawTask::allocate(future, id, hook);
+            let key = tasks.insert(owner);
+            debug_assert_eq!(key, id.key(), "a task is stored under the id it was given");
             handle
         };
         let id = handle.header().id;
@@ -100,7 +122,8 @@ impl Core {
         if self.sched.tracing.get() {
             crate::trace::spawned(id, self.task_name(id).as_deref(), self.sched.current());
         }
-        self.sched.schedule_spawned(handle.header());
+        // Queued without a "woken" trace line: the spawn line above says why it is ready.
+        let _queued = self.sched.schedule_local(handle.header());
         JoinHandle::new(handle)
     }
 
@@ -120,7 +143,7 @@ impl Core {
     pub(crate) fn run_task(&self, id: TaskId) {
         let task = {
             let tasks = self.sched.tasks.borrow();
-            match tasks.get(id) {
+            match tasks.get(id.key()) {
                 // SAFETY (of `alias`): the slab entry lives until `complete` removes it below,
                 // or until runtime shutdown, which cannot happen while a task runs.
                 Some(task) => unsafe { task.alias() },
@@ -160,10 +183,19 @@ impl Core {
         }
     }
 
+    /// Drops a task's future now, wherever it is parked, and completes it (runtime shutdown).
+    pub(crate) fn cancel_now(&self, id: TaskId) {
+        let task = self.sched.tasks.borrow().get(id.key()).cloned();
+        if let Some(task) = task {
+            task.cancel_future();
+            self.complete(id);
+        }
+    }
+
     /// Edge 4: the future is gone. Remove the task, wake its `JoinHandle`, or, with nobody
     /// to receive it, drop the output or report the panic.
     pub(crate) fn complete(&self, id: TaskId) {
-        let Some(task) = self.sched.tasks.borrow_mut().remove(id) else {
+        let Some(task) = self.sched.tasks.borrow_mut().remove(id.key()) else {
             return;
         };
         let header = task.header();
@@ -187,7 +219,7 @@ impl Core {
         if !state.has_join_interest() {
             match task.take_error() {
                 Some(error) if error.is_panic() => self.report_task_error(&error, name.as_deref()),
-                _ => task.drop_stage(),
+                _ => task.drop_contents(),
             }
         }
     }
@@ -202,8 +234,8 @@ impl Core {
             crate::trace::callback(id);
         }
         if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
-            let message = crate::task::join::panic_message(&*payload);
-            self.report(&ExceptionContext {
+            let message = crate::task::error::panic_message(&*payload);
+            self.handler.report(&ExceptionContext {
                 message: "Exception in callback",
                 callback: Some(id),
                 task: None,
@@ -215,7 +247,7 @@ impl Core {
 
     pub(crate) fn call_soon(&self, f: Box<dyn FnOnce()>) -> CallbackId {
         let id = self.callbacks.borrow_mut().insert(f);
-        self.sched.ready.borrow_mut().push_back(Runnable::Callback(id));
+        self.sched.schedule_callback(id);
         id
     }
 
@@ -224,7 +256,7 @@ impl Core {
         let inserted = self.timers.borrow_mut().insert(when, TimerAction::Callback(id));
         match inserted {
             Ok(key) => self.callbacks.borrow_mut().set_timer(id, key),
-            Err(_already_due) => self.sched.ready.borrow_mut().push_back(Runnable::Callback(id)),
+            Err(_already_due) => self.sched.schedule_callback(id),
         }
         id
     }
@@ -240,7 +272,7 @@ impl Core {
 
     /// A task panicked and nobody will read its `JoinHandle`.
     pub(crate) fn report_task_error(&self, error: &JoinError, name: Option<&str>) {
-        self.report(&ExceptionContext {
+        self.handler.report(&ExceptionContext {
             message: "Task exception was never retrieved",
             task: Some(error.id()),
             task_name: name,
@@ -249,17 +281,38 @@ impl Core {
         });
     }
 
-    /// Calls the exception handler (or logs, by default). A panicking handler is logged too:
-    /// the loop must survive its own error reporting.
-    pub(crate) fn report(&self, context: &ExceptionContext<'_>) {
-        let handler = self.handler.borrow().clone();
-        match handler {
-            None => crate::exception::default_handler(context),
-            Some(handler) => {
-                if catch_unwind(AssertUnwindSafe(|| handler(context))).is_err() {
-                    log::error!(target: "evloop", "the exception handler panicked while handling: {context}");
-                }
-            }
+    /// A waker of one of this loop's tasks fired on the loop's own thread: queue the task
+    /// (edge 1 of the life cycle), tracing why.
+    pub(crate) fn wake_local(&self, header: &Header) {
+        if self.sched.schedule_local(header) && self.sched.tracing.get() {
+            crate::trace::woken(header.id, self.sched.cause());
+        }
+    }
+
+    /// A wake that came through the inbox: the task may be gone since (a stale id is ignored).
+    pub(crate) fn wake_by_id(&self, id: TaskId) {
+        let tasks = self.sched.tasks.borrow();
+        if let Some(task) = tasks.get(id.key()) {
+            self.wake_local(task.header());
+        }
+    }
+
+    /// The `block_on` future's waker fired on the loop's own thread.
+    pub(crate) fn wake_main(&self) {
+        if self.sched.schedule_main() && self.sched.tracing.get() {
+            crate::trace::main_woken(self.sched.cause());
+        }
+    }
+
+    /// Counts of what the loop holds.
+    pub(crate) fn stats(&self) -> Stats {
+        Stats {
+            tasks: self.sched.tasks.borrow().len(),
+            timers: self.timers.borrow().wheel.len(),
+            io_sources: self.reactor.borrow().len(),
+            ready: self.sched.ready_len(),
+            blocking_threads: self.blocking.threads(),
+            io_polls: self.io_polls.get(),
         }
     }
 }

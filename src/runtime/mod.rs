@@ -1,28 +1,16 @@
-//! The runtime: `Runtime`, its `Builder`, and the loop that `block_on` turns.
+//! The runtime: `Runtime`, its `Builder`, and `block_on`, which turns the loop until a future
+//! completes (asyncio's `asyncio.run` and `loop.run_until_complete`).
 //!
-//! # One turn of the loop
+//! This floor puts the parts below it together (the scheduler, the timers, the reactor, the
+//! thread pool, the exception handler: each a store that knows nothing of the others) and is
+//! the only one that sets the thread-local "current loop". Read its files in this order:
 //!
-//! ```text
-//!  block_on(main) ──► ┌──────────────────────────────────────────────────────────────────┐
-//!                     │ 1. check events, if the ready queue is empty (then block) or if   │
-//!                     │    `event_interval` polls ran since the last check (no blocking): │
-//!                     │      epoll_wait ─► wake I/O waiters                               │
-//!                     │      drain the cross-thread inbox ─► queue those wakes            │
-//!                     │      advance the wheel to now ─► wake sleepers, queue callbacks   │
-//!                     │ 2. run the snapshot: exactly the runnables queued *now*, in FIFO  │
-//!                     │    order; whatever they wake or spawn waits for the next turn     │
-//!                     └──────────────────────────────────────── repeat until main is done ┘
-//! ```
-//!
-//! This is asyncio's `BaseEventLoop._run_once`, with one change. asyncio calls `select` on
-//! every turn (with a zero timeout when work is ready), which costs one system call per turn
-//! even for a loop that is only passing control between tasks. evloop checks for events at the
-//! start of a turn only when nothing is ready (it must block anyway) or once at least
-//! `event_interval` polls (default **61**) ran since the last check. So a task that wakes itself
-//! forever (or a `yield_now` loop) still lets I/O and timers in at least every 61 polls, and a
-//! busy loop pays one `epoll_wait` per 61 task steps instead of one per step. 61 is tokio's
-//! `event_interval` (a prime, so it does not fall into step with periodic workloads); our
-//! measurements of other values are in DESIGN.md.
+//! 1. `core.rs`: `Core`, everything one loop owns, and how it runs one task step or callback;
+//! 2. `turn.rs`: one turn of the loop, step by step (the diagram is there);
+//! 3. `wake.rs`: how a wake reaches the loop, from this thread or another (the task's hook);
+//! 4. `context.rs`: the thread-local through which `spawn`, `sleep` and the rest find the loop;
+//! 5. this file: `Builder`, `Runtime` and `block_on`; then `observe.rs` (trace and slow-poll
+//!    timing), `stats.rs` and `remote.rs`.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -30,23 +18,30 @@ use std::future::Future;
 use std::io;
 use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::Context;
 use std::time::{Duration, Instant};
 
-use crate::blocking::BlockingPool;
-use crate::callback::Callbacks;
-use crate::exception::ExceptionContext;
+use crate::exception::{ExceptionContext, ExceptionHandler};
 use crate::reactor::Reactor;
-use crate::scheduler::{Runnable, Scheduler, Shared};
-use crate::task::JoinHandle;
-use crate::time::clock::Clock;
-use crate::time::driver::Timers;
+use crate::scheduler::{Callbacks, Inbox, Scheduler};
+use crate::task::{JoinHandle, TaskId};
+use crate::thread_pool::BlockingPool;
+use crate::timer::Timers;
+use crate::timer::clock::Clock;
 
+pub(crate) mod context;
 pub(crate) mod core;
-mod events;
+mod observe;
+mod remote;
+mod stats;
+mod turn;
+mod wake;
 
-use self::core::Config;
-pub(crate) use self::core::Core;
+pub(crate) use self::core::TimerAction;
+use self::core::{Config, Core};
+pub use self::remote::Remote;
+pub use self::stats::Stats;
+use self::wake::MainWaker;
 
 /// Configures a [`Runtime`].
 #[derive(Debug, Clone)]
@@ -131,21 +126,21 @@ impl Builder {
     /// If the OS refuses to create the poller (out of file descriptors, say).
     pub fn build(self) -> io::Result<Runtime> {
         let reactor = Reactor::new()?;
-        let shared = Arc::new(Shared::new(reactor.new_waker()?));
+        let inbox = Arc::new(Inbox::new(reactor.new_waker()?));
         let clock = if self.virtual_clock {
             Clock::virtual_clock()
         } else {
             Clock::real()
         };
         let core = Core {
-            shared,
+            inbox,
             sched: Scheduler::new(),
             callbacks: RefCell::new(Callbacks::new()),
             timers: RefCell::new(Timers::new(clock)),
             reactor: RefCell::new(reactor),
             blocking: BlockingPool::new(self.config.max_blocking_threads, self.config.blocking_idle_timeout),
             blocking_in_flight: Cell::new(0),
-            handler: RefCell::new(None),
+            handler: ExceptionHandler::default(),
             names: RefCell::new(HashMap::new()),
             last_completed_name: RefCell::new(None),
             config: self.config,
@@ -174,24 +169,6 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-/// Counts of what a loop holds, for tests and leak checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Stats {
-    /// Live tasks (spawned, not yet complete).
-    pub tasks: usize,
-    /// Pending timers in the wheel (sleeps, timeouts, `call_later`s).
-    pub timers: usize,
-    /// Sockets registered with the reactor.
-    pub io_sources: usize,
-    /// Runnables on the ready queue.
-    pub ready: usize,
-    /// Threads the blocking pool has running.
-    pub blocking_threads: usize,
-    /// How many times the loop has looked for I/O (one `epoll_wait` each) since it was built.
-    pub io_polls: u64,
-}
-
 impl Runtime {
     /// A runtime with the default configuration.
     ///
@@ -215,39 +192,15 @@ impl Runtime {
     /// loop would freeze), and if `future` itself panics.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let core = &*self.core;
-        let _enter = crate::context::enter(core);
+        let _enter = context::enter(core);
         let mut future = pin!(future);
-        let waker = crate::task::raw::main_waker(&core.shared);
+        let waker = MainWaker::waker(&core.inbox);
         let mut cx = Context::from_waker(&waker);
-        core.sched.schedule_main();
+        core.wake_main();
         loop {
-            // 1. Look outward, when it is time to (see the module docs).
-            let ready = core.sched.ready_len();
-            if ready == 0 || core.polls_since_check.get() >= core.config.event_interval {
-                core.check_events(ready == 0);
+            if let Some(output) = core.turn(|| future.as_mut().poll(&mut cx)) {
+                return output;
             }
-            // 2. Run exactly what is ready now.
-            let observe = crate::trace::Observer::for_turn(core);
-            let snapshot = core.sched.ready_len();
-            for _ in 0..snapshot {
-                let Some(next) = core.sched.pop() else { break };
-                let started = observe.start();
-                match next {
-                    Runnable::Main => {
-                        core.sched.set_current(None);
-                        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-                            observe.finish(core, next, started);
-                            return output;
-                        }
-                    }
-                    Runnable::Task(id) => core.run_task(id),
-                    Runnable::Callback(id) => core.run_callback(id),
-                }
-                observe.finish(core, next, started);
-            }
-            let polls = u32::try_from(snapshot).unwrap_or(u32::MAX);
-            core.polls_since_check
-                .set(core.polls_since_check.get().saturating_add(polls));
         }
     }
 
@@ -257,7 +210,7 @@ impl Runtime {
         F: Future + 'static,
         F::Output: 'static,
     {
-        let _enter = crate::context::enter_unchecked(&self.core);
+        let _enter = context::enter_unchecked(&self.core);
         self.core.spawn(future, None)
     }
 
@@ -265,7 +218,7 @@ impl Runtime {
     /// `JoinHandle` was dropped (or dropped unread), and a panic in a callback (asyncio's
     /// `loop.set_exception_handler`). The default logs them with `log::error!`.
     pub fn set_exception_handler(&self, handler: impl Fn(&ExceptionContext<'_>) + 'static) {
-        *self.core.handler.borrow_mut() = Some(std::rc::Rc::new(handler));
+        self.core.handler.set(handler);
     }
 
     /// Counts of live tasks, timers, sockets and so on.
@@ -274,28 +227,13 @@ impl Runtime {
     }
 
     /// A `Send + Sync` handle for scheduling callbacks on this loop from other threads.
-    pub fn remote(&self) -> crate::Remote {
-        crate::Remote {
-            shared: self.core.shared.clone(),
-        }
+    pub fn remote(&self) -> Remote {
+        Remote::new(self.core.inbox.clone())
     }
 
     /// The loop's current time (virtual or real).
     pub fn now(&self) -> Instant {
         self.core.timers.borrow().now()
-    }
-}
-
-impl Core {
-    pub(crate) fn stats(&self) -> Stats {
-        Stats {
-            tasks: self.sched.tasks.borrow().len(),
-            timers: self.timers.borrow().wheel.len(),
-            io_sources: self.reactor.borrow().len(),
-            ready: self.sched.ready_len(),
-            blocking_threads: self.blocking.threads(),
-            io_polls: self.io_polls.get(),
-        }
     }
 }
 
@@ -305,44 +243,25 @@ impl Drop for Runtime {
     /// callbacks are dropped unrun, and later wakes from other threads are ignored.
     fn drop(&mut self) {
         let core = &*self.core;
-        let _enter = crate::context::enter_unchecked(core);
-        core.shared.close();
+        let _enter = context::enter_unchecked(core);
+        core.inbox.close();
         // Destructors may spawn or cancel other tasks; keep going until none is left.
         loop {
-            let ids = core.sched.tasks.borrow().ids();
-            if ids.is_empty() {
+            let keys = core.sched.tasks.borrow().keys();
+            if keys.is_empty() {
                 break;
             }
-            for id in ids {
-                let task = core.sched.tasks.borrow().get(id).map(|t| {
-                    // SAFETY (of `alias`): the slab entry is only removed by `complete` below.
-                    unsafe { t.alias() }
-                });
-                if let Some(task) = task {
-                    task.cancel_future();
-                    core.complete(id);
-                }
+            for key in keys {
+                core.cancel_now(TaskId::new(key));
             }
         }
         let callbacks = core.callbacks.borrow_mut().drain();
         drop(callbacks);
         core.sched.ready.borrow_mut().clear();
-        let timers = std::mem::replace(&mut core.timers.borrow_mut().wheel, crate::time::wheel::Wheel::new());
+        let timers = std::mem::replace(&mut core.timers.borrow_mut().wheel, crate::timer::wheel::Wheel::new());
         drop(timers);
         let wakers = core.reactor.borrow_mut().take_wakers();
         drop(wakers);
         core.blocking.shutdown();
-    }
-}
-
-/// Reports a panic whose `JoinHandle` was dropped unread (asyncio logs "Task exception was
-/// never retrieved" when such a task is garbage collected).
-pub(crate) fn report_unretrieved(error: crate::task::JoinError) {
-    let reported = crate::context::try_with_core(|core| {
-        let name = core.task_name(error.id());
-        core.report_task_error(&error, name.as_deref());
-    });
-    if reported.is_none() {
-        log::error!(target: "evloop", "Task exception was never retrieved: {error}");
     }
 }

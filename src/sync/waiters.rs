@@ -11,11 +11,10 @@
 //! 3. take a waiter out from *anywhere* when its future is dropped, because in Rust
 //!    cancellation is `Drop`, and a waiter that outlives its future is a leak or a lost wake-up.
 //!
-//! A `VecDeque` does 1 and 2 in O(1) but 3 in O(n). tokio's `sync/batch_semaphore.rs` uses
-//! an *intrusive* doubly linked list instead: each future embeds its own list node and the
-//! list links raw pointers to pinned futures, which costs `unsafe`. We keep the same O(1)
-//! costs in safe code by storing the nodes in a [`slab::Slab`] and linking them by slab
-//! index rather than by pointer.
+//! Those are exactly the operations of evloop's index-linked list (`list.rs`, shared with the
+//! timer wheel): the waiters' nodes live in a [`slab::Slab`] owned by the `WaitList`, and the
+//! list links them by slab index. (tokio's `sync/batch_semaphore.rs` links raw pointers to
+//! nodes inside pinned futures instead, which costs `unsafe`.)
 //!
 //! # A slot versus a place in the queue
 //!
@@ -36,6 +35,8 @@ use std::task::Waker;
 
 use slab::Slab;
 
+use crate::list::{Link, Links, List};
+
 /// Stores the waker of the task polling now, unless the stored one already wakes that task.
 /// A future can move between tasks, so every pending poll must refresh its waker; cloning a
 /// waker costs a reference count (or more), hence the `will_wake` check.
@@ -54,7 +55,7 @@ pub(crate) fn wake_all(wakers: Vec<Waker>) {
 
 /// Names one waiter's slot in a [`WaitList`]; held by the future that is waiting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct WaiterKey(usize);
+pub(crate) struct WaiterKey(u32);
 
 /// The life of a future that may wait in a [`WaitList`] (an acquire, a get, an event wait):
 /// `Unpolled -> (Queued ->) Done`. What the slot holds while `Queued` (permits, an item, a
@@ -75,11 +76,8 @@ pub(crate) struct WaitList<T> {
     /// Every waiter's slot: the queued ones, and the unlinked ones whose futures have not yet
     /// polled to read their outcome.
     nodes: Slab<Node<T>>,
-    /// The queued waiter that is served next. `None` exactly when nobody is queued.
-    head: Option<usize>,
-    /// The queued waiter that arrived last, where `push_back` links. `None` exactly when
-    /// nobody is queued.
-    tail: Option<usize>,
+    /// The queued waiters, first to be served at the front.
+    queue: List,
     /// How many waiters are queued, so `len` does not walk the list.
     queued: usize,
 }
@@ -89,18 +87,18 @@ pub(crate) struct WaitList<T> {
 struct Node<T> {
     /// What the primitive remembers about this waiter.
     value: T,
-    /// The waiter's neighbours while it is queued; `None` once it has been unlinked (its
-    /// outcome is decided).
-    links: Option<Links>,
+    /// Whether the waiter is in the queue; `false` once it has been unlinked (its outcome is
+    /// decided). Only a queued node may be unlinked: this is the list's invariant.
+    queued: bool,
+    /// Its neighbours in the queue while it is queued.
+    link: Link,
 }
 
-/// Neighbours in the queue, by slab index: the "pointers" of a safe linked list.
-#[derive(Debug, Clone, Copy)]
-struct Links {
-    /// The waiter queued just before this one, `None` for the head.
-    prev: Option<usize>,
-    /// The waiter queued just after this one, `None` for the tail.
-    next: Option<usize>,
+/// The queue finds its nodes' links in the slab.
+impl<T> Links for Slab<Node<T>> {
+    fn link(&mut self, index: u32) -> &mut Link {
+        &mut self.get_mut(index as usize).expect(NO_SLOT).link
+    }
 }
 
 const NO_SLOT: &str = "a WaiterKey is only used by the future that owns it, and only before it removes it";
@@ -110,8 +108,7 @@ impl<T> WaitList<T> {
     pub(crate) fn new() -> Self {
         WaitList {
             nodes: Slab::new(),
-            head: None,
-            tail: None,
+            queue: List::EMPTY,
             queued: 0,
         }
     }
@@ -128,51 +125,45 @@ impl<T> WaitList<T> {
 
     /// Queues a new waiter at the back and returns the key to its slot.
     pub(crate) fn push_back(&mut self, value: T) -> WaiterKey {
-        let links = Links {
-            prev: self.tail,
-            next: None,
-        };
         let index = self.nodes.insert(Node {
             value,
-            links: Some(links),
+            queued: true,
+            link: Link::default(),
         });
-        match self.tail {
-            Some(tail) => self.links_mut(tail).next = Some(index),
-            None => self.head = Some(index),
-        }
-        self.tail = Some(index);
+        let index = u32::try_from(index).expect("fewer than 2^32 waiters");
+        self.queue.push_back(index, &mut self.nodes);
         self.queued += 1;
         WaiterKey(index)
     }
 
     /// The waiter that would be served next, if anyone is queued.
     pub(crate) fn front(&self) -> Option<WaiterKey> {
-        self.head.map(WaiterKey)
+        self.queue.front().map(WaiterKey)
     }
 
     /// Unlinks the front waiter (its outcome is now decided) and returns its key. The slot
     /// stays until its future removes it.
     pub(crate) fn pop_front(&mut self) -> Option<WaiterKey> {
-        let head = self.head?;
+        let head = self.queue.front()?;
         self.unlink(head);
         Some(WaiterKey(head))
     }
 
     /// True while the waiter is still queued, false once its outcome has been decided.
     pub(crate) fn is_queued(&self, key: WaiterKey) -> bool {
-        self.nodes.get(key.0).expect(NO_SLOT).links.is_some()
+        self.nodes.get(key.0 as usize).expect(NO_SLOT).queued
     }
 
     /// The primitive's data for this waiter, queued or not.
     pub(crate) fn get_mut(&mut self, key: WaiterKey) -> &mut T {
-        &mut self.nodes.get_mut(key.0).expect(NO_SLOT).value
+        &mut self.nodes.get_mut(key.0 as usize).expect(NO_SLOT).value
     }
 
     /// Frees the waiter's slot, unlinking it first if it is still queued. Called by the
     /// owning future only: from the poll that reads its outcome, or from its `Drop`.
     pub(crate) fn remove(&mut self, key: WaiterKey) -> T {
         self.unlink(key.0);
-        self.nodes.remove(key.0).value
+        self.nodes.remove(key.0 as usize).value
     }
 
     /// Every slot's data, queued or unlinked, in no particular order: for tests that count
@@ -183,27 +174,13 @@ impl<T> WaitList<T> {
     }
 
     /// Takes the node at `index` out of the queue; does nothing if it is already unlinked.
-    fn unlink(&mut self, index: usize) {
-        let Some(Links { prev, next }) = self.nodes.get_mut(index).expect(NO_SLOT).links.take() else {
+    fn unlink(&mut self, index: u32) {
+        let node = self.nodes.get_mut(index as usize).expect(NO_SLOT);
+        if !std::mem::take(&mut node.queued) {
             return;
-        };
-        match prev {
-            Some(prev) => self.links_mut(prev).next = next,
-            None => self.head = next,
         }
-        match next {
-            Some(next) => self.links_mut(next).prev = prev,
-            None => self.tail = prev,
-        }
+        self.queue.unlink(index, &mut self.nodes);
         self.queued -= 1;
-    }
-
-    /// The links of a node that is known to be queued.
-    fn links_mut(&mut self, index: usize) -> &mut Links {
-        self.nodes
-            .get_mut(index)
-            .and_then(|node| node.links.as_mut())
-            .expect("head, tail and every neighbour link name queued nodes")
     }
 }
 

@@ -1,4 +1,4 @@
-//! `JoinHandle` (asyncio's `Task` object seen from outside) and `JoinError`.
+//! `JoinHandle`: asyncio's `Task` object seen from outside.
 //!
 //! Awaiting a handle gives the task's output, or a [`JoinError`] saying the task was cancelled
 //! or panicked. Dropping the handle *detaches* the task: it keeps running (asyncio semantics:
@@ -6,14 +6,14 @@
 //! panic that nobody collects goes to the loop's exception handler, like asyncio's "Task
 //! exception was never retrieved".
 
-use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use crate::task::TaskId;
+use crate::task::error::JoinError;
+use crate::task::id::TaskId;
 use crate::task::raw::RawTask;
 
 /// An owned permission to await (or cancel) a spawned task.
@@ -62,7 +62,7 @@ impl<T> JoinHandle<T> {
         let must_schedule = state.cancel();
         header.state.set(state);
         if must_schedule {
-            crate::scheduler::wake_task(header);
+            self.raw.schedule();
         }
         must_schedule
     }
@@ -101,8 +101,8 @@ impl<T> Drop for JoinHandle<T> {
         if completed {
             // The task finished but nobody read its output. A panic still deserves a report.
             match self.raw.take_error() {
-                Some(error) if error.is_panic() => crate::runtime::report_unretrieved(error),
-                _ => self.raw.drop_stage(),
+                Some(error) if error.is_panic() => self.raw.unretrieved(error),
+                _ => self.raw.drop_contents(),
             }
         }
     }
@@ -116,95 +116,3 @@ impl<T> fmt::Debug for JoinHandle<T> {
             .finish()
     }
 }
-
-/// Why a task produced no output: it was cancelled, or it panicked.
-pub struct JoinError {
-    id: TaskId,
-    repr: Repr,
-}
-
-enum Repr {
-    Cancelled,
-    Panicked(Box<dyn Any + Send + 'static>),
-}
-
-impl JoinError {
-    pub(crate) fn cancelled(id: TaskId) -> JoinError {
-        JoinError {
-            id,
-            repr: Repr::Cancelled,
-        }
-    }
-
-    pub(crate) fn panicked(id: TaskId, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError {
-            id,
-            repr: Repr::Panicked(payload),
-        }
-    }
-
-    /// The task this error came from.
-    pub fn id(&self) -> TaskId {
-        self.id
-    }
-
-    /// Whether the task was cancelled (`JoinHandle::cancel`, or the runtime shutting down).
-    pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
-    }
-
-    /// Whether the task panicked.
-    pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panicked(_))
-    }
-
-    /// The panic message, when the task panicked with a string (as `panic!` does).
-    pub fn panic_message(&self) -> Option<&str> {
-        match &self.repr {
-            Repr::Panicked(payload) => Some(panic_message(&**payload)),
-            Repr::Cancelled => None,
-        }
-    }
-
-    /// The panic payload, to re-raise with `std::panic::resume_unwind`.
-    ///
-    /// # Errors
-    /// Gives the error back if the task was cancelled rather than panicked.
-    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
-        match self.repr {
-            Repr::Panicked(payload) => Ok(payload),
-            Repr::Cancelled => Err(self),
-        }
-    }
-}
-
-/// The text of a panic payload: `panic!("...")` payloads are `&str` or `String`.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        s
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s
-    } else {
-        "(a panic payload that is not a string)"
-    }
-}
-
-impl fmt::Display for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => write!(f, "{} was cancelled", self.id),
-            Repr::Panicked(payload) => write!(f, "{} panicked: {}", self.id, panic_message(&**payload)),
-        }
-    }
-}
-
-impl fmt::Debug for JoinError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
-            Repr::Panicked(payload) => write!(f, "JoinError::Panicked({}, {:?})", self.id, panic_message(&**payload)),
-        }
-    }
-}
-
-impl std::error::Error for JoinError {}

@@ -1,28 +1,33 @@
 //! The one allocation behind every task, and the hand-written waker that points at it.
 //!
-//! This is the only file in evloop with `unsafe` code. Everything here exists to make two
-//! things cheap: spawning (one heap allocation per task) and waking (no lock, no allocation).
+//! Most of evloop's `unsafe` code is here (DESIGN.md §11 lists every file that has any).
+//! Everything here exists to make two things cheap: spawning (one heap allocation per task) and
+//! waking (no lock, no allocation).
 //!
-//! A spawned future lives in a [`TaskCell`]: a [`Header`] followed by the future's
-//! [`Stage`]. The header is what the rest of the runtime sees; it is type-erased, and a small
-//! [`Vtable`] of monomorphised functions knows the real type of the stage behind it.
+//! A spawned future lives in a [`TaskCell`]: a [`Header`], the [`Schedule`] hook it was given,
+//! and the future's [`Contents`]. The header is what the rest of the runtime sees; it is
+//! type-erased, and a small [`Vtable`] of monomorphised functions knows the real types behind
+//! it.
 //!
 //! ```text
-//!   TaskCell<F> (one Box)                      who holds a reference (Header::refs)
+//!   TaskCell<F, S> (one Box)                   who holds a reference (Header::refs)
 //!   ┌─────────────────────────────┐
 //!   │ Header                      │ ◄───────── the task slab      (until the task completes)
-//!   │   refs, vtable, id, shared  │ ◄───────── the JoinHandle     (until it is dropped)
+//!   │   refs, vtable, id          │ ◄───────── the JoinHandle     (until it is dropped)
 //!   │   state, join_waker         │ ◄───────── every Waker clone  (anywhere, any thread)
 //!   ├─────────────────────────────┤
-//!   │ Stage<F>: Running(F)        │   the future, pinned in place until it completes,
-//!   │         | Finished(output)  │   then its output (or JoinError) in the same bytes,
-//!   │         | Consumed          │   then nothing
+//!   │ S: Schedule                 │   the hook to whoever runs the task (`schedule.rs`)
+//!   ├─────────────────────────────┤
+//!   │ Contents<F>: Running(F)     │   the future, pinned in place until it completes,
+//!   │            | Finished(out)  │   then its output (or JoinError) in the same bytes,
+//!   │            | Consumed       │   then nothing
 //!   └─────────────────────────────┘
 //! ```
 //!
 //! A [`std::task::Waker`] is a data pointer plus a table of four functions. Ours puts the
 //! `Header` address in the data pointer, so cloning a waker is one atomic increment and waking
-//! is a flag check and a push onto the ready queue (see `scheduler::wake_task`). The reference
+//! is a call through the vtable to the task's [`Schedule`] hook (for the runtime's: a flag check
+//! and a push onto the ready queue). The reference
 //! count is atomic because wakers are `Send`: a clone may be dropped on another thread, and the
 //! last one to go frees the cell. Everything else in the header that is not immutable is only
 //! touched on the loop's thread, which is why `state` and `join_waker` are plain `Cell`s.
@@ -38,40 +43,17 @@ use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use crate::scheduler::Shared;
-use crate::task::TaskId;
-use crate::task::join::JoinError;
+use crate::task::error::{JoinError, panic_message};
+use crate::task::header::{Header, Vtable};
+use crate::task::id::TaskId;
+use crate::task::schedule::Schedule;
 use crate::task::state::State;
 
-/// The type-erased front of every task allocation.
-///
-/// # Invariant
-/// `refs`, `vtable`, `id` and `shared` may be read from any thread that holds a reference
-/// (a waker). `state` and `join_waker` are only touched on the thread that runs the loop the
-/// task belongs to; wakes from other threads never read them but go through `shared`'s inbox.
-pub(crate) struct Header {
-    /// Live references: the slab entry, the `JoinHandle`, and every waker clone. The cell is
-    /// freed when this reaches zero, on whichever thread drops the last one.
-    refs: AtomicUsize,
-    /// The functions that know the concrete future type behind this header.
-    vtable: &'static Vtable,
-    /// Slab index plus generation: how the loop finds the task, and how a stale id is told apart.
-    pub(crate) id: TaskId,
-    /// The loop the task belongs to. A wake compares it with the current loop to pick the
-    /// lock-free same-thread path, and uses it to reach the inbox from any other thread.
-    pub(crate) shared: Arc<Shared>,
-    /// Life-cycle flags; see `task::state`.
-    pub(crate) state: Cell<State>,
-    /// The waker of whoever awaits the `JoinHandle`, woken when the task completes.
-    pub(crate) join_waker: Cell<Option<Waker>>,
-}
-
-/// What a task allocation holds after its header.
-enum Stage<F: Future> {
+/// What a task allocation holds after its header and hook.
+enum Contents<F: Future> {
     /// The future, pinned in place: it is never moved until it is dropped.
     Running(F),
     /// Its result, waiting for the `JoinHandle` to take it.
@@ -80,22 +62,14 @@ enum Stage<F: Future> {
     Consumed,
 }
 
-/// The allocation itself. `repr(C)` puts the header first, so a `*mut TaskCell<F>` and a
+/// The allocation itself. `repr(C)` puts the header first, so a `*mut TaskCell<F, S>` and a
 /// `*mut Header` are the same address.
 #[repr(C)]
-struct TaskCell<F: Future> {
+struct TaskCell<F: Future, S> {
     header: Header,
-    stage: UnsafeCell<Stage<F>>,
-}
-
-/// Functions monomorphised for one future type, reached through the header.
-struct Vtable {
-    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<()>,
-    cancel: unsafe fn(NonNull<Header>),
-    take_output: unsafe fn(NonNull<Header>, *mut ()),
-    take_error: unsafe fn(NonNull<Header>) -> Option<JoinError>,
-    drop_stage: unsafe fn(NonNull<Header>),
-    dealloc: unsafe fn(NonNull<Header>),
+    /// Whoever runs the task; immutable, so any thread holding a waker may call it.
+    scheduler: S,
+    contents: UnsafeCell<Contents<F>>,
 }
 
 /// An owned, counted reference to a task allocation. Not `Send`: only the loop's thread holds
@@ -106,19 +80,23 @@ pub(crate) struct RawTask {
 }
 
 impl RawTask {
-    /// Allocates a task holding `future`, returning two counted references: one for the
-    /// task slab, one for the `JoinHandle` (counting both at once saves an atomic add).
-    pub(crate) fn allocate<F: Future + 'static>(future: F, id: TaskId, shared: Arc<Shared>) -> (RawTask, RawTask) {
+    /// Allocates a task holding `future`, run by `scheduler`, returning two counted references:
+    /// one for the task slab, one for the `JoinHandle` (counting both at once saves an atomic add).
+    pub(crate) fn allocate<F, S>(future: F, id: TaskId, scheduler: S) -> (RawTask, RawTask)
+    where
+        F: Future + 'static,
+        S: Schedule,
+    {
         let cell = Box::new(TaskCell {
             header: Header {
                 refs: AtomicUsize::new(2),
-                vtable: vtable::<F>(),
+                vtable: vtable::<F, S>(),
                 id,
-                shared,
                 state: Cell::new(State::new()),
                 join_waker: Cell::new(None),
             },
-            stage: UnsafeCell::new(Stage::Running(future)),
+            scheduler,
+            contents: UnsafeCell::new(Contents::Running(future)),
         });
         let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
         (
@@ -152,7 +130,19 @@ impl RawTask {
         unsafe { self.ptr.as_ref() }
     }
 
-    /// Polls the future once, catching a panic. Returns `Ready` once the stage is `Finished`
+    /// Asks the task's hook to queue it (a cancel request, say).
+    pub(crate) fn schedule(&self) {
+        // SAFETY: we hold a counted reference, so the cell and its hook are alive.
+        unsafe { (self.header().vtable.schedule)(self.ptr) }
+    }
+
+    /// Hands a panic nobody will collect to the task's hook.
+    pub(crate) fn unretrieved(&self, error: JoinError) {
+        // SAFETY: as for `schedule`.
+        unsafe { (self.header().vtable.unretrieved)(self.ptr, error) }
+    }
+
+    /// Polls the future once, catching a panic. Returns `Ready` once the contents are `Finished`
     /// (with the output, or a `JoinError` carrying the panic).
     ///
     /// # Safety
@@ -184,14 +174,14 @@ impl RawTask {
 
     /// Takes the `JoinError` out of a finished task, leaving its other outputs alone.
     pub(crate) fn take_error(&self) -> Option<JoinError> {
-        // SAFETY: loop's thread only (`RawTask` is not `Send`); the stage is not being polled.
+        // SAFETY: loop's thread only (`RawTask` is not `Send`); the contents are not being polled.
         unsafe { (self.header().vtable.take_error)(self.ptr) }
     }
 
-    /// Drops whatever the stage holds (an unwanted output).
-    pub(crate) fn drop_stage(&self) {
+    /// Drops whatever the contents hold (an unwanted output).
+    pub(crate) fn drop_contents(&self) {
         // SAFETY: as for `take_error`.
-        unsafe { (self.header().vtable.drop_stage)(self.ptr) }
+        unsafe { (self.header().vtable.drop_contents)(self.ptr) }
     }
 
     /// A waker borrowed from this reference: building it touches no counter.
@@ -203,6 +193,18 @@ impl RawTask {
         WakerRef {
             waker,
             _task: PhantomData,
+        }
+    }
+}
+
+impl Clone for RawTask {
+    /// Another counted reference to the same task.
+    fn clone(&self) -> RawTask {
+        // SAFETY: we hold a counted reference, so the header is alive.
+        unsafe { increment(self.ptr) };
+        RawTask {
+            ptr: self.ptr,
+            _not_send: PhantomData,
         }
     }
 }
@@ -258,40 +260,62 @@ unsafe fn release(ptr: NonNull<Header>) {
     unsafe { (header.vtable.dealloc)(ptr) }
 }
 
-fn vtable<F: Future + 'static>() -> &'static Vtable {
-    // A constant per `F`, promoted to a `'static` by the compiler.
-    trait HasVtable {
-        const VTABLE: Vtable;
-    }
-    impl<F: Future + 'static> HasVtable for F {
+fn vtable<F: Future + 'static, S: Schedule>() -> &'static Vtable {
+    // A constant per `(F, S)`, promoted to a `'static` by the compiler.
+    struct Of<F, S>(PhantomData<(F, S)>);
+    impl<F: Future + 'static, S: Schedule> Of<F, S> {
         const VTABLE: Vtable = Vtable {
-            poll: poll::<F>,
-            cancel: cancel::<F>,
-            take_output: take_output::<F>,
-            take_error: take_error::<F>,
-            drop_stage: drop_stage::<F>,
-            dealloc: dealloc::<F>,
+            schedule: schedule::<F, S>,
+            unretrieved: unretrieved::<F, S>,
+            poll: poll::<F, S>,
+            cancel: cancel::<F, S>,
+            take_output: take_output::<F, S>,
+            take_error: take_error::<F, S>,
+            drop_contents: drop_contents::<F, S>,
+            dealloc: dealloc::<F, S>,
         };
     }
-    &<F as HasVtable>::VTABLE
+    &Of::<F, S>::VTABLE
 }
 
-/// The stage of the cell behind `ptr`.
+/// The contents of the cell behind `ptr`.
 ///
 /// # Safety
-/// `ptr` heads a live `TaskCell<F>`, and the caller has exclusive access to its stage (the
-/// loop's thread, outside any other borrow of it).
-unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
-    let cell = ptr.cast::<TaskCell<F>>().as_ptr();
-    // SAFETY: per the contract, the cell is alive and nobody else touches the stage now.
-    unsafe { &mut *(*cell).stage.get() }
+/// `ptr` heads a live `TaskCell<F, S>`, and the caller has exclusive access to its contents (the
+/// loop's thread, outside any other borrow of them).
+unsafe fn contents<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a mut Contents<F> {
+    let cell = ptr.cast::<TaskCell<F, S>>().as_ptr();
+    // SAFETY: per the contract, the cell is alive and nobody else touches the contents now.
+    unsafe { &mut *(*cell).contents.get() }
 }
 
-/// Drops the stage in place, catching a panicking destructor, then stores `next`.
+/// The hook of the cell behind `ptr`.
+///
+/// # Safety
+/// `ptr` heads a live `TaskCell<F, S>`. (The hook is never written after allocation, so any
+/// thread may read it while it holds a reference.)
+unsafe fn hook<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a S {
+    let cell = ptr.cast::<TaskCell<F, S>>().as_ptr();
+    // SAFETY: per the contract, the cell is alive; `scheduler` is only ever read.
+    unsafe { &(*cell).scheduler }
+}
+
+unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
+    // SAFETY: forwarded from `RawTask::schedule` or a waker, which hold a reference.
+    let (hook, header) = unsafe { (hook::<F, S>(ptr), ptr.as_ref()) };
+    hook.schedule(header);
+}
+
+unsafe fn unretrieved<F: Future, S: Schedule>(ptr: NonNull<Header>, error: JoinError) {
+    // SAFETY: forwarded from `RawTask::unretrieved`, which holds a reference.
+    unsafe { hook::<F, S>(ptr) }.unretrieved(error);
+}
+
+/// Drops the contents in place, catching a panicking destructor, then stores `next`.
 /// Dropping in place (rather than moving the old value out) is what keeps a pinned future
 /// from ever being moved.
-fn replace_stage<F: Future>(stage: &mut Stage<F>, next: Stage<F>) -> Result<(), Box<dyn Any + Send>> {
-    let slot: *mut Stage<F> = stage;
+fn replace_contents<F: Future>(contents: &mut Contents<F>, next: Contents<F>) -> Result<(), Box<dyn Any + Send>> {
+    let slot: *mut Contents<F> = contents;
     // SAFETY: `slot` is valid and exclusively ours; after `drop_in_place` (which completes
     // even if a destructor panics, dropping the remaining fields while unwinding) the old
     // value is gone and `ptr::write` stores the new one without reading the old bytes.
@@ -302,10 +326,10 @@ fn replace_stage<F: Future>(stage: &mut Stage<F>, next: Stage<F>) -> Result<(), 
     }
 }
 
-unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
+unsafe fn poll<F: Future, S>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
     // SAFETY: forwarded from `RawTask::poll`'s contract.
-    let stage = unsafe { stage::<F>(ptr) };
-    let Stage::Running(future) = stage else {
+    let contents = unsafe { contents::<F, S>(ptr) };
+    let Contents::Running(future) = contents else {
         return Poll::Ready(());
     };
     // SAFETY: the future lives inside the heap cell and is only ever dropped in place there,
@@ -323,68 +347,68 @@ unsafe fn poll<F: Future>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()
         Err(payload) => Err(JoinError::panicked(id, payload)),
     };
     // The future is done; drop it now (its destructors may panic too: that also counts).
-    let mut outcome = Stage::Finished(finished);
-    if let Err(payload) = replace_stage(stage, Stage::Consumed) {
-        outcome = Stage::Finished(Err(JoinError::panicked(id, payload)));
+    let mut outcome = Contents::Finished(finished);
+    if let Err(payload) = replace_contents(contents, Contents::Consumed) {
+        outcome = Contents::Finished(Err(JoinError::panicked(id, payload)));
     }
-    let _ = replace_stage(stage, outcome);
+    let _ = replace_contents(contents, outcome);
     Poll::Ready(())
 }
 
-unsafe fn cancel<F: Future>(ptr: NonNull<Header>) {
+unsafe fn cancel<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from `RawTask::cancel_future`.
-    let stage = unsafe { stage::<F>(ptr) };
-    if !matches!(stage, Stage::Running(_)) {
+    let contents = unsafe { contents::<F, S>(ptr) };
+    if !matches!(contents, Contents::Running(_)) {
         return;
     }
     // SAFETY: the header is alive while we hold a reference.
     let id = unsafe { ptr.as_ref() }.id;
-    let outcome = match replace_stage(stage, Stage::Consumed) {
+    let outcome = match replace_contents(contents, Contents::Consumed) {
         Ok(()) => Err(JoinError::cancelled(id)),
         Err(payload) => Err(JoinError::panicked(id, payload)),
     };
-    let _ = replace_stage(stage, Stage::Finished(outcome));
+    let _ = replace_contents(contents, Contents::Finished(outcome));
 }
 
-unsafe fn take_output<F: Future>(ptr: NonNull<Header>, dst: *mut ()) {
+unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: forwarded from `RawTask::take_output`.
-    let stage = unsafe { stage::<F>(ptr) };
-    if !matches!(stage, Stage::Finished(_)) {
+    let contents = unsafe { contents::<F, S>(ptr) };
+    if !matches!(contents, Contents::Finished(_)) {
         return;
     }
-    // Moving out is fine: a `Finished` stage holds no pinned future.
-    if let Stage::Finished(result) = std::mem::replace(stage, Stage::Consumed) {
+    // Moving out is fine: `Finished` contents hold no pinned future.
+    if let Contents::Finished(result) = std::mem::replace(contents, Contents::Consumed) {
         // SAFETY: the caller promised `dst` points to an `Option<Result<F::Output, JoinError>>`.
         unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = Some(result) };
     }
 }
 
-unsafe fn take_error<F: Future>(ptr: NonNull<Header>) -> Option<JoinError> {
+unsafe fn take_error<F: Future, S>(ptr: NonNull<Header>) -> Option<JoinError> {
     // SAFETY: forwarded from `RawTask::take_error`.
-    let stage = unsafe { stage::<F>(ptr) };
-    if !matches!(stage, Stage::Finished(Err(_))) {
+    let contents = unsafe { contents::<F, S>(ptr) };
+    if !matches!(contents, Contents::Finished(Err(_))) {
         return None;
     }
-    match std::mem::replace(stage, Stage::Consumed) {
-        Stage::Finished(Err(error)) => Some(error),
+    match std::mem::replace(contents, Contents::Consumed) {
+        Contents::Finished(Err(error)) => Some(error),
         _ => None,
     }
 }
 
-unsafe fn drop_stage<F: Future>(ptr: NonNull<Header>) {
-    // SAFETY: forwarded from `RawTask::drop_stage`.
-    let stage = unsafe { stage::<F>(ptr) };
+unsafe fn drop_contents<F: Future, S>(ptr: NonNull<Header>) {
+    // SAFETY: forwarded from `RawTask::drop_contents`.
+    let contents = unsafe { contents::<F, S>(ptr) };
     // An output's destructor that panics is reported like any other dropped panic: the loop
     // keeps running. There is no one left to hand it to.
-    if let Err(payload) = replace_stage(stage, Stage::Consumed) {
-        log::error!(target: "evloop", "dropping a task's output panicked: {}", crate::task::join::panic_message(&*payload));
+    if let Err(payload) = replace_contents(contents, Contents::Consumed) {
+        log::error!(target: "evloop", "dropping a task's output panicked: {}", panic_message(&*payload));
     }
 }
 
-unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: called once, by `release`, after the last reference is gone; the pointer came
     // from `Box::leak` of a `TaskCell<F>` in `RawTask::new`.
-    drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F>>().as_ptr()) });
+    drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F, S>>().as_ptr()) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -410,47 +434,12 @@ unsafe fn task_wake(data: *const ()) {
 
 unsafe fn task_wake_by_ref(data: *const ()) {
     // SAFETY: the waker holds a count (or borrows one), so the header is alive.
-    let header = unsafe { &*(data as *const Header) };
-    crate::scheduler::wake_task(header);
+    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    // SAFETY: as above; the vtable's `schedule` only needs a live cell.
+    unsafe { (ptr.as_ref().vtable.schedule)(ptr) }
 }
 
 unsafe fn task_drop(data: *const ()) {
     // SAFETY: the waker owned one count, given back once here.
     unsafe { release(NonNull::new_unchecked(data as *mut Header)) }
-}
-
-/// Wakers for the future passed to `block_on`, which is not a task (it lives on the caller's
-/// stack and may borrow from it). The data pointer is an `Arc<Shared>` count.
-static MAIN_WAKER: RawWakerVTable = RawWakerVTable::new(main_clone, main_wake, main_wake_by_ref, main_drop);
-
-/// A waker for the `block_on` future of the loop behind `shared`.
-pub(crate) fn main_waker(shared: &Arc<Shared>) -> Waker {
-    let data = Arc::into_raw(shared.clone()).cast::<()>();
-    // SAFETY: `MAIN_WAKER` upholds the contract for a pointer from `Arc::into_raw`.
-    unsafe { Waker::from_raw(RawWaker::new(data, &MAIN_WAKER)) }
-}
-
-unsafe fn main_clone(data: *const ()) -> RawWaker {
-    // SAFETY: `data` came from `Arc::into_raw` and its count is still held by the waker.
-    unsafe { Arc::increment_strong_count(data.cast::<Shared>()) };
-    RawWaker::new(data, &MAIN_WAKER)
-}
-
-unsafe fn main_wake(data: *const ()) {
-    // SAFETY: consumes the waker's count after waking.
-    unsafe {
-        main_wake_by_ref(data);
-        main_drop(data);
-    }
-}
-
-unsafe fn main_wake_by_ref(data: *const ()) {
-    // SAFETY: the waker's count keeps the `Shared` alive.
-    let shared = unsafe { &*data.cast::<Shared>() };
-    crate::scheduler::wake_main(shared);
-}
-
-unsafe fn main_drop(data: *const ()) {
-    // SAFETY: gives back the count this waker owned.
-    unsafe { Arc::decrement_strong_count(data.cast::<Shared>()) };
 }

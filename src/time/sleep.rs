@@ -10,8 +10,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::time::driver::TimerAction;
-use crate::time::wheel::TimerKey;
+use crate::runtime::TimerAction;
+use crate::runtime::context;
+use crate::timer::wheel::TimerKey;
 
 /// Waits until `duration` has passed on the loop's clock (asyncio's `asyncio.sleep`).
 ///
@@ -83,7 +84,7 @@ impl Sleep {
     fn unregister(&mut self) {
         if let Some(key) = self.key.take() {
             // The removed waker is dropped after the borrow ends.
-            let removed = crate::context::try_with_core(|core| core.timers.borrow_mut().wheel.remove(key));
+            let removed = context::try_with_core(|core| core.timers.borrow_mut().wheel.remove(key));
             drop(removed);
         }
     }
@@ -94,12 +95,12 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        crate::context::with_core(|core| {
+        context::with_core(|core| {
             let mut timers = core.timers.borrow_mut();
             let deadline = match this.when {
                 When::At(t) => t,
                 When::After(d) => {
-                    let t = crate::time::deadline_after(timers.now(), d);
+                    let t = crate::timer::deadline_after(timers.now(), d);
                     this.when = When::At(t);
                     t
                 }

@@ -15,14 +15,7 @@
 //! Timing Wheels", 1987) inserts and cancels in O(1), and pays for precision only as a deadline
 //! comes near: an entry moves down at most once per level before it fires.
 //!
-//! | level | slot width | one turn covers | at 1 ms per tick |
-//! |-------|------------|-----------------|------------------|
-//! | 0     | 1          | 2^6 ticks       | 64 ms            |
-//! | 1     | 2^6        | 2^12 ticks      | ~4.1 s           |
-//! | 2     | 2^12       | 2^18 ticks      | ~4.4 min         |
-//! | 3     | 2^18       | 2^24 ticks      | ~4.7 h           |
-//! | 4     | 2^24       | 2^30 ticks      | ~12.4 days       |
-//! | 5     | 2^30       | 2^36 ticks      | ~2.2 years       |
+//! The levels' sizes are tabled in `level.rs`.
 //!
 //! # Where an entry waits
 //!
@@ -67,25 +60,22 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use slab::Slab;
+use crate::list::{Link, Links, List};
+use crate::slots::{Key, Slots};
+use crate::timer::level::{LEVELS, Level, level_for, slot_for, turn_start};
 
-use crate::time::level::{LEVELS, Level, Link, Links, List, level_for, slot_for, turn_start};
-
-/// Identifies one inserted timer. Copyable, and harmless once its timer is gone: every method
-/// that takes a key answers `None` for a key whose entry has fired or been removed.
+/// Identifies one inserted timer: a generational key into the wheel's slab (`slots.rs`).
+/// Copyable, and harmless once its timer is gone: every method that takes a key answers `None`
+/// for a key whose entry has fired or been removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct TimerKey {
-    /// Where the entry lives in the wheel's slab.
-    index: u32,
-    /// Which entry that was: the slab reuses indices, and the generation tells a later entry at
-    /// the same index from this one.
-    generation: u32,
-}
+pub(crate) struct TimerKey(Key);
 
-/// The source of generations, shared by all wheels, so that a key from another wheel does not
-/// match an entry here either. Keys can only be confused after 2^32 further insertions, and only
-/// if the slab hands out the very same index again at exactly that moment.
-static NEXT_GENERATION: AtomicU32 = AtomicU32::new(0);
+/// Where each new wheel starts counting generations: every wheel starts far from the others
+/// (the golden-ratio step spreads them over the 32-bit range), so that a key carried to another
+/// loop's wheel matches no entry there either, unless the two wheels' counters happen to meet
+/// after billions of inserts.
+static NEXT_WHEEL_START: AtomicU32 = AtomicU32::new(1);
+const WHEEL_START_STEP: u32 = 0x9E37_79B9;
 
 /// Which list an entry is linked into. Recorded in the entry so that `remove` can unlink it in
 /// O(1) without recomputing anything.
@@ -134,8 +124,6 @@ struct Entry<T> {
     /// The tick the caller asked for, never rounded or clamped: placement is computed from it
     /// and the entry fires only once `deadline <= now`.
     deadline: u64,
-    /// Must equal the key's generation for the key to reach this entry.
-    generation: u32,
     /// The list this entry is linked into.
     place: Place,
     /// This entry's neighbours in that list.
@@ -143,12 +131,9 @@ struct Entry<T> {
 }
 
 /// The lists find entries' links in the slab.
-impl<T> Links for Slab<Entry<T>> {
+impl<T> Links for Slots<Entry<T>> {
     fn link(&mut self, index: u32) -> &mut Link {
-        &mut self
-            .get_mut(index as usize)
-            .expect("lists hold only indices of live entries")
-            .link
+        &mut self.at_mut(index).link
     }
 }
 
@@ -173,7 +158,7 @@ pub(crate) struct Wheel<T> {
     elapsed: u64,
     /// Owns every pending entry; the lists hold indices into it. A slab reuses freed indices, so
     /// an insert allocates only when the wheel grows past its largest size so far.
-    entries: Slab<Entry<T>>,
+    entries: Slots<Entry<T>>,
     /// Entries whose deadline lies in `elapsed`'s turn of the top level, by level.
     levels: [Level; LEVELS],
     /// Entries inserted with `deadline <= elapsed`, oldest first. They cannot wait in a level
@@ -192,7 +177,7 @@ impl<T> Wheel<T> {
     pub(crate) fn new() -> Self {
         Wheel {
             elapsed: 0,
-            entries: Slab::new(),
+            entries: Slots::starting_at(NEXT_WHEEL_START.fetch_add(WHEEL_START_STEP, Ordering::Relaxed)),
             levels: std::array::from_fn(Level::new),
             due: List::EMPTY,
             overflow: List::EMPTY,
@@ -222,41 +207,35 @@ impl<T> Wheel<T> {
     /// # Panics
     /// If 2^32 timers are pending at once (over 100 GiB of entries; unreachable in practice).
     pub(crate) fn insert(&mut self, deadline: u64, value: T) -> TimerKey {
-        let index = u32::try_from(self.entries.vacant_key()).expect("a wheel holds fewer than 2^32 timers");
-        let generation = NEXT_GENERATION.fetch_add(1, Ordering::Relaxed);
-        let entry = Entry {
+        let key = self.entries.insert(Entry {
             value,
             deadline,
-            generation,
             place: Place::Due,
             link: Link::default(),
-        };
-        self.entries.insert(entry);
-        self.link(index);
-        TimerKey { index, generation }
+        });
+        self.link(key.index());
+        TimerKey(key)
     }
 
     /// Cancels a timer in O(1) and gives its value back. `None` if the key's timer has already
     /// fired or been removed; such a key never reaches another timer.
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<T> {
-        let place = self.entry(key)?.place;
+        let place = self.entries.get(key.0)?.place;
+        let index = key.0.index();
         match place {
-            Place::Due => self.due.unlink(key.index, &mut self.entries),
+            Place::Due => self.due.unlink(index, &mut self.entries),
             Place::Slot { level, slot } => {
-                self.levels[usize::from(level)].unlink(usize::from(slot), key.index, &mut self.entries)
+                self.levels[usize::from(level)].unlink(usize::from(slot), index, &mut self.entries)
             }
-            Place::Overflow => self.overflow.unlink(key.index, &mut self.entries),
+            Place::Overflow => self.overflow.unlink(index, &mut self.entries),
         }
-        Some(self.entries.remove(key.index as usize).value)
+        Some(self.entries.remove_at(index).value)
     }
 
     /// The value of a pending timer, to change in place (a sleep polled by a new waker stores
     /// the new waker here). `None` if the timer has fired or been removed.
     pub(crate) fn get_mut(&mut self, key: TimerKey) -> Option<&mut T> {
-        self.entries
-            .get_mut(key.index as usize)
-            .filter(|entry| entry.generation == key.generation)
-            .map(|entry| &mut entry.value)
+        self.entries.get_mut(key.0).map(|entry| &mut entry.value)
     }
 
     /// The deadline a pending timer was inserted with. `None` if it has fired or been removed.
@@ -265,7 +244,7 @@ impl<T> Wheel<T> {
         reason = "part of the wheel's API; the runtime does not ask for a deadline yet"
     )]
     pub(crate) fn deadline(&self, key: TimerKey) -> Option<u64> {
-        self.entry(key).map(|entry| entry.deadline)
+        self.entries.get(key.0).map(|entry| entry.deadline)
     }
 
     /// The earliest tick at which [`advance`](Self::advance) has work to do, or `None` if the
@@ -305,7 +284,7 @@ impl<T> Wheel<T> {
             self.elapsed = turn.tick;
             let mut list = self.take_list(turn.place);
             while let Some(index) = list.pop_front(&mut self.entries) {
-                if self.entries[index as usize].deadline <= self.elapsed {
+                if self.entries.at(index).deadline <= self.elapsed {
                     self.fire(index, fired);
                 } else {
                     self.link(index);
@@ -315,20 +294,9 @@ impl<T> Wheel<T> {
         self.elapsed = self.elapsed.max(now);
     }
 
-    /// The live entry a key names, if the key is not stale.
-    fn entry(&self, key: TimerKey) -> Option<&Entry<T>> {
-        self.entries
-            .get(key.index as usize)
-            .filter(|entry| entry.generation == key.generation)
-    }
-
     /// Fires the entry at `index`, already unlinked: it leaves the slab, its value goes to `fired`.
     fn fire(&mut self, index: u32, fired: &mut Vec<T>) {
-        let entry = self
-            .entries
-            .try_remove(index as usize)
-            .expect("lists hold only indices of live entries");
-        fired.push(entry.value);
+        fired.push(self.entries.remove_at(index).value);
     }
 
     /// Empties the list at `place` and hands it over whole, so that its entries can be placed
@@ -343,7 +311,7 @@ impl<T> Wheel<T> {
 
     /// Links the unlinked entry at `index` into the list where its deadline belongs now.
     fn link(&mut self, index: u32) {
-        let entry = &mut self.entries[index as usize];
+        let entry = self.entries.at_mut(index);
         let deadline = entry.deadline;
         let place = place_for(self.elapsed, deadline);
         entry.place = place;
@@ -417,14 +385,14 @@ mod tests {
     fn check_invariants<T>(wheel: &mut Wheel<T>) {
         let mut seen = 0;
         for index in wheel.due.indices(&mut wheel.entries) {
-            assert_eq!(wheel.entries[index as usize].place, Place::Due);
-            assert!(wheel.entries[index as usize].deadline <= wheel.elapsed);
+            assert_eq!(wheel.entries.at(index).place, Place::Due);
+            assert!(wheel.entries.at(index).deadline <= wheel.elapsed);
             seen += 1;
         }
         for (level, slots) in wheel.levels.iter().enumerate() {
             for (slot, list) in slots.occupied_slots() {
                 for index in list.indices(&mut wheel.entries) {
-                    let entry = &wheel.entries[index as usize];
+                    let entry = wheel.entries.at(index);
                     assert_eq!(entry.place, Place::slot(level, slot));
                     assert_eq!(place_for(wheel.elapsed, entry.deadline), entry.place);
                     seen += 1;
@@ -432,7 +400,7 @@ mod tests {
             }
         }
         for index in wheel.overflow.indices(&mut wheel.entries) {
-            let entry = &wheel.entries[index as usize];
+            let entry = wheel.entries.at(index);
             assert_eq!(entry.place, Place::Overflow);
             assert_eq!(place_for(wheel.elapsed, entry.deadline), Place::Overflow);
             assert!(wheel.overflow_earliest <= entry.deadline);
@@ -617,7 +585,7 @@ mod tests {
         let old = wheel.insert(10, "old");
         wheel.remove(old);
         let new = wheel.insert(10, "new");
-        assert_eq!(old.index, new.index, "the slab reused the index");
+        assert_eq!(old.0.index(), new.0.index(), "the slab reused the index");
         assert_eq!(wheel.remove(old), None);
         assert_eq!(wheel.get_mut(old), None);
         assert_eq!(wheel.deadline(old), None);

@@ -10,7 +10,7 @@
 use std::cell::Cell;
 use std::ptr;
 
-use crate::runtime::Core;
+use crate::runtime::core::Core;
 
 thread_local! {
     /// The loop currently running on this thread, or null.

@@ -40,12 +40,13 @@
 //!
 //! # The lists
 //!
-//! Each slot is an intrusive, doubly linked FIFO list: the slot stores only the indices of its
-//! first and last entry, and the `prev`/`next` links live in the entries themselves (in the
-//! wheel's slab, reached through the [`Links`] trait). Linking allocates nothing, and an entry
-//! leaves the middle of a list in O(1).
+//! Each slot is an index-linked FIFO list (`list.rs`): the slot stores only the indices of its
+//! first and last entry, and the links live in the entries themselves, in the wheel's slab.
+//! Linking allocates nothing, and an entry leaves the middle of a list in O(1).
 
 use std::fmt;
+
+use crate::list::{Links, List};
 
 /// How many levels the wheel has: six levels of 6-bit digits cover 36 bits of ticks.
 pub(crate) const LEVELS: usize = 6;
@@ -114,101 +115,6 @@ pub(crate) fn next_occupied_slot(occupied: u64, current: usize) -> Option<usize>
     // `checked_shl` turns "nothing is above slot 63" into an empty mask instead of a panic.
     let ahead = occupied & u64::MAX.checked_shl(current as u32 + 1).unwrap_or(0);
     (ahead != 0).then(|| ahead.trailing_zeros() as usize)
-}
-
-/// The two links that let an entry sit in one list. They live in the entry, not in the list,
-/// so that linking allocates nothing.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Link {
-    /// The entry before this one, so that unlinking from the middle is O(1). `None` at the head.
-    pub(crate) prev: Option<u32>,
-    /// The entry after this one, so that the list can be walked in FIFO order. `None` at the tail.
-    pub(crate) next: Option<u32>,
-}
-
-/// Gives a list the [`Link`] of the entry at an index. The wheel's slab implements it; the
-/// trait lets lists and levels own nothing but indices.
-pub(crate) trait Links {
-    /// The link of the live entry at `index`.
-    fn link(&mut self, index: u32) -> &mut Link;
-}
-
-/// An intrusive FIFO list of entries, known by the indices of its two ends.
-///
-/// # Invariant
-/// An index is in at most one list at a time, and only the list that holds it may be asked to
-/// unlink it: the wheel records in each entry which list that is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct List {
-    /// The oldest entry, taken first: this is what makes a slot fire in insertion order.
-    head: Option<u32>,
-    /// The newest entry, so that appending is O(1).
-    tail: Option<u32>,
-}
-
-impl List {
-    /// A list with no entries.
-    pub(crate) const EMPTY: List = List { head: None, tail: None };
-
-    /// Whether the list holds no entries.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.head.is_none()
-    }
-
-    /// Appends `index`, which must not be in any list, at the tail.
-    pub(crate) fn push_back(&mut self, index: u32, links: &mut impl Links) {
-        *links.link(index) = Link {
-            prev: self.tail,
-            next: None,
-        };
-        match self.tail {
-            Some(tail) => links.link(tail).next = Some(index),
-            None => self.head = Some(index),
-        }
-        self.tail = Some(index);
-    }
-
-    /// Takes `index`, which must be in this list, out of it, wherever it is.
-    pub(crate) fn unlink(&mut self, index: u32, links: &mut impl Links) {
-        let Link { prev, next } = std::mem::take(links.link(index));
-        match prev {
-            Some(prev) => links.link(prev).next = next,
-            None => self.head = next,
-        }
-        match next {
-            Some(next) => links.link(next).prev = prev,
-            None => self.tail = prev,
-        }
-    }
-
-    /// Takes the oldest entry out of the list.
-    pub(crate) fn pop_front(&mut self, links: &mut impl Links) -> Option<u32> {
-        let head = self.head?;
-        self.unlink(head, links);
-        Some(head)
-    }
-
-    /// The indices from head to tail, checking that the `prev` links mirror the `next` links.
-    #[cfg(test)]
-    pub(crate) fn indices(&self, links: &mut impl Links) -> Vec<u32> {
-        let mut indices = Vec::new();
-        let mut cursor = self.head;
-        while let Some(index) = cursor {
-            assert_eq!(
-                links.link(index).prev,
-                indices.last().copied(),
-                "prev link of {index} is wrong"
-            );
-            indices.push(index);
-            cursor = links.link(index).next;
-        }
-        assert_eq!(
-            self.tail,
-            indices.last().copied(),
-            "tail does not point at the last entry"
-        );
-        indices
-    }
 }
 
 /// One level of the wheel: 64 slot lists and the bit mask of the non-empty ones.
@@ -297,6 +203,7 @@ impl fmt::Debug for Level {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::list::Link;
 
     const LEVEL_STARTS: [u64; 7] = [0, 1 << 6, 1 << 12, 1 << 18, 1 << 24, 1 << 30, 1 << 36];
 
@@ -389,32 +296,6 @@ mod tests {
         assert_eq!(next_occupied_slot(1 << 63, 62), Some(63));
         assert_eq!(next_occupied_slot(u64::MAX, 63), None, "nothing is ahead of slot 63");
         assert_eq!(next_occupied_slot((1 << 10) | 0b1111, 5), Some(10));
-    }
-
-    /// A stand-in for the wheel's slab: links by index.
-    impl Links for Vec<Link> {
-        fn link(&mut self, index: u32) -> &mut Link {
-            &mut self[index as usize]
-        }
-    }
-
-    #[test]
-    fn list_is_fifo_and_unlinks_from_anywhere() {
-        let mut links = vec![Link::default(); 5];
-        let mut list = List::EMPTY;
-        for index in 0..5 {
-            list.push_back(index, &mut links);
-        }
-        assert_eq!(list.indices(&mut links), [0, 1, 2, 3, 4]);
-        list.unlink(2, &mut links);
-        list.unlink(0, &mut links);
-        list.unlink(4, &mut links);
-        assert_eq!(list.indices(&mut links), [1, 3]);
-        assert_eq!(links[0], Link::default(), "an unlinked entry keeps no stale links");
-        assert_eq!(list.pop_front(&mut links), Some(1));
-        assert_eq!(list.pop_front(&mut links), Some(3));
-        assert_eq!(list.pop_front(&mut links), None);
-        assert!(list.is_empty());
     }
 
     #[test]

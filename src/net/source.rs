@@ -15,6 +15,7 @@ use std::task::{Context, Poll};
 use mio::event::Source;
 
 use crate::reactor::{Direction, IoKey};
+use crate::runtime::context;
 
 /// A socket registered with the current loop's reactor.
 #[derive(Debug)]
@@ -31,7 +32,7 @@ impl<S: Source> IoSource<S> {
     /// # Panics
     /// Outside a running evloop loop.
     pub(crate) fn new(mut io: S) -> io::Result<IoSource<S>> {
-        let key = crate::context::with_core(|core| core.reactor.borrow_mut().register(&mut io))?;
+        let key = context::with_core(|core| core.reactor.borrow_mut().register(&mut io))?;
         Ok(IoSource { io, key })
     }
 
@@ -49,13 +50,13 @@ impl<S: Source> IoSource<S> {
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            let ready = crate::context::with_core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx));
+            let ready = context::with_core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx));
             if ready.is_pending() {
                 return Poll::Pending;
             }
             match op(&self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    crate::context::with_core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction));
+                    context::with_core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction));
                 }
                 // An interrupted system call is retried at once, like std's `read_exact` does.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -69,28 +70,28 @@ impl<S: Source> IoSource<S> {
     /// pending that the reactor has already reported, e.g. a client that just sent a request
     /// and has consumed everything before it.
     pub(crate) fn clear_ready(&self, direction: Direction) {
-        crate::context::with_core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction));
+        context::with_core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction));
     }
 
     /// How many read-side events the reactor has delivered for this source (wrapping).
     pub(crate) fn read_events(&self) -> u32 {
-        crate::context::with_core(|core| core.reactor.borrow().read_events(self.key)).unwrap_or(0)
+        context::with_core(|core| core.reactor.borrow().read_events(self.key)).unwrap_or(0)
     }
 
     /// Whether the reactor has seen the peer close its side (or an error) on this source.
     pub(crate) fn is_read_closed(&self) -> bool {
-        crate::context::with_core(|core| core.reactor.borrow().is_read_closed(self.key))
+        context::with_core(|core| core.reactor.borrow().is_read_closed(self.key))
     }
 
     /// Waits until `direction` may be ready, without running an operation.
     pub(crate) fn poll_ready(&self, direction: Direction, cx: &mut Context<'_>) -> Poll<()> {
-        crate::context::with_core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx))
+        context::with_core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx))
     }
 }
 
 impl<S: Source> Drop for IoSource<S> {
     fn drop(&mut self) {
-        let wakers = crate::context::try_with_core(|core| core.reactor.borrow_mut().deregister(self.key, &mut self.io));
+        let wakers = context::try_with_core(|core| core.reactor.borrow_mut().deregister(self.key, &mut self.io));
         // The wakers are dropped here, after the reactor's borrow has ended.
         drop(wakers);
     }

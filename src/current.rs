@@ -1,0 +1,32 @@
+//! The running loop, asked from code that runs on it: asyncio's `get_running_loop()` and
+//! `current_task()`, for what they are used for most (the loop's counts, its exception handler,
+//! the running task's id).
+
+use crate::exception::ExceptionContext;
+use crate::runtime::{Stats, context};
+use crate::task::TaskId;
+
+/// The id of the task being polled right now, if the caller is inside a task (asyncio's
+/// `current_task()`).
+#[doc(alias = "current_task")]
+pub fn current_id() -> Option<TaskId> {
+    context::try_with_core(|core| core.sched.current()).flatten()
+}
+
+/// Counts of what the running loop holds (see [`Stats`]).
+///
+/// # Panics
+/// Outside a running evloop loop.
+pub fn stats() -> Stats {
+    context::with_core(|core| core.stats())
+}
+
+/// Sets the running loop's exception handler (see [`Runtime::set_exception_handler`]).
+///
+/// [`Runtime::set_exception_handler`]: crate::Runtime::set_exception_handler
+///
+/// # Panics
+/// Outside a running evloop loop.
+pub fn set_exception_handler(handler: impl Fn(&ExceptionContext<'_>) + 'static) {
+    context::with_core(|core| core.handler.set(handler));
+}

@@ -1,0 +1,162 @@
+//! One turn of the loop: look outward (I/O, other threads, timers), then run what is ready.
+//!
+//! # One turn of the loop
+//!
+//! ```text
+//!  block_on(main) ──► ┌──────────────────────────────────────────────────────────────────┐
+//!                     │ 1. check events, if the ready queue is empty (then block) or if   │
+//!                     │    `event_interval` polls ran since the last check (no blocking): │
+//!                     │      epoll_wait ─► wake I/O waiters                               │
+//!                     │      drain the cross-thread inbox ─► queue those wakes            │
+//!                     │      advance the wheel to now ─► wake sleepers, queue callbacks   │
+//!                     │ 2. run the snapshot: exactly the runnables queued *now*, in FIFO  │
+//!                     │    order; whatever they wake or spawn waits for the next turn     │
+//!                     └──────────────────────────────────────── repeat until main is done ┘
+//! ```
+//!
+//! This is asyncio's `BaseEventLoop._run_once`, with one change. asyncio calls `select` on
+//! every turn (with a zero timeout when work is ready), which costs one system call per turn
+//! even for a loop that is only passing control between tasks. evloop checks for events at the
+//! start of a turn only when nothing is ready (it must block anyway) or once at least
+//! `event_interval` polls (default **61**) ran since the last check. So a task that wakes itself
+//! forever (or a `yield_now` loop) still lets I/O and timers in at least every 61 polls, and a
+//! busy loop pays one `epoll_wait` per 61 task steps instead of one per step. 61 is tokio's
+//! `event_interval` (a prime, so it does not fall into step with periodic workloads); our
+//! measurements of other values are in DESIGN.md §2.
+//!
+//! The first half, [`Core::check_events`], is the first half of asyncio's `_run_once`: compute
+//! how long the loop may block, ask the OS for I/O events, then move due timers onto the ready
+//! queue. evloop adds one step, draining the inbox of wakes sent from other threads.
+
+use std::mem;
+use std::task::Poll;
+use std::time::Duration;
+
+use crate::runtime::core::{Core, TimerAction};
+use crate::runtime::observe::Observer;
+use crate::scheduler::{Cause, Message, Runnable};
+
+impl Core {
+    /// One turn (see the module docs). `poll_main` polls the `block_on` future; its output, once
+    /// it has one, ends the turn at once and is returned.
+    pub(crate) fn turn<T>(&self, mut poll_main: impl FnMut() -> Poll<T>) -> Option<T> {
+        // 1. Look outward, when it is time to.
+        let ready = self.sched.ready_len();
+        if ready == 0 || self.polls_since_check.get() >= self.config.event_interval {
+            self.check_events(ready == 0);
+        }
+        // 2. Run exactly what is ready now.
+        let observe = Observer::for_turn(self);
+        let snapshot = self.sched.ready_len();
+        for _ in 0..snapshot {
+            let Some(next) = self.sched.pop() else { break };
+            let started = observe.start();
+            match next {
+                Runnable::Main => {
+                    self.sched.set_current(None);
+                    if let Poll::Ready(output) = poll_main() {
+                        observe.finish(self, next, started);
+                        return Some(output);
+                    }
+                }
+                Runnable::Task(id) => self.run_task(id),
+                Runnable::Callback(id) => self.run_callback(id),
+            }
+            observe.finish(self, next, started);
+        }
+        let polls = u32::try_from(snapshot).unwrap_or(u32::MAX);
+        self.polls_since_check
+            .set(self.polls_since_check.get().saturating_add(polls));
+        None
+    }
+
+    /// Polls for I/O (blocking only if `idle`), drains the cross-thread inbox, and fires due
+    /// timers, queueing everything they wake.
+    pub(crate) fn check_events(&self, idle: bool) {
+        self.polls_since_check.set(0);
+        let mut scratch = mem::take(&mut *self.scratch.borrow_mut());
+
+        // 1. How long may we block? Not at all if work is ready; on a virtual clock, not for a
+        //    timer either (time jumps instead, in step 4); otherwise until the next timer.
+        let timeout = if !idle {
+            Some(Duration::ZERO)
+        } else {
+            let timers = self.timers.borrow();
+            if timers.wheel.is_empty() {
+                None
+            } else if timers.clock.is_virtual() {
+                if self.blocking_in_flight.get() > 0 {
+                    None
+                } else {
+                    Some(Duration::ZERO)
+                }
+            } else {
+                timers.time_to_next(timers.now())
+            }
+        };
+        if self.sched.tracing.get() {
+            crate::trace::polling_io(timeout);
+        }
+
+        // 2. I/O: one `epoll_wait`, then wake the tasks waiting on the sockets that are ready.
+        //    With no socket registered and work ready, there is nothing to ask the OS: a wake
+        //    from another thread also raises the inbox's `pending` flag, checked in step 3.
+        let skip_io = !idle && self.reactor.borrow().len() == 0;
+        if !skip_io {
+            self.io_polls.set(self.io_polls.get() + 1);
+            let turned = self.reactor.borrow_mut().turn(timeout, &mut scratch.wakers);
+            if let Err(e) = turned {
+                // epoll_wait only fails on a broken poll fd or bad memory; nothing can recover.
+                panic!("evloop: polling for I/O failed: {e}");
+            }
+        }
+        self.sched.set_cause(Cause::Io);
+        for waker in scratch.wakers.drain(..) {
+            waker.wake();
+        }
+
+        // 3. Requests from other threads.
+        self.inbox.drain(&mut scratch.messages);
+        self.sched.set_cause(Cause::Remote);
+        for message in scratch.messages.drain(..) {
+            match message {
+                Message::Wake(id) => self.wake_by_id(id),
+                Message::Main => self.wake_main(),
+                Message::Call(f) => {
+                    self.call_soon(f);
+                }
+            }
+        }
+
+        // 4. Timers. On a virtual clock with nothing else to do, jump to the next deadline.
+        let has_timers = !self.timers.borrow().wheel.is_empty();
+        if has_timers {
+            {
+                let mut timers = self.timers.borrow_mut();
+                if idle
+                    && timers.clock.is_virtual()
+                    && self.sched.ready_len() == 0
+                    && self.blocking_in_flight.get() == 0
+                    && timers.jump_to_next()
+                    && self.sched.tracing.get()
+                {
+                    crate::trace::virtual_jump(timers.clock.tick_at(timers.now()));
+                }
+                let now = timers.now();
+                timers.advance(now, &mut scratch.fired);
+            }
+            self.sched.set_cause(Cause::Timer);
+            for action in scratch.fired.drain(..) {
+                match action {
+                    TimerAction::Wake(waker) => waker.wake(),
+                    TimerAction::Callback(id) => {
+                        self.callbacks.borrow_mut().timer_fired(id);
+                        self.sched.schedule_callback(id);
+                    }
+                }
+            }
+        }
+        self.sched.set_cause(Cause::Spawn);
+        *self.scratch.borrow_mut() = scratch;
+    }
+}

@@ -1,0 +1,87 @@
+//! How a wake reaches the loop: the runtime's side of the task core's hook, and the waker of
+//! the `block_on` future.
+//!
+//! Every task carries a [`LoopHandle`], its [`Schedule`] hook (`task/schedule.rs`). A wake runs
+//! on whichever thread woke the waker:
+//!
+//! - **on the loop's own thread**, with that loop running (the thread-local names it), the task
+//!   goes straight onto the ready queue: no lock, no allocation;
+//! - **anywhere else** (another thread, or this thread while another loop runs), the task's id
+//!   travels through the loop's [`Inbox`], and the loop replays it when it next checks for
+//!   events.
+//!
+//! The `block_on` future is not a task (it lives on the caller's stack), so its waker is a
+//! separate, simpler one: [`MainWaker`], built with `std::task::Wake`, no `unsafe` needed.
+
+use std::sync::Arc;
+use std::task::{Wake, Waker};
+
+use crate::runtime::context;
+use crate::runtime::core::LoopHandle;
+use crate::scheduler::{Inbox, Message};
+use crate::task::JoinError;
+use crate::task::header::Header;
+use crate::task::schedule::Schedule;
+
+impl Schedule for LoopHandle {
+    fn schedule(&self, task: &Header) {
+        let local = context::try_with_core(|core| {
+            let mine = Arc::ptr_eq(&core.inbox, &self.inbox);
+            if mine {
+                core.wake_local(task);
+            }
+            mine
+        });
+        if local != Some(true) {
+            self.inbox.send(Message::Wake(task.id));
+        }
+    }
+
+    fn unretrieved(&self, error: JoinError) {
+        report_unretrieved(error);
+    }
+}
+
+/// Reports a panic whose `JoinHandle` was dropped unread (asyncio logs "Task exception was
+/// never retrieved" when such a task is garbage collected).
+pub(crate) fn report_unretrieved(error: JoinError) {
+    let reported = context::try_with_core(|core| {
+        let name = core.task_name(error.id());
+        core.report_task_error(&error, name.as_deref());
+    });
+    if reported.is_none() {
+        log::error!(target: "evloop", "Task exception was never retrieved: {error}");
+    }
+}
+
+/// The waker of the future passed to `block_on`.
+pub(crate) struct MainWaker {
+    /// The loop whose `block_on` future this wakes.
+    pub(crate) inbox: Arc<Inbox>,
+}
+
+impl MainWaker {
+    /// A `Waker` for the `block_on` future of the loop behind `inbox`.
+    pub(crate) fn waker(inbox: &Arc<Inbox>) -> Waker {
+        Waker::from(Arc::new(MainWaker { inbox: inbox.clone() }))
+    }
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let local = context::try_with_core(|core| {
+            let mine = Arc::ptr_eq(&core.inbox, &self.inbox);
+            if mine {
+                core.wake_main();
+            }
+            mine
+        });
+        if local != Some(true) {
+            self.inbox.send(Message::Main);
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! The ready queue, and how a wake gets onto it, from this thread or from another.
+//!
+//! asyncio keeps one deque, `_ready`, of callbacks; a task's next step is just another
+//! callback on it. evloop does the same with [`Runnable`]s: a task id, a callback id, or the
+//! `block_on` future. One FIFO for all of them is what makes their relative order match
+//! asyncio's: `call_soon(a); spawn(b); call_soon(c)` runs a, b, c.
+//!
+//! **Same-thread wake** (the common case: a timer, an I/O event, another task). The task's
+//! hook (`runtime/wake.rs`) sees that the task belongs to the loop running on this thread and
+//! calls [`Scheduler::schedule_local`], which flips the task's QUEUED flag and pushes its id. No
+//! lock, no allocation, and a second wake of a queued task does nothing.
+//!
+//! **Wake from another thread.** The waker cannot touch the loop's queue (it is not
+//! thread-safe, on purpose), so the hook sends the id through the loop's [`Inbox`]
+//! (`inbox.rs`), and the loop replays it here as a same-thread wake when it next checks for
+//! events. The generation in the id makes a late wake of a finished task harmless.
+//!
+//! The scheduler also owns the two stores its runnables name: the live tasks (a generational
+//! slab of task references, `slots.rs`) and the pending callbacks (`callbacks.rs`). It knows
+//! nothing of the thread-local "current loop", of the clock or of I/O.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+
+use crate::slots::Slots;
+use crate::task::TaskId;
+use crate::task::header::Header;
+use crate::task::raw::RawTask;
+
+pub(crate) mod callbacks;
+pub(crate) mod inbox;
+
+pub use callbacks::CallbackId;
+pub(crate) use callbacks::Callbacks;
+pub(crate) use inbox::{Inbox, Message};
+
+/// One unit of work on the ready queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Runnable {
+    /// Poll this task.
+    Task(TaskId),
+    /// Run this callback (`call_soon`, or a `call_later` whose time came).
+    Callback(CallbackId),
+    /// Poll the future given to `block_on`.
+    Main,
+}
+
+/// Why the task about to be queued was woken, for the trace log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// Spawned, or woken by code outside any task.
+    Spawn,
+    /// Woken while this task was being polled.
+    Task(TaskId),
+    /// Woken by a callback or the `block_on` future.
+    Callback,
+    /// Woken by a timer firing.
+    Timer,
+    /// Woken by an I/O readiness event.
+    Io,
+    /// Woken from another thread.
+    Remote,
+}
+
+/// The loop-thread half of scheduling: the ready queue and the live tasks.
+pub(crate) struct Scheduler {
+    /// Work to run, in FIFO order. A turn runs the items present when it starts.
+    pub(crate) ready: RefCell<VecDeque<Runnable>>,
+    /// The live tasks, each owning a reference to its allocation; a task's id is its key here.
+    pub(crate) tasks: RefCell<Slots<RawTask>>,
+    /// Whether `Runnable::Main` is on the ready queue (the `block_on` future has no header to
+    /// keep this flag in).
+    main_queued: Cell<bool>,
+    /// The task being polled, for `current_id` and for trace causes.
+    current: Cell<Option<TaskId>>,
+    /// What is waking tasks right now (a timer, I/O, the running task…), for the trace log.
+    cause: Cell<Cause>,
+    /// Whether trace logging is on for this turn (looked up once per turn, not per wake).
+    pub(crate) tracing: Cell<bool>,
+}
+
+impl Scheduler {
+    pub(crate) fn new() -> Scheduler {
+        Scheduler {
+            ready: RefCell::new(VecDeque::with_capacity(64)),
+            tasks: RefCell::new(Slots::new()),
+            main_queued: Cell::new(false),
+            current: Cell::new(None),
+            cause: Cell::new(Cause::Spawn),
+            tracing: Cell::new(false),
+        }
+    }
+
+    /// Edge 1 of the life cycle for a task on this loop: queue it unless it is queued already.
+    /// Returns whether it was queued now (the caller traces the wake then).
+    pub(crate) fn schedule_local(&self, header: &Header) -> bool {
+        let mut state = header.state.get();
+        let queue = state.schedule();
+        if queue {
+            header.state.set(state);
+            self.ready.borrow_mut().push_back(Runnable::Task(header.id));
+        }
+        queue
+    }
+
+    /// Queues the `block_on` future unless it is queued already; returns whether it was.
+    pub(crate) fn schedule_main(&self) -> bool {
+        let queue = !self.main_queued.replace(true);
+        if queue {
+            self.ready.borrow_mut().push_back(Runnable::Main);
+        }
+        queue
+    }
+
+    /// Queues a callback that is due (`call_soon`, or a `call_later` whose timer fired).
+    pub(crate) fn schedule_callback(&self, id: CallbackId) {
+        self.ready.borrow_mut().push_back(Runnable::Callback(id));
+    }
+
+    /// Pops the next runnable. Popping `Main` clears its queued flag.
+    pub(crate) fn pop(&self) -> Option<Runnable> {
+        let next = self.ready.borrow_mut().pop_front();
+        if next == Some(Runnable::Main) {
+            self.main_queued.set(false);
+        }
+        next
+    }
+
+    /// How many runnables are waiting.
+    pub(crate) fn ready_len(&self) -> usize {
+        self.ready.borrow().len()
+    }
+
+    /// The task being polled right now, if any.
+    pub(crate) fn current(&self) -> Option<TaskId> {
+        self.current.get()
+    }
+
+    /// Records the task being polled (and thus the cause of any wake during its poll).
+    pub(crate) fn set_current(&self, id: Option<TaskId>) {
+        self.current.set(id);
+        self.cause.set(id.map_or(Cause::Callback, Cause::Task));
+    }
+
+    /// What is waking tasks now.
+    pub(crate) fn cause(&self) -> Cause {
+        self.cause.get()
+    }
+
+    /// Records what is waking tasks from now on.
+    pub(crate) fn set_cause(&self, cause: Cause) {
+        self.cause.set(cause);
+    }
+}

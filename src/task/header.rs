@@ -1,0 +1,49 @@
+//! The header at the front of every task allocation: what the rest of the loop sees of a task,
+//! whatever its future's type.
+//!
+//! The header is type-erased: it does not know the future's type, nor the type of the hook it
+//! was given. Its [`Vtable`] does: a table of functions monomorphised for one future type and
+//! one hook type, filled in by `raw.rs` when the task is allocated. The allocation itself, the
+//! reference count's rules and the waker are in `raw.rs`.
+
+use std::cell::Cell;
+use std::ptr::NonNull;
+use std::sync::atomic::AtomicUsize;
+use std::task::{Context, Poll, Waker};
+
+use crate::task::error::JoinError;
+use crate::task::id::TaskId;
+use crate::task::state::State;
+
+/// The type-erased front of every task allocation.
+///
+/// # Invariant
+/// `refs`, `vtable` and `id` may be read from any thread that holds a reference (a waker).
+/// `state` and `join_waker` are only touched on the thread that runs the loop the task belongs
+/// to; the [`Schedule`] hook takes wakes from other threads elsewhere (the runtime's: through
+/// the loop's inbox).
+pub(crate) struct Header {
+    /// Live references: the slab entry, the `JoinHandle`, and every waker clone. The cell is
+    /// freed when this reaches zero, on whichever thread drops the last one.
+    pub(super) refs: AtomicUsize,
+    /// The functions that know the concrete future type behind this header.
+    pub(super) vtable: &'static Vtable,
+    /// Slab index plus generation: how the loop finds the task, and how a stale id is told apart.
+    pub(crate) id: TaskId,
+    /// Life-cycle flags; see `task::state`.
+    pub(crate) state: Cell<State>,
+    /// The waker of whoever awaits the `JoinHandle`, woken when the task completes.
+    pub(crate) join_waker: Cell<Option<Waker>>,
+}
+
+/// Functions monomorphised for one future type and one hook type, reached through the header.
+pub(super) struct Vtable {
+    pub(super) schedule: unsafe fn(NonNull<Header>),
+    pub(super) unretrieved: unsafe fn(NonNull<Header>, JoinError),
+    pub(super) poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> Poll<()>,
+    pub(super) cancel: unsafe fn(NonNull<Header>),
+    pub(super) take_output: unsafe fn(NonNull<Header>, *mut ()),
+    pub(super) take_error: unsafe fn(NonNull<Header>) -> Option<JoinError>,
+    pub(super) drop_contents: unsafe fn(NonNull<Header>),
+    pub(super) dealloc: unsafe fn(NonNull<Header>),
+}
