@@ -29,12 +29,25 @@ struct Slot<T> {
 /// `loop.run_in_executor(None, f)` / `asyncio.to_thread(f)`). A panic in `f` comes back as a
 /// `JoinError` from the handle, as for any task.
 ///
+/// # Examples
+///
+/// ```
+/// let sum = evloop::run(async {
+///     // A blocking computation, off the loop's thread; the loop serves other tasks meanwhile.
+///     let job = evloop::spawn_blocking(|| (1..=1000u64).sum::<u64>());
+///     job.await.unwrap()
+/// });
+/// assert_eq!(sum, 500_500);
+/// ```
+///
 /// # Cancel safety
 /// Cancelling or dropping the handle does not stop `f`: it runs to the end on its thread and
 /// its result is dropped there.
 ///
 /// # Panics
 /// Outside a running evloop loop.
+#[doc(alias = "run_in_executor")]
+#[doc(alias = "to_thread")]
 pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,

@@ -57,6 +57,29 @@ impl fmt::Debug for CallbackHandle {
 /// Runs `f` on the loop as soon as possible: at the next turn, after everything already ready
 /// (asyncio's `loop.call_soon`).
 ///
+/// # Examples
+///
+/// Callbacks and task steps share one FIFO queue, so they run in the order they were queued:
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+///
+/// let order = Rc::new(RefCell::new(Vec::new()));
+/// evloop::run({
+///     let order = order.clone();
+///     async move {
+///         let (a, b, c) = (order.clone(), order.clone(), order.clone());
+///         evloop::call_soon(move || a.borrow_mut().push("a"));
+///         let task = evloop::spawn(async move { b.borrow_mut().push("b") });
+///         let cancelled = evloop::call_soon(move || c.borrow_mut().push("c"));
+///         assert!(cancelled.cancel());
+///         task.await.unwrap();
+///     }
+/// });
+/// assert_eq!(*order.borrow(), ["a", "b"]);
+/// ```
+///
 /// # Panics
 /// Outside a running evloop loop.
 pub fn call_soon(f: impl FnOnce() + 'static) -> CallbackHandle {
@@ -69,6 +92,29 @@ pub fn call_soon(f: impl FnOnce() + 'static) -> CallbackHandle {
 
 /// Runs `f` on the loop once `delay` has passed (asyncio's `loop.call_later`). It never runs
 /// early; it runs in the first turn after its deadline, in deadline order with other timers.
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+///
+/// let fired = Rc::new(RefCell::new(Vec::new()));
+/// let runtime = evloop::Builder::new().virtual_clock().build()?;
+/// runtime.block_on({
+///     let fired = fired.clone();
+///     async move {
+///         for ms in [30, 10, 20] {
+///             let fired = fired.clone();
+///             evloop::call_later(Duration::from_millis(ms), move || fired.borrow_mut().push(ms));
+///         }
+///         evloop::time::sleep(Duration::from_millis(50)).await;
+///     }
+/// });
+/// assert_eq!(*fired.borrow(), [10, 20, 30]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 ///
 /// # Panics
 /// Outside a running evloop loop.

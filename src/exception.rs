@@ -52,6 +52,7 @@ impl ExceptionHandler {
 }
 
 /// What went wrong, passed to the exception handler (asyncio's `context` dict).
+#[doc(alias = "call_exception_handler")]
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub struct ExceptionContext<'a> {

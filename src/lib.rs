@@ -93,6 +93,16 @@ use std::future::Future;
 /// Runs `future` to completion on a new runtime and returns its output (asyncio's
 /// `asyncio.run`). Tasks still alive when it completes are cancelled (their futures dropped).
 ///
+/// # Examples
+///
+/// ```
+/// let greeting = evloop::run(async {
+///     let name = evloop::spawn(async { "world" });
+///     format!("hello, {}", name.await.unwrap())
+/// });
+/// assert_eq!(greeting, "hello, world");
+/// ```
+///
 /// # Panics
 /// If the OS refuses to create the poller, if called inside a running loop, or if `future`
 /// panics.

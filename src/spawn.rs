@@ -18,6 +18,19 @@ use crate::task::JoinHandle;
 /// The task starts running at the loop's next turn, whether or not anyone awaits the returned
 /// handle; dropping the handle detaches it.
 ///
+/// # Examples
+///
+/// ```
+/// evloop::run(async {
+///     let tasks: Vec<_> = (1..=3).map(|n| evloop::spawn(async move { n * 10 })).collect();
+///     let mut results = Vec::new();
+///     for task in tasks {
+///         results.push(task.await.unwrap());
+///     }
+///     assert_eq!(results, [10, 20, 30]);
+/// });
+/// ```
+///
 /// # Panics
 /// If called outside a running evloop runtime (there is no loop to run the task on).
 #[doc(alias = "create_task")]
@@ -48,6 +61,33 @@ where
 /// future runs as its own task, and only the returned handle belongs to the caller. If the
 /// awaiting task is cancelled, the handle is dropped, which detaches the task, and it runs on.
 /// Cancel it explicitly with [`JoinHandle::cancel`] if it must stop.
+///
+/// # Examples
+///
+/// The outer task is cancelled; the shielded work still finishes:
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+///
+/// evloop::run(async {
+///     let done = Rc::new(Cell::new(false));
+///     let flag = done.clone();
+///     let outer = evloop::spawn(async move {
+///         evloop::shield(async move {
+///             evloop::time::sleep(Duration::from_millis(5)).await;
+///             flag.set(true);
+///         })
+///         .await
+///     });
+///     evloop::yield_now().await; // let `outer` start the shielded task
+///     outer.cancel();
+///     assert!(outer.await.unwrap_err().is_cancelled());
+///     evloop::time::sleep(Duration::from_millis(20)).await;
+///     assert!(done.get(), "the shielded task ran on");
+/// });
+/// ```
 ///
 /// # Panics
 /// Outside a running evloop loop.

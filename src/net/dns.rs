@@ -16,6 +16,7 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 ///
 /// # Cancel safety
 /// Dropping the future abandons the lookup; it finishes on its pool thread and is discarded.
+#[doc(alias = "getaddrinfo")]
 pub async fn lookup_host(host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
     let literal = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
     if let Ok(ip) = literal.parse::<IpAddr>() {

@@ -44,6 +44,24 @@ pub use self::stats::Stats;
 use self::wake::MainWaker;
 
 /// Configures a [`Runtime`].
+///
+/// # Examples
+///
+/// A virtual clock: an hour of sleeping takes no real time, and the loop's clock says an hour
+/// passed.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().event_interval(31).build()?;
+/// let slept = runtime.block_on(async {
+///     let start = evloop::time::now();
+///     evloop::time::sleep(Duration::from_secs(3600)).await;
+///     evloop::time::now() - start
+/// });
+/// assert!(slept >= Duration::from_secs(3600));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Builder {
     config: Config,
@@ -158,6 +176,21 @@ impl Builder {
 /// Tasks spawned on a runtime live as long as it does: they run whenever some `block_on` is
 /// turning the loop, and dropping the runtime cancels the ones still alive (their futures are
 /// dropped, so their destructors run).
+///
+/// # Examples
+///
+/// A task spawned from outside starts at the next `block_on`, and outlives it:
+///
+/// ```
+/// let runtime = evloop::Runtime::new()?;
+/// let task = runtime.spawn(async { 6 * 7 });
+/// assert_eq!(runtime.block_on(task).unwrap(), 42);
+/// assert_eq!(runtime.block_on(async { evloop::stats().tasks }), 0);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[doc(alias = "event_loop")]
+#[doc(alias = "new_event_loop")]
+#[doc(alias = "get_event_loop")]
 pub struct Runtime {
     /// Boxed so its address stays fixed while the thread-local context points at it.
     core: Box<Core>,
@@ -190,6 +223,7 @@ impl Runtime {
     /// # Panics
     /// If a loop is already running on this thread (`block_on` inside `block_on`: the outer
     /// loop would freeze), and if `future` itself panics.
+    #[doc(alias = "run_until_complete")]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let core = &*self.core;
         let _enter = context::enter(core);

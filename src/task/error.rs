@@ -6,7 +6,9 @@ use std::fmt;
 
 use crate::task::id::TaskId;
 
-/// Why a task produced no output: it was cancelled, or it panicked.
+/// Why a task produced no output: it was cancelled, or it panicked (asyncio raises
+/// `CancelledError`, or the task's own exception, from `await task`).
+#[doc(alias = "CancelledError")]
 pub struct JoinError {
     id: TaskId,
     repr: Repr,

@@ -37,6 +37,13 @@ pub(crate) struct Header {
 }
 
 /// Functions monomorphised for one future type and one hook type, reached through the header.
+///
+/// # Safety
+/// Every function takes the `Header` pointer of a live cell of the types it was made for (the
+/// pointer that filled in this vtable), from a caller holding one counted reference. All but
+/// `schedule` must run on the loop's thread, with no other access to the cell's contents under
+/// way; `take_output` also needs a pointer to an `Option<Result<F::Output, JoinError>>`, and
+/// `dealloc` runs once, after the last reference is gone. `raw.rs` documents each one.
 pub(super) struct Vtable {
     pub(super) schedule: unsafe fn(NonNull<Header>),
     pub(super) unretrieved: unsafe fn(NonNull<Header>, JoinError),

@@ -20,6 +20,27 @@ use crate::task::raw::RawTask;
 ///
 /// Created by [`spawn`](crate::spawn). Awaiting it yields `Ok(output)` or a [`JoinError`].
 /// Dropping it detaches the task, which runs on.
+///
+/// # Examples
+///
+/// Await one task, cancel another (its future is dropped where it is parked):
+///
+/// ```
+/// use std::time::Duration;
+///
+/// evloop::run(async {
+///     let quick = evloop::spawn(async { "done" });
+///     let slow = evloop::spawn(async {
+///         evloop::time::sleep(Duration::from_secs(60)).await;
+///         "never"
+///     });
+///     assert_eq!(quick.await.unwrap(), "done");
+///     assert!(slow.cancel());
+///     let error = slow.await.unwrap_err();
+///     assert!(error.is_cancelled());
+/// });
+/// ```
+#[doc(alias = "Task")]
 #[must_use = "dropping a JoinHandle detaches the task; call `drop(handle)` to say that is intended"]
 pub struct JoinHandle<T> {
     raw: RawTask,

@@ -300,12 +300,20 @@ unsafe fn hook<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a S {
     unsafe { &(*cell).scheduler }
 }
 
+/// The vtable's `schedule`: calls the cell's hook.
+///
+/// # Safety
+/// `ptr` heads a live `TaskCell<F, S>` whose reference the caller holds (any thread).
 unsafe fn schedule<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from `RawTask::schedule` or a waker, which hold a reference.
     let (hook, header) = unsafe { (hook::<F, S>(ptr), ptr.as_ref()) };
     hook.schedule(header);
 }
 
+/// The vtable's `unretrieved`: hands `error` to the cell's hook.
+///
+/// # Safety
+/// As for [`schedule`], on the loop's thread.
 unsafe fn unretrieved<F: Future, S: Schedule>(ptr: NonNull<Header>, error: JoinError) {
     // SAFETY: forwarded from `RawTask::unretrieved`, which holds a reference.
     unsafe { hook::<F, S>(ptr) }.unretrieved(error);
@@ -326,6 +334,11 @@ fn replace_contents<F: Future>(contents: &mut Contents<F>, next: Contents<F>) ->
     }
 }
 
+/// The vtable's `poll`: polls the future once, catching a panic, and stores its outcome.
+///
+/// # Safety
+/// As for [`RawTask::poll`]: `ptr` heads a live `TaskCell<F, S>`, on the loop's thread, and no
+/// other access to its contents is under way.
 unsafe fn poll<F: Future, S>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
     // SAFETY: forwarded from `RawTask::poll`'s contract.
     let contents = unsafe { contents::<F, S>(ptr) };
@@ -355,6 +368,10 @@ unsafe fn poll<F: Future, S>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll
     Poll::Ready(())
 }
 
+/// The vtable's `cancel`: drops a running future in place and records `Cancelled`.
+///
+/// # Safety
+/// As for [`poll`], and the future is not being polled.
 unsafe fn cancel<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from `RawTask::cancel_future`.
     let contents = unsafe { contents::<F, S>(ptr) };
@@ -370,6 +387,10 @@ unsafe fn cancel<F: Future, S>(ptr: NonNull<Header>) {
     let _ = replace_contents(contents, Contents::Finished(outcome));
 }
 
+/// The vtable's `take_output`: moves a finished task's result into `*dst`.
+///
+/// # Safety
+/// As for [`cancel`], and `dst` points to a valid `Option<Result<F::Output, JoinError>>`.
 unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: forwarded from `RawTask::take_output`.
     let contents = unsafe { contents::<F, S>(ptr) };
@@ -383,6 +404,10 @@ unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
     }
 }
 
+/// The vtable's `take_error`: takes a finished task's `JoinError`, leaving an output alone.
+///
+/// # Safety
+/// As for [`cancel`].
 unsafe fn take_error<F: Future, S>(ptr: NonNull<Header>) -> Option<JoinError> {
     // SAFETY: forwarded from `RawTask::take_error`.
     let contents = unsafe { contents::<F, S>(ptr) };
@@ -395,6 +420,10 @@ unsafe fn take_error<F: Future, S>(ptr: NonNull<Header>) -> Option<JoinError> {
     }
 }
 
+/// The vtable's `drop_contents`: drops whatever the contents hold.
+///
+/// # Safety
+/// As for [`cancel`].
 unsafe fn drop_contents<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from `RawTask::drop_contents`.
     let contents = unsafe { contents::<F, S>(ptr) };
@@ -405,6 +434,10 @@ unsafe fn drop_contents<F: Future, S>(ptr: NonNull<Header>) {
     }
 }
 
+/// The vtable's `dealloc`: frees the cell.
+///
+/// # Safety
+/// `ptr` came from `RawTask::allocate::<F, S>` and its last reference is gone.
 unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: called once, by `release`, after the last reference is gone; the pointer came
     // from `Box::leak` of a `TaskCell<F>` in `RawTask::new`.
@@ -417,6 +450,10 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
 /// Wakers for tasks: the data pointer is the task's `Header`, and each waker owns one count.
 static TASK_WAKER: RawWakerVTable = RawWakerVTable::new(task_clone, task_wake, task_wake_by_ref, task_drop);
 
+/// The waker's `clone`: one more counted reference.
+///
+/// # Safety
+/// `data` is a live `Header` pointer whose count the waker being cloned holds or borrows.
 unsafe fn task_clone(data: *const ()) -> RawWaker {
     // SAFETY: every `TASK_WAKER` waker carries a non-null pointer to a live `Header`, alive
     // because the waker being cloned holds (or borrows) a count.
@@ -424,6 +461,10 @@ unsafe fn task_clone(data: *const ()) -> RawWaker {
     RawWaker::new(data, &TASK_WAKER)
 }
 
+/// The waker's `wake`: schedules the task and gives the waker's count back.
+///
+/// # Safety
+/// `data` is a live `Header` pointer whose count this waker owns.
 unsafe fn task_wake(data: *const ()) {
     // SAFETY: `wake` consumes the waker: wake through it, then give its count back.
     unsafe {
@@ -432,6 +473,10 @@ unsafe fn task_wake(data: *const ()) {
     }
 }
 
+/// The waker's `wake_by_ref`: schedules the task through its hook.
+///
+/// # Safety
+/// As for [`task_clone`].
 unsafe fn task_wake_by_ref(data: *const ()) {
     // SAFETY: the waker holds a count (or borrows one), so the header is alive.
     let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
@@ -439,6 +484,10 @@ unsafe fn task_wake_by_ref(data: *const ()) {
     unsafe { (ptr.as_ref().vtable.schedule)(ptr) }
 }
 
+/// The waker's `drop`: gives the waker's count back.
+///
+/// # Safety
+/// As for [`task_wake`].
 unsafe fn task_drop(data: *const ()) {
     // SAFETY: the waker owned one count, given back once here.
     unsafe { release(NonNull::new_unchecked(data as *mut Header)) }

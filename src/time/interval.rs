@@ -38,6 +38,29 @@ pub struct Interval {
 
 /// An interval whose first tick completes immediately and the following ones every `period`.
 ///
+/// # Examples
+///
+/// The articles' periodic job (`while True: await job(); await asyncio.sleep(p)`), on a fixed
+/// cadence:
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build()?;
+/// let ticks = runtime.block_on(async {
+///     let start = evloop::time::now();
+///     let mut every = evloop::time::interval(Duration::from_millis(100));
+///     let mut ticks = Vec::new();
+///     for _ in 0..3 {
+///         every.tick().await;
+///         ticks.push((evloop::time::now() - start).as_millis());
+///     }
+///     ticks
+/// });
+/// assert_eq!(ticks, [0, 100, 200]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// # Panics
 /// If `period` is zero (a zero period would be a busy loop).
 pub fn interval(period: Duration) -> Interval {

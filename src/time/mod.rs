@@ -25,6 +25,7 @@ pub use timeout::{Elapsed, timeout, timeout_at};
 /// The current time on the running loop's clock (virtual or real); outside a loop, the system's
 /// monotonic clock. Use it instead of `Instant::now()` to measure time in programs that may run
 /// on a virtual clock.
+#[doc(alias = "time")]
 pub fn now() -> Instant {
     context::try_with_core(|core| core.timers.borrow().now()).unwrap_or_else(Instant::now)
 }

@@ -20,6 +20,26 @@ use crate::timer::wheel::TimerKey;
 /// created: `evloop::run(sleep(d))` works, because nothing is read from the loop until then.
 /// It completes in the first loop turn after the deadline, never before.
 ///
+/// # Examples
+///
+/// asyncio's `say_after`: two sleeps run side by side, so the whole takes as long as the longer.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build()?;
+/// let took = runtime.block_on(async {
+///     let start = evloop::time::now();
+///     let a = evloop::spawn(evloop::time::sleep(Duration::from_secs(1)));
+///     let b = evloop::spawn(evloop::time::sleep(Duration::from_secs(2)));
+///     a.await.unwrap();
+///     b.await.unwrap();
+///     evloop::time::now() - start
+/// });
+/// assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(3));
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
 /// # Cancel safety
 /// Dropping the future removes its timer; nothing else is lost.
 pub fn sleep(duration: Duration) -> Sleep {

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::time::{sleep, sleep_until};
 
-/// The error of a [`timeout`] whose time ran out.
+/// The error of a [`timeout`] whose time ran out (asyncio's `TimeoutError`).
+#[doc(alias = "TimeoutError")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
 
@@ -29,9 +30,24 @@ impl std::error::Error for Elapsed {}
 /// [`Elapsed`]. The inner future is polled first, so one that is ready immediately wins even
 /// with a zero duration.
 ///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::time::{sleep, timeout};
+///
+/// evloop::run(async {
+///     let fast = timeout(Duration::from_millis(50), async { 7 }).await;
+///     assert_eq!(fast, Ok(7));
+///     let slow = timeout(Duration::from_millis(5), sleep(Duration::from_secs(60))).await;
+///     assert!(slow.is_err(), "the sleep was cancelled after 5 ms");
+/// });
+/// ```
+///
 /// # Cancel safety
 /// On timeout, or if the returned future is dropped, the inner future is dropped: whatever it
 /// was in the middle of is abandoned, as its own cancel-safety docs describe.
+#[doc(alias = "wait_for")]
 pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> impl Future<Output = Result<F::Output, Elapsed>> {
     race(future.into_future(), sleep(duration))
 }
