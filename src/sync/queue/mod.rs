@@ -60,6 +60,38 @@ pub use get::{Get, GetError, TryGetError};
 pub use put::{Put, PutError, TryPutError};
 
 /// A FIFO queue of `T` between tasks, optionally bounded. Share it through an `Rc`.
+///
+/// # Examples
+///
+/// A producer and a consumer (asyncio's `await queue.put(x)`, `await queue.get()`,
+/// `queue.task_done()` and `await queue.join()`), then `close` to let the consumer finish:
+///
+/// ```
+/// use std::rc::Rc;
+/// use evloop::sync::Queue;
+///
+/// let doubled = evloop::run(async {
+///     let queue = Rc::new(Queue::new(2)); // room for two items: a third put waits
+///     let consumer = evloop::spawn({
+///         let queue = queue.clone();
+///         async move {
+///             let mut doubled = Vec::new();
+///             while let Ok(n) = queue.get().await { // fails once closed and drained
+///                 doubled.push(n * 2);
+///                 queue.task_done().expect("one task_done per item gotten");
+///             }
+///             doubled
+///         }
+///     });
+///     for n in 1..=5 {
+///         queue.put(n).await.expect("not closed");
+///     }
+///     queue.join().await; // every item put has been gotten and marked done
+///     queue.close();
+///     consumer.await.expect("not cancelled")
+/// });
+/// assert_eq!(doubled, [2, 4, 6, 8, 10]);
+/// ```
 pub struct Queue<T> {
     /// The room left in a bounded queue, one permit per free place; `None` when unbounded.
     ///
