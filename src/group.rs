@@ -15,7 +15,7 @@ use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
 
-use crate::combinators::TaskSet;
+use crate::combinators::task_set::TaskSet;
 use crate::task::JoinError;
 
 /// A set of tasks that succeed or fail together. Clones are handles to the same group.
