@@ -36,6 +36,27 @@ use task_set::TaskSet;
 ///
 /// # Panics
 /// Outside a running evloop loop; and re-raises a panic from any of the futures.
+///
+/// # Examples
+///
+/// Three fetches at once (asyncio's `await asyncio.gather(*aws)`): the outputs come back in
+/// input order, and the whole takes as long as the slowest, not the sum:
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// let (pages, elapsed) = runtime.block_on(async {
+///     let start = evloop::time::now();
+///     let fetches = [30, 10, 20].map(|ms| async move {
+///         evloop::time::sleep(Duration::from_millis(ms)).await;
+///         Ok::<_, String>(format!("page after {ms} ms"))
+///     });
+///     (evloop::gather(fetches).await, evloop::time::now() - start)
+/// });
+/// assert_eq!(pages.expect("none failed"), ["page after 30 ms", "page after 10 ms", "page after 20 ms"]);
+/// assert_eq!(elapsed, Duration::from_millis(30));
+/// ```
 pub async fn gather<I, F, T, E>(futures: I) -> Result<Vec<T>, E>
 where
     I: IntoIterator<Item = F>,
@@ -76,6 +97,28 @@ where
 ///
 /// # Panics
 /// Outside a running evloop loop.
+///
+/// # Examples
+///
+/// Nothing stops early: one job returns an error and another panics, and every outcome comes
+/// back in its place. The outer `Result` is the task's own: `Err(JoinError)` for the panic.
+///
+/// ```
+/// let outcomes = evloop::run(async {
+///     let jobs = (1..=3).map(|n| async move {
+///         match n {
+///             1 => Ok(10),
+///             2 => Err(format!("job {n} refused")),
+///             _ => panic!("job {n} broke"),
+///         }
+///     });
+///     evloop::gather_all(jobs).await
+/// });
+/// assert_eq!(*outcomes[0].as_ref().expect("ran to the end"), Ok(10));
+/// assert_eq!(*outcomes[1].as_ref().expect("ran to the end"), Err("job 2 refused".to_string()));
+/// let panicked = outcomes[2].as_ref().expect_err("it panicked");
+/// assert_eq!(panicked.panic_message(), Some("job 3 broke"));
+/// ```
 pub async fn gather_all<I, F>(futures: I) -> Vec<Result<F::Output, JoinError>>
 where
     I: IntoIterator<Item = F>,
@@ -133,6 +176,32 @@ impl<T> fmt::Debug for Waited<T> {
 ///
 /// # Panics
 /// Outside a running evloop loop.
+///
+/// # Examples
+///
+/// Return as soon as one task is done and keep the others (asyncio's
+/// `done, pending = await asyncio.wait(aws, return_when=FIRST_COMPLETED)`):
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::ReturnWhen;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// runtime.block_on(async {
+///     let jobs = [30, 10, 20].map(|ms| async move {
+///         evloop::time::sleep(Duration::from_millis(ms)).await;
+///         ms
+///     });
+///     let waited = evloop::wait(jobs, ReturnWhen::FirstCompleted).await;
+///     let (index, outcome) = &waited.done[0];
+///     assert_eq!((waited.done.len(), *index, outcome.as_ref().ok()), (1, 1, Some(&10)));
+///     let pending: Vec<usize> = waited.pending.iter().map(|(index, _)| *index).collect();
+///     assert_eq!(pending, [0, 2]); // still running: await them, or cancel them
+///     for (_, handle) in waited.pending {
+///         assert!(handle.await.is_ok());
+///     }
+/// });
+/// ```
 pub async fn wait<I, F>(futures: I, when: ReturnWhen) -> Waited<F::Output>
 where
     I: IntoIterator<Item = F>,
@@ -168,6 +237,28 @@ pub struct AsCompleted<T> {
 ///
 /// # Panics
 /// Outside a running evloop loop.
+///
+/// # Examples
+///
+/// Handle each result as soon as it is ready (asyncio's `for aw in asyncio.as_completed(aws)`):
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// let order = runtime.block_on(async {
+///     let mut finished = evloop::as_completed([30, 10, 20].map(|ms| async move {
+///         evloop::time::sleep(Duration::from_millis(ms)).await;
+///         ms
+///     }));
+///     let mut order = Vec::new();
+///     while let Some((index, outcome)) = finished.next().await {
+///         order.push((index, outcome.expect("no panic")));
+///     }
+///     order
+/// });
+/// assert_eq!(order, [(1, 10), (2, 20), (0, 30)]);
+/// ```
 pub fn as_completed<I, F>(futures: I) -> AsCompleted<F::Output>
 where
     I: IntoIterator<Item = F>,
@@ -216,6 +307,30 @@ pub enum Either<A, B> {
 ///
 /// # Cancel safety
 /// The loser is dropped: it is exactly as cancel-safe as its own docs say.
+///
+/// # Examples
+///
+/// The same file from two mirrors; the slower request is dropped the moment the faster one
+/// answers:
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::{Either, select};
+///
+/// async fn fetch(mirror: &str, ms: u64) -> String {
+///     evloop::time::sleep(Duration::from_millis(ms)).await;
+///     format!("file from {mirror}")
+/// }
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// let (winner, elapsed) = runtime.block_on(async {
+///     let start = evloop::time::now();
+///     let winner = select(fetch("mirror-a", 30), fetch("mirror-b", 10)).await;
+///     (winner, evloop::time::now() - start)
+/// });
+/// assert_eq!(winner, Either::Right("file from mirror-b".to_string()));
+/// assert_eq!(elapsed, Duration::from_millis(10));
+/// ```
 pub async fn select<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
     let mut a = std::pin::pin!(a);
     let mut b = std::pin::pin!(b);
@@ -236,6 +351,19 @@ pub async fn select<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Ou
 ///
 /// # Panics
 /// If `futures` is empty (there would be no winner to wait for).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// let winner = runtime.block_on(evloop::race([30, 10, 20].map(|ms| async move {
+///     evloop::time::sleep(Duration::from_millis(ms)).await;
+///     format!("answer after {ms} ms")
+/// })));
+/// assert_eq!(winner, (1, "answer after 10 ms".to_string()));
+/// ```
 pub async fn race<I, F>(futures: I) -> (usize, F::Output)
 where
     I: IntoIterator<Item = F>,
