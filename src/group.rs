@@ -84,6 +84,7 @@ pub enum Failure<E> {
 }
 
 /// Every failure of a [`TaskGroup`] (asyncio's `ExceptionGroup`).
+#[doc(alias = "ExceptionGroup")]
 pub struct GroupError<E> {
     /// The failures in the order they happened; the first one caused the cancellation.
     pub failures: Vec<Failure<E>>,
@@ -106,11 +107,13 @@ impl<E: 'static> TaskGroup<E> {
         TaskGroup { inner: Rc::new(inner) }
     }
 
-    /// Spawns a task into the group. If the group has already failed, the task is cancelled
-    /// at once (it never runs), as asyncio refuses new tasks in a failing group.
+    /// Spawns a task into the group (asyncio's `tg.create_task`). If the group has already
+    /// failed, the task is cancelled at once (it never runs), as asyncio refuses new tasks in a
+    /// failing group.
     ///
     /// # Panics
     /// Outside a running evloop loop.
+    #[doc(alias = "create_task")]
     pub fn spawn<F>(&self, future: F)
     where
         F: Future<Output = Result<(), E>> + 'static,

@@ -119,6 +119,7 @@ where
 /// let panicked = outcomes[2].as_ref().expect_err("it panicked");
 /// assert_eq!(panicked.panic_message(), Some("job 3 broke"));
 /// ```
+#[doc(alias = "return_exceptions")]
 pub async fn gather_all<I, F>(futures: I) -> Vec<Result<F::Output, JoinError>>
 where
     I: IntoIterator<Item = F>,
@@ -138,14 +139,18 @@ where
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(alias = "return_when")]
 pub enum ReturnWhen {
     /// As soon as any task finishes.
+    #[doc(alias = "FIRST_COMPLETED")]
     FirstCompleted,
     /// As soon as any task ends with a `JoinError` (a panic), or when all have finished.
     /// Tasks that report failure through a `Result` output count as completed, as an asyncio
     /// task that *returns* an error value would; use [`gather`] to stop at the first `Err`.
+    #[doc(alias = "FIRST_EXCEPTION")]
     FirstException,
     /// When every task has finished.
+    #[doc(alias = "ALL_COMPLETED")]
     AllCompleted,
 }
 

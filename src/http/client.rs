@@ -89,7 +89,8 @@ impl Default for ClientConfig {
     }
 }
 
-/// An HTTP/1.1 client with a connection pool. Cheap to clone: clones share the pool.
+/// An HTTP/1.1 client with a connection pool (aiohttp's `ClientSession`). Cheap to clone:
+/// clones share the pool.
 ///
 /// # Examples
 ///
@@ -121,6 +122,7 @@ impl Default for ClientConfig {
 /// assert_eq!((status, body.as_str()), (200, "hello"));
 /// ```
 #[derive(Clone)]
+#[doc(alias = "ClientSession")]
 pub struct Client {
     config: Rc<ClientConfig>,
     pool: Rc<Pool>,

@@ -50,6 +50,7 @@ use crate::reactor::source::IoSource;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug)]
+#[doc(alias = "start_server")]
 pub struct TcpListener {
     source: IoSource<mio::net::TcpListener>,
 }
@@ -136,6 +137,7 @@ impl TcpListener {
 /// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Debug)]
+#[doc(alias("open_connection", "StreamReader", "StreamWriter"))]
 pub struct TcpStream {
     source: IoSource<mio::net::TcpStream>,
 }
@@ -255,13 +257,14 @@ impl TcpStream {
         Ok(())
     }
 
-    /// Reads until `buf` is full.
+    /// Reads until `buf` is full (asyncio's `reader.readexactly(n)`).
     ///
     /// # Errors
     /// `UnexpectedEof` if the peer closes first, or the OS's reason.
     ///
     /// # Cancel safety
     /// Not cancel-safe: bytes read before the drop are lost.
+    #[doc(alias = "readexactly")]
     pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.read(buf).await? {
@@ -294,10 +297,12 @@ impl TcpStream {
         self.source.read_events()
     }
 
-    /// Shuts down the read half, the write half (sends FIN), or both.
+    /// Shuts down the read half, the write half (sends FIN: asyncio's `writer.write_eof()`), or
+    /// both.
     ///
     /// # Errors
     /// The OS's reason, e.g. `NotConnected`.
+    #[doc(alias = "write_eof")]
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.source.get_ref().shutdown(how)
     }

@@ -86,12 +86,14 @@ impl<T> Lock<T> {
 }
 
 impl<T: ?Sized> Lock<T> {
-    /// Waits for the lock, in FIFO order behind earlier callers, and returns its guard.
+    /// Waits for the lock, in FIFO order behind earlier callers, and returns its guard
+    /// (asyncio's `await lock.acquire()`; dropping the guard is `release()`).
     ///
     /// # Cancel safety
     /// Cancel-safe: dropping the future before it completes gives up its place in the queue,
     /// and if the lock had already been handed to it, passes the lock to the next waiter. The
     /// lock is never left locked by a future that was dropped.
+    #[doc(alias = "acquire")]
     pub fn lock(&self) -> LockAcquire<'_, T> {
         LockAcquire {
             lock: self,
@@ -131,6 +133,7 @@ impl<T: ?Sized> Lock<T> {
 
     /// True while a guard exists or the lock has been handed to a waiter that has not yet
     /// run: asyncio's `Lock.locked()`.
+    #[doc(alias = "locked")]
     pub fn is_locked(&self) -> bool {
         self.semaphore.available_permits() == 0
     }

@@ -28,12 +28,13 @@ use std::task::{Context, Poll, Waker};
 
 use super::waiters::remember_waker;
 
-/// Creates a connected sender and receiver for one value of type `T`.
+/// Creates a connected sender and receiver for one value of type `T` (asyncio's
+/// `loop.create_future()`, split into the half that resolves it and the half that awaits it).
 ///
 /// # Examples
 ///
-/// One task computes a value, another awaits it (asyncio's `fut = loop.create_future()`,
-/// `fut.set_result(value)` and `await fut`):
+/// One task computes a value, another awaits it (in asyncio: `fut.set_result(value)` and
+/// `await fut`):
 ///
 /// ```
 /// use evloop::sync::oneshot;
@@ -48,6 +49,7 @@ use super::waiters::remember_waker;
 /// });
 /// assert_eq!(answer, Ok(42));
 /// ```
+#[doc(alias = "create_future")]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Rc::new(RefCell::new(Shared {
         value: None,
@@ -77,8 +79,9 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// Sends `value` and wakes the receiver. Fails, handing the value back, if the receiver
-    /// was dropped or closed.
+    /// Sends `value` and wakes the receiver (asyncio's `fut.set_result(value)`). Fails, handing
+    /// the value back, if the receiver was dropped or closed.
+    #[doc(alias = "set_result")]
     pub fn send(self, value: T) -> Result<(), T> {
         let mut shared = self.shared.borrow_mut();
         if shared.receiver_gone {

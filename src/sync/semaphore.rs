@@ -41,6 +41,8 @@ use std::task::{Context, Poll, Waker};
 use super::waiters::{Stage, WaitList, remember_waker, wake_all};
 
 /// A counting semaphore with FIFO hand-off. Cloning gives another handle to the same permits.
+/// No `BoundedSemaphore` is needed: a [`Permit`] returns exactly what it took, so permits
+/// cannot be released too often (only [`add_permits`](Self::add_permits) adds more).
 ///
 /// `!Send`: evloop runs every task on one thread, so the state lives in an `Rc<RefCell<_>>`.
 ///
@@ -68,6 +70,7 @@ use super::waiters::{Stage, WaitList, remember_waker, wake_all};
 /// assert_eq!(elapsed, Duration::from_millis(300));
 /// ```
 #[derive(Clone)]
+#[doc(alias = "BoundedSemaphore")]
 pub struct Semaphore {
     /// The state every handle, pending [`Acquire`] and [`Permit`] shares.
     state: Rc<RefCell<State>>,

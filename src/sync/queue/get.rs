@@ -29,8 +29,9 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Takes the oldest item now, or fails: [`TryGetError::Empty`] if none is queued,
-    /// [`TryGetError::Closed`] if none is queued and the queue is closed.
+    /// Takes the oldest item now, or fails (asyncio's `get_nowait()`): [`TryGetError::Empty`]
+    /// if none is queued, [`TryGetError::Closed`] if none is queued and the queue is closed.
+    #[doc(alias = "get_nowait")]
     pub fn try_get(&self) -> Result<T, TryGetError> {
         let mut state = self.state.borrow_mut();
         match state.items.pop_front() {
@@ -121,12 +122,15 @@ impl<T> fmt::Debug for Get<'_, T> {
     }
 }
 
-/// [`Queue::get`] failed: the queue is closed and every item in it has been taken.
+/// [`Queue::get`] failed: the queue is closed and every item in it has been taken (asyncio
+/// raises `QueueShutDown`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[doc(alias = "QueueShutDown")]
 pub struct GetError(());
 
-/// Why [`Queue::try_get`] returned no item.
+/// Why [`Queue::try_get`] returned no item (`Empty` is asyncio's `QueueEmpty`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(alias = "QueueEmpty")]
 pub enum TryGetError {
     /// No item is queued right now.
     Empty,

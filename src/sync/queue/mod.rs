@@ -179,19 +179,22 @@ impl<T> Queue<T> {
         self.maxsize
     }
 
-    /// How many items are queued and not yet handed to a consumer.
+    /// How many items are queued and not yet handed to a consumer (asyncio's `qsize()`).
+    #[doc(alias = "qsize")]
     pub fn len(&self) -> usize {
         self.state.borrow().items.len()
     }
 
-    /// True when no item is queued.
+    /// True when no item is queued (asyncio's `empty()`).
+    #[doc(alias = "empty")]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// True when a [`try_put`](Self::try_put) would fail for lack of room. Room already handed
-    /// to a blocked producer counts as taken, so this can be true while `len() < maxsize()`.
-    /// Always false for an unbounded queue.
+    /// True when a [`try_put`](Self::try_put) would fail for lack of room (asyncio's `full()`,
+    /// which counts only the items). Room already handed to a blocked producer counts as taken,
+    /// so this can be true while `len() < maxsize()`. Always false for an unbounded queue.
+    #[doc(alias = "full")]
     pub fn is_full(&self) -> bool {
         self.room.as_ref().is_some_and(|room| room.available_permits() == 0)
     }
@@ -236,6 +239,7 @@ impl<T> Queue<T> {
     /// put, fail with their item given back; consumers get the items still queued, then fail.
     /// Consumers waiting on an empty queue are woken and fail at once. Does not affect
     /// `task_done` or `join`.
+    #[doc(alias = "shutdown")]
     pub fn close(&self) {
         let mut state = self.state.borrow_mut();
         if state.closed {

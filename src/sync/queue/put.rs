@@ -31,8 +31,10 @@ impl<T> Queue<T> {
         }
     }
 
-    /// Adds `item` now, or gives it back: [`TryPutError::Full`] if there is no room (or
-    /// producers are already waiting for it), [`TryPutError::Closed`] if the queue is closed.
+    /// Adds `item` now, or gives it back (asyncio's `put_nowait()`): [`TryPutError::Full`] if
+    /// there is no room (or producers are already waiting for it), [`TryPutError::Closed`] if
+    /// the queue is closed.
+    #[doc(alias = "put_nowait")]
     pub fn try_put(&self, item: T) -> Result<(), TryPutError<T>> {
         let permit = match self.room.as_ref().map(Semaphore::try_acquire) {
             None => None,
@@ -118,10 +120,14 @@ impl<T> fmt::Debug for Put<'_, T> {
     }
 }
 
-/// [`Queue::put`] failed because the queue is closed; the item is given back in field `0`.
+/// [`Queue::put`] failed because the queue is closed; the item is given back in field `0`
+/// (asyncio raises `QueueShutDown`).
+#[doc(alias = "QueueShutDown")]
 pub struct PutError<T>(pub T);
 
-/// Why [`Queue::try_put`] could not add the item, which it gives back.
+/// Why [`Queue::try_put`] could not add the item, which it gives back (`Full` is asyncio's
+/// `QueueFull`).
+#[doc(alias = "QueueFull")]
 pub enum TryPutError<T> {
     /// No room now (or producers are already waiting for it).
     Full(T),
