@@ -15,10 +15,35 @@ use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
 
-use crate::combinators::TaskSet;
+use crate::combinators::task_set::TaskSet;
 use crate::task::JoinError;
 
 /// A set of tasks that succeed or fail together. Clones are handles to the same group.
+///
+/// # Examples
+///
+/// Three tasks that all succeed; their results travel through shared state (asyncio's
+/// `async with asyncio.TaskGroup() as tg: tg.create_task(...)`):
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::rc::Rc;
+/// use evloop::TaskGroup;
+///
+/// let squares = evloop::run(async {
+///     let (group, squares) = (TaskGroup::<String>::new(), Rc::new(RefCell::new(Vec::new())));
+///     for n in 1..=3 {
+///         let squares = squares.clone();
+///         group.spawn(async move {
+///             squares.borrow_mut().push(n * n);
+///             Ok(())
+///         });
+///     }
+///     group.join().await.expect("no task failed");
+///     squares.take()
+/// });
+/// assert_eq!(squares, [1, 4, 9]);
+/// ```
 pub struct TaskGroup<E> {
     inner: Rc<Inner<E>>,
 }
@@ -59,6 +84,7 @@ pub enum Failure<E> {
 }
 
 /// Every failure of a [`TaskGroup`] (asyncio's `ExceptionGroup`).
+#[doc(alias = "ExceptionGroup")]
 pub struct GroupError<E> {
     /// The failures in the order they happened; the first one caused the cancellation.
     pub failures: Vec<Failure<E>>,
@@ -81,11 +107,13 @@ impl<E: 'static> TaskGroup<E> {
         TaskGroup { inner: Rc::new(inner) }
     }
 
-    /// Spawns a task into the group. If the group has already failed, the task is cancelled
-    /// at once (it never runs), as asyncio refuses new tasks in a failing group.
+    /// Spawns a task into the group (asyncio's `tg.create_task`). If the group has already
+    /// failed, the task is cancelled at once (it never runs), as asyncio refuses new tasks in a
+    /// failing group.
     ///
     /// # Panics
     /// Outside a running evloop loop.
+    #[doc(alias = "create_task")]
     pub fn spawn<F>(&self, future: F)
     where
         F: Future<Output = Result<(), E>> + 'static,
@@ -109,6 +137,33 @@ impl<E: 'static> TaskGroup<E> {
     /// # Cancel safety
     /// Dropping the `join` future and then every handle to the group cancels every task still
     /// running.
+    ///
+    /// # Examples
+    ///
+    /// The first failure cancels its sibling at once, so `join` returns after 10 ms, not 60 s,
+    /// with the failure listed (asyncio raises an `ExceptionGroup`):
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evloop::{Failure, TaskGroup};
+    ///
+    /// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+    /// let (error, elapsed) = runtime.block_on(async {
+    ///     let (start, group) = (evloop::time::now(), TaskGroup::new());
+    ///     group.spawn(async {
+    ///         evloop::time::sleep(Duration::from_millis(10)).await;
+    ///         Err("bad input")
+    ///     });
+    ///     group.spawn(async {
+    ///         evloop::time::sleep(Duration::from_secs(60)).await; // cancelled at 10 ms
+    ///         Ok(())
+    ///     });
+    ///     let error = group.join().await.expect_err("one task failed");
+    ///     (error, evloop::time::now() - start)
+    /// });
+    /// assert_eq!(elapsed, Duration::from_millis(10));
+    /// assert!(matches!(error.failures[..], [Failure::Error { index: 0, error: "bad input" }]));
+    /// ```
     pub async fn join(&self) -> Result<(), GroupError<E>> {
         let inner = &*self.inner;
         loop {

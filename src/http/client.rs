@@ -89,8 +89,40 @@ impl Default for ClientConfig {
     }
 }
 
-/// An HTTP/1.1 client with a connection pool. Cheap to clone: clones share the pool.
+/// An HTTP/1.1 client with a connection pool (aiohttp's `ClientSession`). Cheap to clone:
+/// clones share the pool.
+///
+/// # Examples
+///
+/// A GET against a local server, an evloop task that answers one fixed response (aiohttp's
+/// `async with session.get(url) as resp:`, then `resp.status` and `await resp.text()`):
+///
+/// ```
+/// use evloop::http::Client;
+/// use evloop::net::TcpListener;
+///
+/// let (status, body) = evloop::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0".parse().expect("an address")).expect("a port");
+///     let url = format!("http://{}/hello", listener.local_addr().expect("bound"));
+///     evloop::spawn(async move {
+///         let (stream, _) = listener.accept().await.expect("one client");
+///         let (mut head, mut buf) = (Vec::new(), [0; 1024]);
+///         while !head.ends_with(b"\r\n\r\n") {
+///             let n = stream.read(&mut buf).await.expect("the request head");
+///             assert!(n > 0, "the client closed before the end of its request head");
+///             head.extend_from_slice(&buf[..n]);
+///         }
+///         let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+///         stream.write_all(reply).await.expect("the client reads");
+///     });
+///     let response = Client::new().get(&url).send().await.expect("a response");
+///     let status = response.status();
+///     (status, response.text().await.expect("a body"))
+/// });
+/// assert_eq!((status, body.as_str()), (200, "hello"));
+/// ```
 #[derive(Clone)]
+#[doc(alias = "ClientSession")]
 pub struct Client {
     config: Rc<ClientConfig>,
     pool: Rc<Pool>,

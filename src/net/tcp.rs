@@ -15,7 +15,42 @@ use crate::net::source::IoSource;
 use crate::reactor::Direction;
 
 /// A TCP socket listening for connections (asyncio's `start_server`).
+///
+/// # Examples
+///
+/// A one-connection echo server and its client on the same loop. In asyncio the server would
+/// be `await asyncio.start_server(handle, "127.0.0.1", 0)`; here the accept loop is yours:
+///
+/// ```
+/// use std::net::Shutdown;
+/// use evloop::net::{TcpListener, TcpStream};
+///
+/// let echoed = evloop::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0".parse().expect("an address"))?;
+///     let addr = listener.local_addr()?; // port 0 asked the OS for a free port
+///     let server = evloop::spawn(async move {
+///         let (stream, _peer) = listener.accept().await?;
+///         let mut buf = [0; 64];
+///         loop {
+///             match stream.read(&mut buf).await? {
+///                 0 => return Ok::<_, std::io::Error>(()), // the client is done sending
+///                 n => stream.write_all(&buf[..n]).await?,
+///             }
+///         }
+///     });
+///     let client = TcpStream::connect(addr).await?;
+///     client.write_all(b"hello").await?;
+///     client.shutdown(Shutdown::Write)?; // FIN: nothing more from this side
+///     let mut echoed = [0; 5];
+///     client.read_exact(&mut echoed).await?;
+///     server.await.expect("not cancelled")?;
+///     Ok::<_, std::io::Error>(echoed)
+/// })?;
+/// assert_eq!(&echoed, b"hello");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
+#[doc(alias = "start_server")]
 pub struct TcpListener {
     source: IoSource<mio::net::TcpListener>,
 }
@@ -63,7 +98,46 @@ impl TcpListener {
 }
 
 /// A TCP connection (asyncio's `StreamReader`/`StreamWriter` pair, in one object).
+///
+/// # Examples
+///
+/// Connect (asyncio's `open_connection`), then read in this task while another task writes:
+/// the methods take `&self`, and read and write readiness are kept apart. `read` returning 0
+/// is asyncio's `reader.at_eof()`:
+///
+/// ```
+/// use std::rc::Rc;
+/// use evloop::net::{TcpListener, TcpStream};
+///
+/// let reply = evloop::run(async {
+///     let listener = TcpListener::bind("127.0.0.1:0".parse().expect("an address"))?;
+///     let addr = listener.local_addr()?;
+///     evloop::spawn(async move {
+///         let (peer, _) = listener.accept().await.expect("one client");
+///         let mut ping = [0; 4];
+///         peer.read_exact(&mut ping).await.expect("the client writes ping");
+///         peer.write_all(b"pong").await.expect("the client reads");
+///     }); // the task ends, `peer` drops, and the connection closes
+///     let stream = Rc::new(TcpStream::connect(addr).await?);
+///     let writer = evloop::spawn({
+///         let stream = stream.clone();
+///         async move { stream.write_all(b"ping").await }
+///     });
+///     let (mut reply, mut buf) = (Vec::new(), [0; 16]);
+///     loop {
+///         match stream.read(&mut buf).await? {
+///             0 => break, // the server closed its side
+///             n => reply.extend_from_slice(&buf[..n]),
+///         }
+///     }
+///     writer.await.expect("not cancelled")?;
+///     Ok::<_, std::io::Error>(reply)
+/// })?;
+/// assert_eq!(reply, b"pong");
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Debug)]
+#[doc(alias("open_connection", "StreamReader", "StreamWriter"))]
 pub struct TcpStream {
     source: IoSource<mio::net::TcpStream>,
 }
@@ -183,13 +257,14 @@ impl TcpStream {
         Ok(())
     }
 
-    /// Reads until `buf` is full.
+    /// Reads until `buf` is full (asyncio's `reader.readexactly(n)`).
     ///
     /// # Errors
     /// `UnexpectedEof` if the peer closes first, or the OS's reason.
     ///
     /// # Cancel safety
     /// Not cancel-safe: bytes read before the drop are lost.
+    #[doc(alias = "readexactly")]
     pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
         while !buf.is_empty() {
             match self.read(buf).await? {
@@ -222,10 +297,12 @@ impl TcpStream {
         self.source.read_events()
     }
 
-    /// Shuts down the read half, the write half (sends FIN), or both.
+    /// Shuts down the read half, the write half (sends FIN: asyncio's `writer.write_eof()`), or
+    /// both.
     ///
     /// # Errors
     /// The OS's reason, e.g. `NotConnected`.
+    #[doc(alias = "write_eof")]
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.source.get_ref().shutdown(how)
     }

@@ -26,6 +26,39 @@ struct Node {
 }
 
 /// A shareable "please stop" flag with a future to wait for it. Clones share one flag.
+///
+/// # Examples
+///
+/// A worker finishes the job in hand when asked to stop, and returns normally (in asyncio,
+/// an `Event` passed to the worker):
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::sync::CancellationToken;
+/// use evloop::{Either, select};
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// let jobs_done = runtime.block_on(async {
+///     let token = CancellationToken::new();
+///     let worker = evloop::spawn({
+///         let token = token.clone();
+///         async move {
+///             let mut jobs = 0;
+///             loop {
+///                 let job = evloop::time::sleep(Duration::from_millis(10));
+///                 match select(token.cancelled(), job).await {
+///                     Either::Left(()) => return jobs, // async cleanup would go here
+///                     Either::Right(()) => jobs += 1,
+///                 }
+///             }
+///         }
+///     });
+///     evloop::time::sleep(Duration::from_millis(35)).await;
+///     token.cancel();
+///     worker.await.expect("it returned: nothing was hard-cancelled")
+/// });
+/// assert_eq!(jobs_done, 3);
+/// ```
 #[derive(Clone)]
 pub struct CancellationToken {
     node: Rc<Node>,
@@ -50,6 +83,24 @@ impl CancellationToken {
 
     /// A token cancelled whenever this one is (now, if this one already is). Cancelling the
     /// child does not affect this token.
+    ///
+    /// # Examples
+    ///
+    /// Cancellation flows down the tree, never up:
+    ///
+    /// ```
+    /// use evloop::sync::CancellationToken;
+    ///
+    /// evloop::run(async {
+    ///     let server = CancellationToken::new();
+    ///     let (first, second) = (server.child_token(), server.child_token());
+    ///     first.cancel(); // one connection stops
+    ///     assert!(!server.is_cancelled() && !second.is_cancelled());
+    ///     server.cancel(); // the whole server stops
+    ///     second.cancelled().await; // completes at once
+    ///     assert!(second.is_cancelled());
+    /// });
+    /// ```
     pub fn child_token(&self) -> CancellationToken {
         let child = CancellationToken::new();
         if self.is_cancelled() {

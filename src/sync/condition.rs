@@ -40,6 +40,34 @@ use super::waiters::{WaitList, WaiterKey, remember_waker, wake_all};
 
 /// A queue of tasks waiting for the state behind a [`Lock`] to change. Share it through an
 /// `Rc`, next to the lock it goes with.
+///
+/// # Examples
+///
+/// A consumer waits until the producer has put two items behind the lock (asyncio's
+/// `async with cond: await cond.wait_for(predicate)`, and `cond.notify()` on the other side):
+///
+/// ```
+/// use std::rc::Rc;
+/// use evloop::sync::{Condition, Lock};
+///
+/// let seen = evloop::run(async {
+///     let (items, changed) = (Rc::new(Lock::new(Vec::new())), Rc::new(Condition::new()));
+///     let consumer = evloop::spawn({
+///         let (items, changed) = (items.clone(), changed.clone());
+///         async move {
+///             let guard = changed.wait_for(items.lock().await, |items| items.len() >= 2).await;
+///             guard.to_vec() // the lock is held here, and the predicate holds
+///         }
+///     });
+///     for item in ["a", "b"] {
+///         items.lock().await.push(item); // change the state under the lock, then notify
+///         changed.notify(1);
+///         evloop::yield_now().await;
+///     }
+///     consumer.await.expect("not cancelled")
+/// });
+/// assert_eq!(seen, ["a", "b"]);
+/// ```
 pub struct Condition {
     /// Tasks waiting to be notified, oldest first, each with the waker to call. `notify`
     /// unlinks them: unlinked means notified.

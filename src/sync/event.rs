@@ -29,6 +29,37 @@ use std::task::{Context, Poll, Waker};
 use super::waiters::{Stage, WaitList, remember_waker, wake_all};
 
 /// A settable, clearable flag that tasks can wait for. Share it through an `Rc`.
+///
+/// # Examples
+///
+/// Workers wait for a start signal (asyncio's `await event.wait()`, then `event.set()`):
+///
+/// ```
+/// use std::rc::Rc;
+/// use evloop::sync::Event;
+///
+/// let started = evloop::run(async {
+///     let go = Rc::new(Event::new());
+///     let workers: Vec<_> = (0..3)
+///         .map(|id| {
+///             let go = go.clone();
+///             evloop::spawn(async move {
+///                 go.wait().await;
+///                 id
+///             })
+///         })
+///         .collect();
+///     evloop::yield_now().await; // every worker runs up to its `wait`
+///     assert!(workers.iter().all(|worker| !worker.is_finished()));
+///     go.set();
+///     let mut started = Vec::new();
+///     for worker in workers {
+///         started.push(worker.await.expect("not cancelled"));
+///     }
+///     started
+/// });
+/// assert_eq!(started, [0, 1, 2]);
+/// ```
 pub struct Event {
     /// The flag and the waiters, behind one `RefCell` (single-threaded).
     state: RefCell<EventState>,
@@ -72,6 +103,29 @@ impl Event {
 
     /// Lowers the flag: later `wait`s will wait for the next `set`. Waiters already released
     /// by an earlier `set` still complete.
+    ///
+    /// # Examples
+    ///
+    /// A `set` immediately followed by `clear` still lets the current waiter through, as in
+    /// asyncio:
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use evloop::sync::Event;
+    ///
+    /// evloop::run(async {
+    ///     let event = Rc::new(Event::new());
+    ///     let waiter = evloop::spawn({
+    ///         let event = event.clone();
+    ///         async move { event.wait().await }
+    ///     });
+    ///     evloop::yield_now().await; // the waiter is waiting now
+    ///     event.set();
+    ///     event.clear(); // before the released waiter has run again
+    ///     assert!(waiter.await.is_ok(), "released by the set");
+    ///     assert!(!event.is_set());
+    /// });
+    /// ```
     pub fn clear(&self) {
         self.state.borrow_mut().is_set = false;
     }

@@ -36,6 +36,32 @@ use super::semaphore::{Acquire, Permit, Semaphore};
 /// An async mutex owning a `T`; [`lock`](Lock::lock) it to reach the value.
 ///
 /// `!Send`, like everything in this module. Share it between tasks through an `Rc`.
+///
+/// # Examples
+///
+/// Three tasks each read the counter, yield, and write it back. Holding the guard across the
+/// `await` (asyncio's `async with lock:`) keeps them from losing each other's updates:
+///
+/// ```
+/// use std::rc::Rc;
+/// use evloop::sync::Lock;
+///
+/// let total = evloop::run(async {
+///     let counter = Rc::new(Lock::new(0));
+///     let tasks = (0..3).map(|_| {
+///         let counter = counter.clone();
+///         async move {
+///             let mut guard = counter.lock().await;
+///             let seen = *guard;
+///             evloop::yield_now().await; // the other tasks queue for the lock meanwhile
+///             *guard = seen + 1;
+///         } // dropping the guard unlocks, handing the lock to the next task in line
+///     });
+///     evloop::gather_all(tasks).await;
+///     *counter.lock().await
+/// });
+/// assert_eq!(total, 3);
+/// ```
 pub struct Lock<T: ?Sized> {
     /// One permit: whoever holds it holds the lock. Never closed.
     semaphore: Semaphore,
@@ -60,12 +86,14 @@ impl<T> Lock<T> {
 }
 
 impl<T: ?Sized> Lock<T> {
-    /// Waits for the lock, in FIFO order behind earlier callers, and returns its guard.
+    /// Waits for the lock, in FIFO order behind earlier callers, and returns its guard
+    /// (asyncio's `await lock.acquire()`; dropping the guard is `release()`).
     ///
     /// # Cancel safety
     /// Cancel-safe: dropping the future before it completes gives up its place in the queue,
     /// and if the lock had already been handed to it, passes the lock to the next waiter. The
     /// lock is never left locked by a future that was dropped.
+    #[doc(alias = "acquire")]
     pub fn lock(&self) -> LockAcquire<'_, T> {
         LockAcquire {
             lock: self,
@@ -74,6 +102,30 @@ impl<T: ?Sized> Lock<T> {
     }
 
     /// Takes the lock if it is free and nobody is queued for it; never waits.
+    ///
+    /// # Examples
+    ///
+    /// Unlocking hands the lock straight to the task waiting for it, so a `try_lock` right
+    /// after the unlock finds it taken (no barging):
+    ///
+    /// ```
+    /// use std::rc::Rc;
+    /// use evloop::sync::Lock;
+    ///
+    /// evloop::run(async {
+    ///     let lock = Rc::new(Lock::new("value"));
+    ///     let guard = lock.try_lock().expect("nobody holds it yet");
+    ///     let waiter = evloop::spawn({
+    ///         let lock = lock.clone();
+    ///         async move { *lock.lock().await }
+    ///     });
+    ///     evloop::yield_now().await; // the waiter queues for the lock
+    ///     drop(guard);
+    ///     assert!(lock.try_lock().is_err(), "already handed to the waiter");
+    ///     assert_eq!(waiter.await.expect("not cancelled"), "value");
+    ///     assert!(lock.try_lock().is_ok());
+    /// });
+    /// ```
     pub fn try_lock(&self) -> Result<LockGuard<'_, T>, TryLockError> {
         let permit = self.semaphore.try_acquire().map_err(|_| TryLockError(()))?;
         Ok(self.guard(permit))
@@ -81,6 +133,7 @@ impl<T: ?Sized> Lock<T> {
 
     /// True while a guard exists or the lock has been handed to a waiter that has not yet
     /// run: asyncio's `Lock.locked()`.
+    #[doc(alias = "locked")]
     pub fn is_locked(&self) -> bool {
         self.semaphore.available_permits() == 0
     }

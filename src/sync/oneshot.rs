@@ -28,7 +28,28 @@ use std::task::{Context, Poll, Waker};
 
 use super::waiters::remember_waker;
 
-/// Creates a connected sender and receiver for one value of type `T`.
+/// Creates a connected sender and receiver for one value of type `T` (asyncio's
+/// `loop.create_future()`, split into the half that resolves it and the half that awaits it).
+///
+/// # Examples
+///
+/// One task computes a value, another awaits it (in asyncio: `fut.set_result(value)` and
+/// `await fut`):
+///
+/// ```
+/// use evloop::sync::oneshot;
+///
+/// let answer = evloop::run(async {
+///     let (sender, receiver) = oneshot::channel();
+///     evloop::spawn(async move {
+///         evloop::yield_now().await;
+///         sender.send(6 * 7).expect("the receiver is still there");
+///     });
+///     receiver.await
+/// });
+/// assert_eq!(answer, Ok(42));
+/// ```
+#[doc(alias = "create_future")]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Rc::new(RefCell::new(Shared {
         value: None,
@@ -58,8 +79,9 @@ pub struct Sender<T> {
 }
 
 impl<T> Sender<T> {
-    /// Sends `value` and wakes the receiver. Fails, handing the value back, if the receiver
-    /// was dropped or closed.
+    /// Sends `value` and wakes the receiver (asyncio's `fut.set_result(value)`). Fails, handing
+    /// the value back, if the receiver was dropped or closed.
+    #[doc(alias = "set_result")]
     pub fn send(self, value: T) -> Result<(), T> {
         let mut shared = self.shared.borrow_mut();
         if shared.receiver_gone {
@@ -103,6 +125,22 @@ impl<T> fmt::Debug for Sender<T> {
 /// Awaiting `&mut receiver` (say, in a select loop) and giving up loses nothing: the value
 /// stays in the channel for the next await. Dropping the receiver itself is the cancellation:
 /// a value already sent is dropped, and a later `send` hands its value back to the sender.
+///
+/// # Examples
+///
+/// A sender dropped without sending fails the receiver instead of leaving it waiting forever
+/// (an asyncio `Future` nobody resolves just hangs):
+///
+/// ```
+/// use evloop::sync::oneshot;
+///
+/// let outcome = evloop::run(async {
+///     let (sender, receiver) = oneshot::channel::<u32>();
+///     evloop::spawn(async move { drop(sender) }); // gives up without sending
+///     receiver.await
+/// });
+/// assert!(outcome.is_err(), "RecvError: no value will ever arrive");
+/// ```
 #[must_use = "futures do nothing unless polled; dropping the receiver makes the sender's send fail"]
 pub struct Receiver<T> {
     /// The state shared with the sender.

@@ -41,9 +41,36 @@ use std::task::{Context, Poll, Waker};
 use super::waiters::{Stage, WaitList, remember_waker, wake_all};
 
 /// A counting semaphore with FIFO hand-off. Cloning gives another handle to the same permits.
+/// No `BoundedSemaphore` is needed: a [`Permit`] returns exactly what it took, so permits
+/// cannot be released too often (only [`add_permits`](Self::add_permits) adds more).
 ///
 /// `!Send`: evloop runs every task on one thread, so the state lives in an `Rc<RefCell<_>>`.
+///
+/// # Examples
+///
+/// Five 100 ms jobs, at most two at a time (asyncio's `async with semaphore:`), take 300 ms:
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::sync::Semaphore;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// let elapsed = runtime.block_on(async {
+///     let (start, semaphore) = (evloop::time::now(), Semaphore::new(2));
+///     let jobs = (0..5).map(|_| {
+///         let semaphore = semaphore.clone();
+///         async move {
+///             let _permit = semaphore.acquire().await.expect("never closed");
+///             evloop::time::sleep(Duration::from_millis(100)).await;
+///         } // dropping the permit hands it to the next job in line
+///     });
+///     evloop::gather_all(jobs).await;
+///     evloop::time::now() - start
+/// });
+/// assert_eq!(elapsed, Duration::from_millis(300));
+/// ```
 #[derive(Clone)]
+#[doc(alias = "BoundedSemaphore")]
 pub struct Semaphore {
     /// The state every handle, pending [`Acquire`] and [`Permit`] shares.
     state: Rc<RefCell<State>>,

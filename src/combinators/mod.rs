@@ -1,166 +1,29 @@
 //! Running many futures at once: asyncio's `gather`, `wait`, `as_completed`, and a `select`.
 //!
+//! Read first: `task_set.rs`, the mechanism under the spawning half of this file.
+//!
 //! `gather`, `gather_all`, `wait` and `as_completed` spawn each future as a task (as asyncio
 //! wraps each coroutine in a `Task`), so they run concurrently and a panic in one is caught
 //! like any task's. Their results are collected through a [`TaskSet`]: each task carries a small
 //! guard that, when the task's future finishes or is dropped, records the task's index on a
 //! shared list and wakes the collector. The collector then polls exactly that one `JoinHandle`,
-//! so gathering n tasks costs O(n) polls, not O(n²).
+//! so gathering n tasks costs O(n) polls, not O(n²). Each function here is only a policy over
+//! that set: which outcomes to keep, and when to stop.
 //!
 //! [`select`] and [`race`] do not spawn: they poll their futures in place and drop the losers
 //! the moment one wins. Use them for "whichever comes first", and the spawning ones for "all of
 //! these, concurrently".
 
-use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 
 use crate::task::{JoinError, JoinHandle};
 
-/// Indices of finished tasks, in the order they finished, and who to tell.
-#[derive(Default)]
-struct Finished {
-    order: VecDeque<usize>,
-    waker: Option<Waker>,
-}
+pub(crate) mod task_set;
 
-/// Pushes its task's index onto the finished list when dropped: at the end of the task's
-/// future, when it panics (unwinding drops it), or when it is cancelled.
-struct Report {
-    index: usize,
-    finished: Rc<RefCell<Finished>>,
-}
-
-impl Drop for Report {
-    fn drop(&mut self) {
-        let waker = {
-            let mut finished = self.finished.borrow_mut();
-            finished.order.push_back(self.index);
-            finished.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
-/// Tasks spawned together, whose results can be collected in the order they finish.
-pub(crate) struct TaskSet<T> {
-    /// Handles by index; `None` once collected.
-    handles: Vec<Option<JoinHandle<T>>>,
-    /// Shared with every task's `Report`.
-    finished: Rc<RefCell<Finished>>,
-    /// Spawned but not yet collected.
-    outstanding: usize,
-}
-
-impl<T: 'static> TaskSet<T> {
-    pub(crate) fn new() -> TaskSet<T> {
-        TaskSet {
-            handles: Vec::new(),
-            finished: Rc::default(),
-            outstanding: 0,
-        }
-    }
-
-    /// Spawns every future, in order: task `i` is `futures[i]`.
-    pub(crate) fn spawn_all<F: Future<Output = T> + 'static>(futures: impl IntoIterator<Item = F>) -> TaskSet<T> {
-        let mut set = TaskSet::new();
-        for future in futures {
-            set.spawn(future);
-        }
-        set
-    }
-
-    /// Spawns `future` as the next task of the set and returns its index.
-    pub(crate) fn spawn<F: Future<Output = T> + 'static>(&mut self, future: F) -> usize {
-        let index = self.handles.len();
-        let report = Report {
-            index,
-            finished: self.finished.clone(),
-        };
-        self.handles.push(Some(crate::spawn(async move {
-            let _report = report;
-            future.await
-        })));
-        self.outstanding += 1;
-        index
-    }
-
-    /// How many tasks have not been collected yet.
-    pub(crate) fn outstanding(&self) -> usize {
-        self.outstanding
-    }
-
-    /// Waits for the next task to finish and returns its index and outcome; `None` when every
-    /// task has been collected.
-    pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, Result<T, JoinError>)>> {
-        loop {
-            if self.outstanding == 0 {
-                return Poll::Ready(None);
-            }
-            let next = self.finished.borrow_mut().order.pop_front();
-            let Some(index) = next else {
-                self.finished.borrow_mut().waker = Some(cx.waker().clone());
-                return Poll::Pending;
-            };
-            let Some(handle) = self.handles[index].as_mut() else {
-                continue;
-            };
-            // The report fires inside the task's last poll, before the loop marks the task
-            // complete; by the time this collector runs, it is.
-            match Pin::new(handle).poll(cx) {
-                Poll::Ready(outcome) => {
-                    self.handles[index] = None;
-                    self.outstanding -= 1;
-                    return Poll::Ready(Some((index, outcome)));
-                }
-                Poll::Pending => self.finished.borrow_mut().order.push_front(index),
-            }
-        }
-    }
-
-    /// Waits for the next task to finish (see [`poll_next`](Self::poll_next)).
-    pub(crate) async fn next(&mut self) -> Option<(usize, Result<T, JoinError>)> {
-        poll_fn(|cx| self.poll_next(cx)).await
-    }
-
-    /// Cancels every task not yet collected.
-    pub(crate) fn cancel_all(&self) {
-        for handle in self.handles.iter().flatten() {
-            handle.cancel();
-        }
-    }
-
-    /// Cancels the rest and waits until every one of them is gone (its cleanup has run).
-    pub(crate) async fn shutdown(&mut self) {
-        self.cancel_all();
-        while self.next().await.is_some() {}
-    }
-
-    /// Hands over the handles of the tasks not yet collected, with their indices.
-    pub(crate) fn into_pending(mut self) -> Vec<(usize, JoinHandle<T>)> {
-        std::mem::take(&mut self.handles)
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, h)| h.map(|h| (i, h)))
-            .collect()
-    }
-}
-
-impl<T> Drop for TaskSet<T> {
-    /// Dropping an unfinished set cancels its tasks: no task outlives the combinator that
-    /// spawned it, unless handed out by `wait` as pending.
-    fn drop(&mut self) {
-        for handle in self.handles.iter().flatten() {
-            handle.cancel();
-        }
-    }
-}
+use task_set::TaskSet;
 
 /// Runs every future concurrently as a task and returns their outputs in input order, or the
 /// first error (asyncio's `gather`, fail-fast). When one fails, the others are cancelled and
@@ -173,6 +36,27 @@ impl<T> Drop for TaskSet<T> {
 ///
 /// # Panics
 /// Outside a running evloop loop; and re-raises a panic from any of the futures.
+///
+/// # Examples
+///
+/// Three fetches at once (asyncio's `await asyncio.gather(*aws)`): the outputs come back in
+/// input order, and the whole takes as long as the slowest, not the sum:
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// let (pages, elapsed) = runtime.block_on(async {
+///     let start = evloop::time::now();
+///     let fetches = [30, 10, 20].map(|ms| async move {
+///         evloop::time::sleep(Duration::from_millis(ms)).await;
+///         Ok::<_, String>(format!("page after {ms} ms"))
+///     });
+///     (evloop::gather(fetches).await, evloop::time::now() - start)
+/// });
+/// assert_eq!(pages.expect("none failed"), ["page after 30 ms", "page after 10 ms", "page after 20 ms"]);
+/// assert_eq!(elapsed, Duration::from_millis(30));
+/// ```
 pub async fn gather<I, F, T, E>(futures: I) -> Result<Vec<T>, E>
 where
     I: IntoIterator<Item = F>,
@@ -213,6 +97,29 @@ where
 ///
 /// # Panics
 /// Outside a running evloop loop.
+///
+/// # Examples
+///
+/// Nothing stops early: one job returns an error and another panics, and every outcome comes
+/// back in its place. The outer `Result` is the task's own: `Err(JoinError)` for the panic.
+///
+/// ```
+/// let outcomes = evloop::run(async {
+///     let jobs = (1..=3).map(|n| async move {
+///         match n {
+///             1 => Ok(10),
+///             2 => Err(format!("job {n} refused")),
+///             _ => panic!("job {n} broke"),
+///         }
+///     });
+///     evloop::gather_all(jobs).await
+/// });
+/// assert_eq!(*outcomes[0].as_ref().expect("ran to the end"), Ok(10));
+/// assert_eq!(*outcomes[1].as_ref().expect("ran to the end"), Err("job 2 refused".to_string()));
+/// let panicked = outcomes[2].as_ref().expect_err("it panicked");
+/// assert_eq!(panicked.panic_message(), Some("job 3 broke"));
+/// ```
+#[doc(alias = "return_exceptions")]
 pub async fn gather_all<I, F>(futures: I) -> Vec<Result<F::Output, JoinError>>
 where
     I: IntoIterator<Item = F>,
@@ -232,14 +139,18 @@ where
 
 /// When [`wait`] returns (asyncio's `FIRST_COMPLETED`, `FIRST_EXCEPTION`, `ALL_COMPLETED`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[doc(alias = "return_when")]
 pub enum ReturnWhen {
     /// As soon as any task finishes.
+    #[doc(alias = "FIRST_COMPLETED")]
     FirstCompleted,
     /// As soon as any task ends with a `JoinError` (a panic), or when all have finished.
     /// Tasks that report failure through a `Result` output count as completed, as an asyncio
     /// task that *returns* an error value would; use [`gather`] to stop at the first `Err`.
+    #[doc(alias = "FIRST_EXCEPTION")]
     FirstException,
     /// When every task has finished.
+    #[doc(alias = "ALL_COMPLETED")]
     AllCompleted,
 }
 
@@ -270,6 +181,32 @@ impl<T> fmt::Debug for Waited<T> {
 ///
 /// # Panics
 /// Outside a running evloop loop.
+///
+/// # Examples
+///
+/// Return as soon as one task is done and keep the others (asyncio's
+/// `done, pending = await asyncio.wait(aws, return_when=FIRST_COMPLETED)`):
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::ReturnWhen;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// runtime.block_on(async {
+///     let jobs = [30, 10, 20].map(|ms| async move {
+///         evloop::time::sleep(Duration::from_millis(ms)).await;
+///         ms
+///     });
+///     let waited = evloop::wait(jobs, ReturnWhen::FirstCompleted).await;
+///     let (index, outcome) = &waited.done[0];
+///     assert_eq!((waited.done.len(), *index, outcome.as_ref().ok()), (1, 1, Some(&10)));
+///     let pending: Vec<usize> = waited.pending.iter().map(|(index, _)| *index).collect();
+///     assert_eq!(pending, [0, 2]); // still running: await them, or cancel them
+///     for (_, handle) in waited.pending {
+///         assert!(handle.await.is_ok());
+///     }
+/// });
+/// ```
 pub async fn wait<I, F>(futures: I, when: ReturnWhen) -> Waited<F::Output>
 where
     I: IntoIterator<Item = F>,
@@ -305,6 +242,28 @@ pub struct AsCompleted<T> {
 ///
 /// # Panics
 /// Outside a running evloop loop.
+///
+/// # Examples
+///
+/// Handle each result as soon as it is ready (asyncio's `for aw in asyncio.as_completed(aws)`):
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// let order = runtime.block_on(async {
+///     let mut finished = evloop::as_completed([30, 10, 20].map(|ms| async move {
+///         evloop::time::sleep(Duration::from_millis(ms)).await;
+///         ms
+///     }));
+///     let mut order = Vec::new();
+///     while let Some((index, outcome)) = finished.next().await {
+///         order.push((index, outcome.expect("no panic")));
+///     }
+///     order
+/// });
+/// assert_eq!(order, [(1, 10), (2, 20), (0, 30)]);
+/// ```
 pub fn as_completed<I, F>(futures: I) -> AsCompleted<F::Output>
 where
     I: IntoIterator<Item = F>,
@@ -334,7 +293,7 @@ impl<T: 'static> AsCompleted<T> {
 impl<T> fmt::Debug for AsCompleted<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AsCompleted")
-            .field("remaining", &self.set.outstanding)
+            .field("remaining", &self.set.outstanding())
             .finish()
     }
 }
@@ -353,6 +312,30 @@ pub enum Either<A, B> {
 ///
 /// # Cancel safety
 /// The loser is dropped: it is exactly as cancel-safe as its own docs say.
+///
+/// # Examples
+///
+/// The same file from two mirrors; the slower request is dropped the moment the faster one
+/// answers:
+///
+/// ```
+/// use std::time::Duration;
+/// use evloop::{Either, select};
+///
+/// async fn fetch(mirror: &str, ms: u64) -> String {
+///     evloop::time::sleep(Duration::from_millis(ms)).await;
+///     format!("file from {mirror}")
+/// }
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// let (winner, elapsed) = runtime.block_on(async {
+///     let start = evloop::time::now();
+///     let winner = select(fetch("mirror-a", 30), fetch("mirror-b", 10)).await;
+///     (winner, evloop::time::now() - start)
+/// });
+/// assert_eq!(winner, Either::Right("file from mirror-b".to_string()));
+/// assert_eq!(elapsed, Duration::from_millis(10));
+/// ```
 pub async fn select<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Output> {
     let mut a = std::pin::pin!(a);
     let mut b = std::pin::pin!(b);
@@ -373,6 +356,19 @@ pub async fn select<A: Future, B: Future>(a: A, b: B) -> Either<A::Output, B::Ou
 ///
 /// # Panics
 /// If `futures` is empty (there would be no winner to wait for).
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let runtime = evloop::Builder::new().virtual_clock().build().expect("a poller");
+/// let winner = runtime.block_on(evloop::race([30, 10, 20].map(|ms| async move {
+///     evloop::time::sleep(Duration::from_millis(ms)).await;
+///     format!("answer after {ms} ms")
+/// })));
+/// assert_eq!(winner, (1, "answer after 10 ms".to_string()));
+/// ```
 pub async fn race<I, F>(futures: I) -> (usize, F::Output)
 where
     I: IntoIterator<Item = F>,
