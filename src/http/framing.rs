@@ -508,15 +508,3 @@ impl BodyDecoder {
         Ok(())
     }
 }
-
-#[cfg(test)]
-#[path = "tests_framing.rs"]
-mod tests;
-
-#[cfg(test)]
-#[path = "tests_decoder.rs"]
-mod decoder_tests;
-
-#[cfg(test)]
-#[path = "tests_decoder_props.rs"]
-mod decoder_props;

@@ -64,6 +64,9 @@ mod conn;
 mod pool;
 mod retry;
 
+#[cfg(test)]
+mod tests;
+
 pub use body::Response;
 pub use client::{Client, ClientConfig, RequestBuilder};
 pub use error::{Error, Malformed, TimeoutKind};

@@ -579,7 +579,7 @@ fn merge(base_path: &str, relative: &str) -> String {
 /// RFC 3986 §5.2.4, step by step: `.` and `..` segments are removed from an input
 /// buffer while complete segments move to the output. An empty result (from an empty
 /// path, or `/..`) is `/`: an origin-form target is never empty (RFC 9112 §3.2.1).
-fn remove_dot_segments(path: &str) -> String {
+pub(crate) fn remove_dot_segments(path: &str) -> String {
     let mut input = path;
     let mut output = String::with_capacity(path.len());
     while !input.is_empty() {
@@ -602,7 +602,3 @@ fn remove_dot_segments(path: &str) -> String {
     }
     if output.is_empty() { "/".to_owned() } else { output }
 }
-
-#[cfg(test)]
-#[path = "tests_url.rs"]
-mod tests;

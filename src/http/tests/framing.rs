@@ -2,8 +2,8 @@
 
 use proptest::prelude::*;
 
-use super::*;
-use crate::http::{HeadLimits, parse_response_head};
+use crate::http::framing::*;
+use crate::http::{Error, HeadLimits, Headers, Malformed, Method, ResponseHead, Version, parse_response_head};
 
 /// Parses a complete head from wire text.
 fn head(wire: &str) -> ResponseHead {
