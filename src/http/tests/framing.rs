@@ -1,4 +1,4 @@
-//! Tests for the framing decision in `framing.rs`: exact heads, and a proptest.
+//! Tests for the framing decision in `framing/mod.rs`: exact heads, and a proptest.
 
 use proptest::prelude::*;
 
