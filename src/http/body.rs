@@ -16,7 +16,8 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::http::conn::{Conn, Deadline};
+use crate::http::conn::Conn;
+use crate::http::deadline::Deadline;
 use crate::http::error::Error;
 use crate::http::framing::{BodyDecoder, ChunkLimits, Framing};
 use crate::http::headers::Headers;

@@ -61,6 +61,7 @@ pub mod url;
 mod body;
 mod client;
 mod conn;
+mod deadline;
 mod pool;
 mod retry;
 
