@@ -4,6 +4,8 @@
 //! stream. A [`Conn`] owns the socket and a read buffer holding bytes received but not yet
 //! consumed; every read is bounded by the request's [`Deadline`] (its total deadline, or the
 //! per-read timeout, whichever comes first), so a silent or dripping server is cut off.
+//! Read first: `net/tcp.rs` (the stream, and the read-side readiness and event count it keeps
+//! per socket) and `framing/` (what decides that a connection may be reused).
 //!
 //! System calls per keep-alive request, in the common case of a response that fits in one
 //! read: the request head and body go out in **one** `write`; the read side is then marked
