@@ -10,13 +10,15 @@
 //!   trusted, so it is closed and those bytes are never read as the next response);
 //! - closed otherwise, or if the response is dropped before its body was read to the end.
 //!
-//! Either way the request's pool slot is released then.
+//! Either way the request's pool slot is released then. Read first: `framing/` (the
+//! decision and the decoder) and `pool.rs` (what a slot is).
 
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use crate::http::conn::{Conn, Deadline};
+use crate::http::conn::Conn;
+use crate::http::deadline::Deadline;
 use crate::http::error::Error;
 use crate::http::framing::{BodyDecoder, ChunkLimits, Framing};
 use crate::http::headers::Headers;

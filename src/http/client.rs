@@ -23,7 +23,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use crate::http::body::{Reading, Response};
-use crate::http::conn::{Conn, Deadline, Origin};
+use crate::http::conn::{Conn, Origin};
+use crate::http::deadline::Deadline;
 use crate::http::error::{Error, TimeoutKind};
 use crate::http::framing::{ChunkLimits, Framing, body_framing, connection_reusable};
 use crate::http::headers::Headers;

@@ -2,8 +2,10 @@
 //!
 //! This is where the pure protocol layer (`request`, `response`, `framing`) meets evloop's TCP
 //! stream. A [`Conn`] owns the socket and a read buffer holding bytes received but not yet
-//! consumed; every read is bounded by a deadline (the request's total deadline, or the
+//! consumed; every read is bounded by the request's [`Deadline`] (its total deadline, or the
 //! per-read timeout, whichever comes first), so a silent or dripping server is cut off.
+//! Read first: `net/tcp.rs` (the stream, and the read-side readiness and event count it keeps
+//! per socket) and `framing/` (what decides that a connection may be reused).
 //!
 //! System calls per keep-alive request, in the common case of a response that fits in one
 //! read: the request head and body go out in **one** `write`; the read side is then marked
@@ -18,15 +20,14 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use crate::http::deadline::Deadline;
 use crate::http::error::{Error, TimeoutKind};
 use crate::http::response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader};
 use crate::http::url::Host;
 use crate::net::TcpStream;
-use crate::time::Sleep;
 
 /// How many bytes one `read` asks for.
 const READ_CHUNK: usize = 16 * 1024;
@@ -36,91 +37,6 @@ const READ_CHUNK: usize = 16 * 1024;
 pub(crate) struct Origin {
     pub(crate) host: Host,
     pub(crate) port: u16,
-}
-
-/// The limits on one request's waits, and the one timer that enforces them.
-///
-/// Before each wait (a pool slot, a connect, a write, a read) the timer is armed for the
-/// earlier of the request's total deadline and the wait's own limit; the wait then polls its
-/// I/O and, while that is pending, the timer. One timer per request, re-armed in place,
-/// instead of a timeout future wrapped around every wait: fewer futures to build, move and
-/// drop, and far less code.
-pub(crate) struct Deadline {
-    /// The whole request must be done by then (`None`: no total limit).
-    total: Option<Instant>,
-    /// Longest silence allowed between two reads (`None`: no limit).
-    read: Option<Duration>,
-    /// The armed deadline's timer (registered with the wheel only once a wait is pending).
-    timer: Option<Sleep>,
-    /// What the armed deadline means when it passes; `None` while nothing is armed.
-    kind: Option<TimeoutKind>,
-}
-
-impl Deadline {
-    pub(crate) fn new(total: Option<Instant>, read: Option<Duration>) -> Deadline {
-        Deadline {
-            total,
-            read,
-            timer: None,
-            kind: None,
-        }
-    }
-
-    /// The same limits with a timer of its own (for the body, read after `send` returns).
-    pub(crate) fn fresh(&self) -> Deadline {
-        Deadline::new(self.total, self.read)
-    }
-
-    /// Brings the total deadline forward to `at` if that is earlier.
-    pub(crate) fn cap_total(&mut self, at: Instant) {
-        self.total = Some(self.total.map_or(at, |t| t.min(at)));
-    }
-
-    /// Arms the timer for the next wait: the earlier of the total deadline and `per_op` from
-    /// now (reported as `per_op_kind`).
-    pub(crate) fn arm(&mut self, per_op: Option<Duration>, per_op_kind: TimeoutKind) {
-        let op_deadline = per_op.map(|d| crate::time::now() + d);
-        let (at, kind) = match (self.total, op_deadline) {
-            (None, None) => {
-                self.kind = None;
-                return;
-            }
-            (Some(t), None) => (t, TimeoutKind::Total),
-            (None, Some(o)) => (o, per_op_kind),
-            (Some(t), Some(o)) if o < t => (o, per_op_kind),
-            (Some(t), Some(_)) => (t, TimeoutKind::Total),
-        };
-        self.kind = Some(kind);
-        match &mut self.timer {
-            // Still set for the same instant (the total deadline, wait after wait): keep it.
-            Some(timer) if timer.deadline() == Some(at) => {}
-            Some(timer) => timer.reset(at),
-            None => self.timer = Some(crate::time::sleep_until(at)),
-        }
-    }
-
-    /// Arms the timer for a read: the per-read timeout, within the total deadline.
-    pub(crate) fn arm_read(&mut self) {
-        self.arm(self.read, TimeoutKind::Read);
-    }
-
-    /// `Ready` with the timeout error once the armed deadline has passed.
-    pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
-        match (self.kind, &mut self.timer) {
-            (Some(kind), Some(timer)) => Pin::new(timer).poll(cx).map(|()| Error::Timeout(kind)),
-            _ => Poll::Pending,
-        }
-    }
-
-    /// Runs `op` until it finishes or the armed deadline passes.
-    pub(crate) async fn run<T>(&mut self, op: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
-        let mut op = std::pin::pin!(op);
-        poll_fn(|cx| match op.as_mut().poll(cx) {
-            Poll::Ready(result) => Poll::Ready(result),
-            Poll::Pending => self.poll_expired(cx).map(Err),
-        })
-        .await
-    }
 }
 
 /// Bytes received but not yet consumed: `data[start..end]`.

@@ -42,7 +42,7 @@ const SENSITIVE: [&str; 4] = ["authorization", "proxy-authorization", "cookie", 
 #[derive(Clone, Default)]
 pub struct Headers {
     /// The names and values of every line, back to back: one allocation however many
-    /// lines there are (a response head used to cost two per line).
+    /// lines there are, rather than a string for each name and each value.
     text: String,
     /// Every field line in the order it was appended or received, as spans of `text`.
     /// Names keep their original case (they are sent as written); comparisons ignore it.

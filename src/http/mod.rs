@@ -1,4 +1,10 @@
-//! A minimal, strict HTTP/1.1 client — the protocol layer.
+//! A minimal, strict HTTP/1.1 client: a pure protocol layer, and an I/O half that
+//! drives it on the loop.
+//!
+//! Why it exists: the articles' crawler needs one, and an HTTP client is where the
+//! loop's sockets, timers, semaphores and cancellation all meet. Read first: RFC
+//! 9112 (HTTP/1.1's messages) for the protocol layer, and DESIGN.md §9 for how the I/O
+//! half fits together; the API follows aiohttp's `ClientSession`.
 //!
 //! # The chapter in brief
 //!
@@ -26,22 +32,24 @@
 //!       ─► connection_reusable? ─► back to the pool, or close
 //! ```
 //!
-//! # Where a body ends (RFC 9112 §6.3)
+//! Where a body ends (RFC 9112 §6.3's rules, in the order they apply) and when a
+//! connection may be reused are written down once, in [`framing`]; the chunked
+//! decoder's states are tabled on [`BodyDecoder`].
 //!
-//! The rules, in the order they are applied by [`body_framing`]:
+//! # The I/O half
 //!
-//! 1. HEAD responses, 1xx, 204 and 304: no body, whatever the headers say (§6.3 rule 1).
-//! 2. A 2xx to CONNECT: a tunnel — refused, this client does not tunnel (rule 2).
-//! 3. `Transfer-Encoding` with `Content-Length`: refused as a smuggling signature (rule 3).
-//! 4. `Transfer-Encoding` in HTTP/1.0: refused as faulty framing (§6.1).
-//! 5. `Transfer-Encoding: chunked` (exactly that): chunked (§7.1); any other coding
-//!    is refused, since the client never offered one (rule 4, §7.4).
-//! 6. `Content-Length`: that many bytes; `1*DIGIT` only, repeated values must agree
-//!    (rules 5 and 6, RFC 9110 §8.6).
-//! 7. Otherwise: until the server closes the connection (rule 8).
+//! The files below drive the pieces above over evloop's TCP streams. They are private:
+//! [`Client`] and [`Response`] are their API.
 //!
-//! A connection is reused only if the body was delimited without closing and neither
-//! side said `Connection: close`; HTTP/1.0 needs `Connection: keep-alive` (§9.3).
+//! | file          | what it does                                                           |
+//! |---------------|------------------------------------------------------------------------|
+//! | `client.rs`   | [`Client`], [`RequestBuilder`]: one request start to finish, redirects |
+//! | `pool.rs`     | idle keep-alive connections; the global and per-origin limits          |
+//! | `conn.rs`     | one connection: write a request, read its heads, vet it for reuse      |
+//! | `deadline.rs` | the one timer that bounds every wait of a request                      |
+//! | `body.rs`     | [`Response`]: the body read on demand, then the connection's fate      |
+//! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter                        |
+//! | `tests/`      | the protocol layer's unit tests, one file per module                   |
 //!
 //! # What this layer does not do
 //!
@@ -57,12 +65,16 @@ pub mod request;
 pub mod response;
 pub mod url;
 
-// The I/O half: drives the pieces above over evloop's TCP streams.
+// The I/O half (see the second table above).
 mod body;
 mod client;
 mod conn;
+mod deadline;
 mod pool;
 mod retry;
+
+#[cfg(test)]
+mod tests;
 
 pub use body::Response;
 pub use client::{Client, ClientConfig, RequestBuilder};

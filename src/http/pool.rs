@@ -1,5 +1,9 @@
 //! The connection pool: keep-alive reuse, and aiohttp's `TCPConnector(limit, limit_per_host)`.
 //!
+//! Why it exists: opening a TCP connection costs a round trip, and an unbounded crawler
+//! overwhelms both its own sockets and the servers it visits. Read first: `sync/semaphore.rs`
+//! (FIFO-fair permits, given back on drop) and `conn.rs` (when a connection may be reused).
+//!
 //! Two limits bound how many requests are in flight: a global one (aiohttp's default 100) and
 //! one per origin (0: none). Each is a FIFO-fair [`Semaphore`], so requests waiting for a slot
 //! are served in arrival order, and a waiting request counts toward its total deadline (the

@@ -262,7 +262,7 @@ pub fn basic_authorization(username: &str, password: Option<&str>) -> String {
 
 /// Standard base64 with padding (RFC 4648 §4): every 3 input bytes become 4 letters
 /// of 6 bits each; a short last group is padded with `=`.
-fn base64(input: &[u8]) -> String {
+pub(crate) fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for group in input.chunks(3) {
@@ -279,7 +279,3 @@ fn base64(input: &[u8]) -> String {
     }
     out
 }
-
-#[cfg(test)]
-#[path = "tests_request.rs"]
-mod tests;

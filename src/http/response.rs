@@ -266,7 +266,7 @@ fn parse_within(buf: &[u8], limits: &HeadLimits, budget: usize) -> Result<Option
 }
 
 /// The fields decoded line by line into one buffer (see `Headers`), sized to fit them as sent.
-fn decode_lines(fields: &[httparse::Header<'_>]) -> Headers {
+pub(crate) fn decode_lines(fields: &[httparse::Header<'_>]) -> Headers {
     let bytes = fields.iter().map(|h| h.name.len() + h.value.len()).sum();
     let mut headers = Headers::with_capacity(fields.len(), bytes);
     for h in fields {
@@ -277,7 +277,7 @@ fn decode_lines(fields: &[httparse::Header<'_>]) -> Headers {
 
 /// The usual head, UTF-8 with one line per field (no obsolete folding, so no value needs
 /// decoding), as one copy that the fields point into: `None` for any other.
-fn keep_whole(head: &[u8], fields: &[httparse::Header<'_>]) -> Option<Headers> {
+pub(crate) fn keep_whole(head: &[u8], fields: &[httparse::Header<'_>]) -> Option<Headers> {
     // A status line, one line per field and the empty line: any other LF is a folded line.
     // (Counted in 8-bit lanes, a form the compiler turns into vector code.)
     let lines: usize = head
@@ -302,7 +302,3 @@ fn keep_whole(head: &[u8], fields: &[httparse::Header<'_>]) -> Option<Headers> {
     let lines = fields.iter().map(|h| (range(h.name.as_bytes()), range(h.value)));
     Headers::over_text(text.to_owned(), lines)
 }
-
-#[cfg(test)]
-#[path = "tests_response.rs"]
-mod tests;

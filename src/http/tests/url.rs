@@ -1,6 +1,10 @@
-//! Tests for `url.rs`: parsing rules, then RFC 3986 §5.4's reference-resolution table.
+//! Tests for `url/`: parsing rules, then RFC 3986 §5.4's reference-resolution table.
 
-use super::*;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::http::Error;
+use crate::http::url::resolve::remove_dot_segments;
+use crate::http::url::*;
 
 fn url(s: &str) -> Url {
     Url::parse(s).unwrap_or_else(|e| panic!("{s:?} should parse: {e}"))

@@ -1,7 +1,8 @@
 //! Tests for `BodyDecoder` on exact bodies: each is fed whole, byte by byte and split
 //! at every point, and must give the same outcome every way.
 
-use super::*;
+use crate::http::framing::*;
+use crate::http::{Error, Malformed};
 
 /// What a caller ends up with after feeding a decoder: the body, how many input
 /// bytes belonged to it, whether it completed, and the error if one was hit.

@@ -3,8 +3,8 @@
 
 use proptest::prelude::*;
 
-use super::decoder_tests::{complete, feed};
-use super::*;
+use super::decoder::{complete, feed};
+use crate::http::framing::*;
 
 /// A chunked encoding of `chunks`, with optional extensions and trailers, in the many
 /// legal spellings (hex case, leading zeros).

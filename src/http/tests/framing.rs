@@ -1,9 +1,9 @@
-//! Tests for the framing decision in `framing.rs`: exact heads, and a proptest.
+//! Tests for the framing decision in `framing/mod.rs`: exact heads, and a proptest.
 
 use proptest::prelude::*;
 
-use super::*;
-use crate::http::{HeadLimits, parse_response_head};
+use crate::http::framing::*;
+use crate::http::{Error, HeadLimits, Headers, Malformed, Method, ResponseHead, Version, parse_response_head};
 
 /// Parses a complete head from wire text.
 fn head(wire: &str) -> ResponseHead {

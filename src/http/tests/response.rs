@@ -2,7 +2,8 @@
 
 use proptest::prelude::*;
 
-use super::*;
+use crate::http::response::*;
+use crate::http::{Error, Malformed};
 
 fn parse(buf: &[u8]) -> Result<Option<(ResponseHead, usize)>, Error> {
     parse_response_head(buf, &HeadLimits::default())

@@ -1,6 +1,7 @@
 //! Tests for `request.rs`: exact bytes of encoded heads, and every refusal.
 
-use super::*;
+use crate::http::request::*;
+use crate::http::{Error, Headers, Url};
 
 fn url(s: &str) -> Url {
     Url::parse(s).expect("test URL parses")
