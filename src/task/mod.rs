@@ -5,7 +5,7 @@
 //! 2. `id.rs`: how a task is named (a generational slab key);
 //! 3. `schedule.rs`: the hook through which a task reaches whoever runs it;
 //! 4. `header.rs`, then `raw.rs`: the allocation (header, hook, the future and then its
-//!    output), its reference count and the waker;
+//!    output) and its reference count; `waker.rs`, the waker that points at it;
 //! 5. `join.rs` and `error.rs`: the `JoinHandle` that awaits or cancels a task, and why a task
 //!    produced no output.
 //!
@@ -23,6 +23,7 @@ pub(crate) mod join;
 pub(crate) mod raw;
 pub(crate) mod schedule;
 pub(crate) mod state;
+pub(crate) mod waker;
 
 pub use error::JoinError;
 pub use id::TaskId;

@@ -24,12 +24,9 @@
 //!   └─────────────────────────────┘
 //! ```
 //!
-//! A [`std::task::Waker`] is a data pointer plus a table of four functions. Ours puts the
-//! `Header` address in the data pointer, so cloning a waker is one atomic increment and waking
-//! is a call through the vtable to the task's [`Schedule`] hook (for the runtime's: a flag check
-//! and a push onto the ready queue). The reference
-//! count is atomic because wakers are `Send`: a clone may be dropped on another thread, and the
-//! last one to go frees the cell. Everything else in the header that is not immutable is only
+//! Every waker of the task holds one counted reference too (`waker.rs`). The reference count
+//! is atomic because wakers are `Send`: a clone may be dropped on another thread, and the last
+//! one to go frees the cell. Everything else in the header that is not immutable is only
 //! touched on the loop's thread, which is why `state` and `join_waker` are plain `Cell`s.
 //!
 //! Read with: smol-rs/async-task `src/raw.rs` (the same idea for multi-threaded executors),
@@ -44,7 +41,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll};
 
 use crate::task::error::{JoinError, panic_message};
 use crate::task::header::{Header, Vtable};
@@ -75,7 +72,7 @@ struct TaskCell<F: Future, S> {
 /// An owned, counted reference to a task allocation. Not `Send`: only the loop's thread holds
 /// these (the slab entry and the `JoinHandle`); other threads only ever hold wakers.
 pub(crate) struct RawTask {
-    ptr: NonNull<Header>,
+    pub(super) ptr: NonNull<Header>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -183,18 +180,6 @@ impl RawTask {
         // SAFETY: as for `take_error`.
         unsafe { (self.header().vtable.drop_contents)(self.ptr) }
     }
-
-    /// A waker borrowed from this reference: building it touches no counter.
-    pub(crate) fn waker_ref(&self) -> WakerRef<'_> {
-        let raw = RawWaker::new(self.ptr.as_ptr().cast(), &TASK_WAKER);
-        // SAFETY: `TASK_WAKER` upholds the `RawWaker` contract for a `Header` pointer, and the
-        // `ManuallyDrop` keeps this uncounted waker from decrementing the count on drop.
-        let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
-        WakerRef {
-            waker,
-            _task: PhantomData,
-        }
-    }
 }
 
 impl Clone for RawTask {
@@ -216,24 +201,11 @@ impl Drop for RawTask {
     }
 }
 
-/// A waker that borrows a task's reference instead of owning one.
-pub(crate) struct WakerRef<'a> {
-    waker: ManuallyDrop<Waker>,
-    _task: PhantomData<&'a RawTask>,
-}
-
-impl std::ops::Deref for WakerRef<'_> {
-    type Target = Waker;
-    fn deref(&self) -> &Waker {
-        &self.waker
-    }
-}
-
 /// Adds one counted reference.
 ///
 /// # Safety
 /// The caller holds (or borrows) a counted reference to `ptr`, so the header is alive.
-unsafe fn increment(ptr: NonNull<Header>) {
+pub(super) unsafe fn increment(ptr: NonNull<Header>) {
     // SAFETY: per the contract, the header is alive.
     let old = unsafe { ptr.as_ref() }.refs.fetch_add(1, Ordering::Relaxed);
     // Like `Arc`: a count this large means clones are being leaked in a loop; wrapping around
@@ -247,7 +219,7 @@ unsafe fn increment(ptr: NonNull<Header>) {
 ///
 /// # Safety
 /// The caller owns one counted reference to `ptr` and does not use it afterwards.
-unsafe fn release(ptr: NonNull<Header>) {
+pub(super) unsafe fn release(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive until the decrement.
     let header = unsafe { ptr.as_ref() };
     if header.refs.fetch_sub(1, Ordering::Release) != 1 {
@@ -442,53 +414,4 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: called once, by `release`, after the last reference is gone; the pointer came
     // from `Box::leak` of a `TaskCell<F>` in `RawTask::new`.
     drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F, S>>().as_ptr()) });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The waker vtables.
-
-/// Wakers for tasks: the data pointer is the task's `Header`, and each waker owns one count.
-static TASK_WAKER: RawWakerVTable = RawWakerVTable::new(task_clone, task_wake, task_wake_by_ref, task_drop);
-
-/// The waker's `clone`: one more counted reference.
-///
-/// # Safety
-/// `data` is a live `Header` pointer whose count the waker being cloned holds or borrows.
-unsafe fn task_clone(data: *const ()) -> RawWaker {
-    // SAFETY: every `TASK_WAKER` waker carries a non-null pointer to a live `Header`, alive
-    // because the waker being cloned holds (or borrows) a count.
-    unsafe { increment(NonNull::new_unchecked(data as *mut Header)) };
-    RawWaker::new(data, &TASK_WAKER)
-}
-
-/// The waker's `wake`: schedules the task and gives the waker's count back.
-///
-/// # Safety
-/// `data` is a live `Header` pointer whose count this waker owns.
-unsafe fn task_wake(data: *const ()) {
-    // SAFETY: `wake` consumes the waker: wake through it, then give its count back.
-    unsafe {
-        task_wake_by_ref(data);
-        task_drop(data);
-    }
-}
-
-/// The waker's `wake_by_ref`: schedules the task through its hook.
-///
-/// # Safety
-/// As for [`task_clone`].
-unsafe fn task_wake_by_ref(data: *const ()) {
-    // SAFETY: the waker holds a count (or borrows one), so the header is alive.
-    let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
-    // SAFETY: as above; the vtable's `schedule` only needs a live cell.
-    unsafe { (ptr.as_ref().vtable.schedule)(ptr) }
-}
-
-/// The waker's `drop`: gives the waker's count back.
-///
-/// # Safety
-/// As for [`task_wake`].
-unsafe fn task_drop(data: *const ()) {
-    // SAFETY: the waker owned one count, given back once here.
-    unsafe { release(NonNull::new_unchecked(data as *mut Header)) }
 }
