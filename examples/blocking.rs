@@ -23,6 +23,8 @@
 //! callbacks (`slow_callback_duration`, 100 ms) just as evloop does; tokio has no such warning
 //! built in (tokio-console shows busy tasks instead).
 
+mod support;
+
 use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
@@ -31,19 +33,14 @@ use std::time::{Duration, Instant};
 use evloop::time::{interval, now, sleep};
 use evloop::{spawn_blocking, spawn_named};
 
+use support::since;
+
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    if std::env::args().any(|arg| arg == "--virtual") {
+    support::init_logger();
+    if support::virtual_clock_requested() {
         println!("(--virtual has no effect here: blocking is about real time)");
     }
     run();
-}
-
-fn ms(since: Instant) -> u128 {
-    now().duration_since(since).as_millis()
 }
 
 /// Ticks every 50 ms until `stop` is set; prints each tick if `verbose`. Returns the number
@@ -63,8 +60,8 @@ async fn ticker(start: Instant, verbose: bool, stop: Rc<Cell<bool>>) -> (u32, Du
                 ""
             };
             println!(
-                "  ticker: tick {count:>2} at {:>3} ms (gap {:>3} ms){frozen}",
-                ms(start),
+                "  ticker: tick {count:>2} at {} (gap {:>3} ms){frozen}",
+                since(start),
                 gap.as_millis()
             );
         }
@@ -83,8 +80,8 @@ async fn with_ticker<F: Future>(verbose: bool, work: impl FnOnce(Instant) -> F) 
     stop.set(true);
     let (count, longest) = ticker.await.expect("the ticker neither panics nor is cancelled");
     println!(
-        "  ticker: {count} ticks in {} ms; longest gap between two ticks: {} ms",
-        ms(start),
+        "  ticker: {count} ticks in {}; longest gap between two ticks: {} ms",
+        since(start),
         longest.as_millis()
     );
     output
@@ -116,14 +113,14 @@ pub fn run() {
         with_ticker(true, |start| async move {
             let sleepy = spawn_named("sleepy", async move { std::thread::sleep(pause) });
             println!(
-                "  [{:>3} ms] main: spawned \"sleepy\" ({}); it will block the thread",
-                ms(start),
+                "  [{}] main: spawned \"sleepy\" ({}); it will block the thread",
+                since(start),
                 sleepy.id()
             );
             sleepy.await.expect("sleepy neither panics nor is cancelled");
             println!(
-                "  [{:>3} ms] main: sleepy is done; nothing else ran while it slept",
-                ms(start)
+                "  [{}] main: sleepy is done; nothing else ran while it slept",
+                since(start)
             );
         })
         .await;
@@ -131,15 +128,15 @@ pub fn run() {
         println!("-- 2. the fix: the same sleep on the blocking pool (asyncio.to_thread) --");
         with_ticker(true, |start| async move {
             println!(
-                "  [{:>3} ms] main: spawn_blocking(sleep 300 ms); main awaits its handle",
-                ms(start)
+                "  [{}] main: spawn_blocking(sleep 300 ms); main awaits its handle",
+                since(start)
             );
             spawn_blocking(move || std::thread::sleep(pause))
                 .await
                 .expect("a sleep does not panic");
             println!(
-                "  [{:>3} ms] main: the pool thread is done; the loop never stopped",
-                ms(start)
+                "  [{}] main: the pool thread is done; the loop never stopped",
+                since(start)
             );
         })
         .await;
@@ -147,7 +144,7 @@ pub fn run() {
         let limit = 3_000_000;
         println!("-- 3. CPU-heavy work off the loop: count the primes below three million --");
         let (primes, took) = with_ticker(false, |start| async move {
-            println!("  [{:>3} ms] main: handing the count to the blocking pool", ms(start));
+            println!("  [{}] main: handing the count to the blocking pool", since(start));
             let job = spawn_blocking(move || {
                 let started = Instant::now();
                 (count_primes(limit), started.elapsed())

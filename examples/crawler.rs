@@ -35,6 +35,8 @@
 //! busy host cannot fill the global slots; robots.txt; rate limits in requests per second;
 //! TLS; and discovering links instead of being handed a list.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
@@ -45,7 +47,7 @@ use evloop::http::{Client, ClientConfig, Error, RetryPolicy, TimeoutKind, with_r
 use evloop::net::{TcpListener, TcpStream};
 use evloop::sync::Semaphore;
 use evloop::time::{now, sleep};
-use evloop::{Either, Runtime, select};
+use evloop::{Either, select};
 
 const LIMIT: usize = 30;
 const LIMIT_PER_HOST: usize = 10;
@@ -58,9 +60,7 @@ const HOSTS: usize = 4;
 const HOST_OF: [usize; 6] = [0, 1, 0, 2, 0, 3];
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .init();
+    support::init_logger_on_stderr();
     let (mut virtual_clock, mut pages) = (false, 1000);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -73,10 +73,7 @@ fn main() {
     if pages == 0 {
         usage();
     }
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
+    let runtime = support::runtime(virtual_clock);
     runtime.block_on(crawl(pages, virtual_clock));
 }
 

@@ -21,26 +21,15 @@
 //! instead). Rust's idiom for expected failures is `Result`, not panics: a real service
 //! returns `Err` from its tasks and keeps panics for bugs.
 
-use std::cell::Cell;
+mod support;
 
 use evloop::{Runtime, call_soon, spawn_named, yield_now};
 
-fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run();
-}
+use support::step;
 
-/// Prints one numbered line: the number is the order in which things actually ran.
-fn step(text: impl std::fmt::Display) {
-    thread_local!(static STEP: Cell<u32> = const { Cell::new(0) });
-    let n = STEP.with(|s| {
-        s.set(s.get() + 1);
-        s.get()
-    });
-    println!("{n:>2}. {text}");
+fn main() {
+    support::init_logger();
+    run();
 }
 
 /// The articles' `faulty_task`: it fails on its first step.

@@ -21,6 +21,8 @@
 //! writes to stdout without blocking its event loop. Here a write to a full pipe blocks the
 //! loop's only thread — harmless in a tool that does one request at a time, wrong in a server.
 
+mod support;
+
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -60,9 +62,7 @@ enum Usage {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .init();
+    support::init_logger_on_stderr();
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(Usage::Help) => {

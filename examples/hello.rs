@@ -28,25 +28,15 @@
 //! does not. Python creates a coroutine object per call; Rust compiles each `async fn` into a
 //! state machine, and awaiting one nests it inside the caller's, with no allocation at all.
 
-use std::cell::Cell;
+mod support;
+
 use std::time::Duration;
 
-fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run();
-}
+use support::step;
 
-/// Prints one numbered step, so the order things ran in is easy to follow.
-fn step(text: impl std::fmt::Display) {
-    thread_local!(static STEP: Cell<u32> = const { Cell::new(0) });
-    let n = STEP.with(|s| {
-        s.set(s.get() + 1);
-        s.get()
-    });
-    println!("{n:>2}. {text}");
+fn main() {
+    support::init_logger();
+    run();
 }
 
 /// Who is running: a task, or the future given to `run` (which is not a task).

@@ -22,17 +22,15 @@
 //! because a periodic job rarely wants a flurry of catch-up runs after a stall. Cron-like
 //! schedulers (APScheduler, Celery beat) add persistence and wall-clock schedules on top.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
-use evloop::Runtime;
 use evloop::time::{MissedTickBehavior, interval, now, sleep};
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run(std::env::args().any(|arg| arg == "--virtual"));
+    support::init_logger();
+    run(support::virtual_clock_requested());
 }
 
 /// `instant - start` in seconds with one decimal (the jobs here run on whole and half seconds).
@@ -66,18 +64,7 @@ async fn late_ticks(behavior: MissedTickBehavior) -> String {
 }
 
 pub fn run(virtual_clock: bool) {
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
-    println!(
-        "clock: {}",
-        if virtual_clock {
-            "virtual (sleeps take no real time)"
-        } else {
-            "real"
-        }
-    );
+    let runtime = support::runtime(virtual_clock);
 
     runtime.block_on(async {
         println!("-- 1. a job every 2 s and a job every 3 s, stopped after 10.5 s --");
