@@ -1,10 +1,22 @@
 //! blocking: the one rule of an event loop: never block its thread. What breaking it looks
 //! like, and the fix, `spawn_blocking`, for blocking calls and for CPU-heavy work.
 //!
-//! Mirrors the articles' "事件循环阻塞陷阱" (the event-loop blocking pitfall): `time.sleep()`
+//! Mirrors: the untitled article in seeds/002_2249a562833656a4.txt (its introduction,
+//! "引言", opens "在现代Python开发中,异步编程已成为构建高性能应用的重要技术手段": in modern
+//! Python development, async programming has become an important technique for building
+//! high-performance applications), section "2.1 事件循环阻塞陷阱" (the event-loop
+//! blocking pitfall), whose blocking call is `requests.get`; and "Pythonasyncio协程详解与实战"
+//! (Python asyncio coroutines in detail, and in practice), section
+//! "asyncio在实际项目中如何应用?常见陷阱与最佳实践" (how asyncio is used in real projects: common
+//! pitfalls and best practices), the pitfall "阻塞调用" (blocking calls) and the practice
+//! "隔离阻塞代码" (isolate blocking code) — seeds/003_d72a955675d78a58.txt. `time.sleep()`
 //! inside a coroutine stops *every* coroutine, and the fix is `await asyncio.to_thread(...)`
-//! / `loop.run_in_executor(...)`; CPU-bound work goes to an executor too (the articles use a
-//! `ProcessPoolExecutor`, because of Python's GIL; Rust threads run truly in parallel).
+//! / `loop.run_in_executor(...)`. CPU-bound work goes to an executor too: a
+//! `ProcessPoolExecutor` in "深入理解 Python 异步编程(下)" (Understanding Python asynchronous
+//! programming in depth, part 3 of 3), section "1.2 异步编程如何规避 GIL 限制" (how async
+//! programming gets around the GIL) — seeds/000_8e7512ba363f68fc.txt, and in seeds/001's
+//! section "CPU 密集型工作与 ProcessPoolExecutor" (CPU-bound work and ProcessPoolExecutor),
+//! because of Python's GIL; Rust threads run truly in parallel.
 //!
 //! Run with: `cargo run --example blocking` (no `--virtual`: this example is about real time
 //! passing while a thread is stuck, which a virtual clock cannot show).

@@ -1,9 +1,11 @@
 //! callbacks: what an event loop offered before coroutines: `call_soon`, `call_later`, and
 //! "callback hell", next to the same job written with async/await.
 //!
-//! Mirrors the articles' "回调地狱与解决方案" (callback hell and its fix): `callback1` calls
-//! `call_soon(callback2)`, which calls `call_soon(callback3)`; the fix is one `async def` that
-//! awaits three times. Here both versions run *at the same time*, on the same loop.
+//! Mirrors: "深入理解 Python 异步编程(下)" (Understanding Python asynchronous programming in
+//! depth, part 3 of 3), section "2.1 回调地狱与解决方案" (callback hell and its solution)
+//! — seeds/000_8e7512ba363f68fc.txt. There `callback1` calls `call_soon(callback2)`, which calls
+//! `call_soon(callback3)`; the fix is one `async def` that awaits three times. Here both
+//! versions run *at the same time*, on the same loop.
 //!
 //! Run with: `cargo run --example callbacks [-- --virtual]`
 //!

@@ -1,7 +1,9 @@
 //! cancel: stopping work early: hard cancel, a cooperative token, `shield`, and `timeout`.
 //!
-//! Mirrors the articles' "cancellation and resource cleanup" pitfall (000, 2.3): a task that
-//! holds a resource is cancelled mid-sleep with `task.cancel()`, and the resource must still
+//! Mirrors: "深入理解 Python 异步编程(下)" (Understanding Python asynchronous programming in
+//! depth, part 3 of 3), section "2.3 任务取消不当" (cancelling tasks improperly)
+//! — seeds/000_8e7512ba363f68fc.txt. A task that holds a resource, the article's
+//! `task_with_resource`, is cancelled mid-sleep with `task.cancel()`, and the resource must still
 //! be released. In asyncio that is `try: … finally:` (or `except CancelledError: …; raise`);
 //! in Rust it is `Drop`, which runs when the cancelled task's future is dropped. (The article
 //! says its `finally` version never runs; in asyncio it does. The real trap there is catching

@@ -1,8 +1,15 @@
 //! gather: running many futures at once, and what happens when one of them fails.
 //!
-//! Mirrors the articles' `await asyncio.gather(*tasks)` (001, 003) and its two failure modes:
-//! the default, where the first exception propagates, and `return_exceptions=True`, where
-//! every outcome comes back. Then `asyncio.as_completed` and asyncio 3.11's `TaskGroup`.
+//! Mirrors: "Python异步编程:掌握asyncio构建高性能应用" (Python asynchronous programming: mastering
+//! asyncio to build high-performance applications), section "并发请求" (concurrent requests)
+//! — seeds/001_3283da4f40090053.txt, whose `check_all` ends in `await asyncio.gather(*tasks,
+//! return_exceptions=True)`; and "Pythonasyncio协程详解与实战" (Python asyncio coroutines in
+//! detail, and in practice), section "asyncio在实际项目中如何应用?常见陷阱与最佳实践" (how asyncio is
+//! used in real projects: common pitfalls and best practices) — seeds/003_d72a955675d78a58.txt,
+//! which advises `return_exceptions=True` "而不是让第一个异常就中断整个gather" (rather than let the
+//! first exception end the whole gather). So: gather's two failure modes, the default, where
+//! the first exception propagates, and `return_exceptions=True`, where every outcome comes
+//! back. Then `asyncio.as_completed` and asyncio 3.11's `TaskGroup`.
 //!
 //! Run with: `cargo run --example gather [-- --virtual]`
 //!

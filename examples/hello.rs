@@ -1,6 +1,9 @@
 //! hello: the smallest evloop program: run a coroutine, await another one, spawn a task.
 //!
-//! Mirrors asyncio's first program (and the articles' "定义协程, await, asyncio.run" steps):
+//! Mirrors: "Pythonasyncio协程详解与实战" (Python asyncio coroutines in detail, and in practice),
+//! section "解决方案" (the solution), its three steps "定义协程" (define a coroutine), "等待异步操作"
+//! (await an asynchronous operation) and "运行事件循环" (run the event loop: `asyncio.run`)
+//! — seeds/003_d72a955675d78a58.txt. The program is asyncio's usual first one:
 //!
 //! ```python
 //! async def greet(name):

@@ -1,7 +1,11 @@
 //! lock_race: a read-await-write race on a shared counter, and the `Lock` that fixes it.
 //!
-//! Mirrors the articles' counter race (002, section 2.3): three tasks each add 1 a thousand
-//! times, but with an `await` between reading the counter and writing it back:
+//! Mirrors: the untitled article in seeds/002_2249a562833656a4.txt (its introduction,
+//! "引言", opens "在现代Python开发中,异步编程已成为构建高性能应用的重要技术手段": in modern
+//! Python development, async programming has become an important technique for building
+//! high-performance applications), section "2.3 资源竞争与并发控制陷阱" (the resource
+//! contention and concurrency control pitfall). Its counter race: three tasks each add 1 a
+//! thousand times, but with an `await` between reading the counter and writing it back:
 //!
 //! ```python
 //! async def unsafe_increment():

@@ -1,6 +1,11 @@
 //! periodic: two periodic jobs on one loop, and what happens to ticks that a slow job missed.
 //!
-//! Mirrors the articles' periodic task (`while True: await job(); await asyncio.sleep(period)`),
+//! Mirrors: "Python异步编程实战:Asyncio、多线程与多进程在高并发场景下的应用" (Python asynchronous
+//! programming in practice: asyncio, multithreading and multiprocessing in high-concurrency
+//! scenarios), section "Asyncio在实际应用中的最佳实践" (asyncio best practices in real
+//! applications), part "2. 异步任务调度" (scheduling async tasks) — seeds/004_c645c2748a557271.txt.
+//! Its `TaskScheduler` runs one job every 2 s and one every 3 s, each as
+//! `while True: await callback(); await asyncio.sleep(interval)`. Here they are
 //! written with `evloop::time::interval`, which keeps a fixed cadence: the next tick is
 //! due one period after the previous one was *due*, not after the job finished, so the
 //! schedule does not drift by the job's running time the way `job(); sleep(period)` does.

@@ -1,6 +1,8 @@
 //! queue: producers and consumers joined by a bounded `Queue`, and three ways to stop them.
 //!
-//! Mirrors the articles' producer–consumer pipeline (001): `asyncio.Queue(maxsize=…)`,
+//! Mirrors: "Python异步编程:掌握asyncio构建高性能应用" (Python asynchronous programming: mastering
+//! asyncio to build high-performance applications), section "生产者-消费者队列" (producer-consumer
+//! queue) — seeds/001_3283da4f40090053.txt. Its `pipeline`: `asyncio.Queue(maxsize=…)`,
 //! producers that `await queue.put(url)`, consumers that loop on `await queue.get()`, and one
 //! `None` "poison pill" (毒丸) per consumer to tell it to stop. Then the other two stopping
 //! styles asyncio offers: `task_done()` + `join()` then cancel, and `shutdown()` (`close()`).

@@ -1,9 +1,11 @@
 //! say_after: the "time issue": two waits awaited in turn add up; run as tasks they overlap.
 //!
-//! Mirrors the articles' Task A / Task B program: `task_a` sleeps 2 s, `task_b` sleeps 1 s,
-//! and `await asyncio.gather(task_a(), task_b())` finishes in about 2 s, not 3 s ("总耗时大约
-//! 是2秒(最长那个任务的时间),而不是3秒"). The first half shows the 3 s version, which is what
-//! happens when coroutines are simply awaited one after the other.
+//! Mirrors: "Pythonasyncio协程详解与实战" (Python asyncio coroutines in detail, and in practice),
+//! section "解决方案" (the solution) — seeds/003_d72a955675d78a58.txt. Its Task A / Task B
+//! program: `task_a` sleeps 2 s, `task_b` sleeps 1 s, and `await asyncio.gather(task_a(),
+//! task_b())` finishes in about 2 s, not 3 s ("总耗时大约是2秒(最长那个任务的时间),而不是3秒").
+//! The first half shows the 3 s version, which is what happens when coroutines are simply
+//! awaited one after the other.
 //!
 //! Run with: `cargo run --example say_after [-- --virtual]`
 //!
@@ -32,7 +34,7 @@ fn main() {
     run(support::virtual_clock_requested());
 }
 
-/// The articles' `task_a` / `task_b`: announce, wait (pretend I/O), announce.
+/// The article's `task_a` / `task_b`: announce, wait (pretend I/O), announce.
 async fn say_after(name: &str, delay: Duration, start: Instant) {
     println!(
         "  [t = {}] {name}: started; sleeping {} s",

@@ -1,6 +1,13 @@
 //! semaphore: 100 workers, at most 10 at a time: a `Semaphore` bounds concurrency.
 //!
-//! Mirrors the articles' "optimized scheduler" (002, section 2.2; 001's rate limiting):
+//! Mirrors: the untitled article in seeds/002_2249a562833656a4.txt (its introduction, "引言",
+//! opens "在现代Python开发中,异步编程已成为构建高性能应用的重要技术手段": in modern Python
+//! development, async programming has become an important technique for building
+//! high-performance applications), section "2.2 协程调度问题" (coroutine scheduling problems),
+//! its "优化方案" (the optimized version, `optimized_scheduler`). The same limit appears in
+//! "Python异步编程:掌握asyncio构建高性能应用" (Python asynchronous programming: mastering asyncio
+//! to build high-performance applications), section "信号量(速率控制)" (semaphores: rate control)
+//! — seeds/001_3283da4f40090053.txt. The program:
 //!
 //! ```python
 //! semaphore = asyncio.Semaphore(10)            # at most 10 workers at once

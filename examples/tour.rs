@@ -3,7 +3,8 @@
 //! The examples mirror, one idea each, the programs of the asyncio articles evloop is built
 //! from: coroutines and tasks, callbacks, exceptions, waits that overlap, gather and task
 //! groups, timeouts and cancellation, periodic jobs, semaphores, locks and queues, and sockets
-//! and what blocking the loop does.
+//! and what blocking the loop does. Each example's own `//!` names the article and the section
+//! it mirrors (`echo` mirrors none: it is asyncio's own echo server).
 //!
 //! Run with: `cargo run --release --example tour`
 //!

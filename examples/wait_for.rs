@@ -1,8 +1,13 @@
 //! wait_for: give an operation a deadline; when it runs out, the operation is cancelled.
 //!
-//! Mirrors asyncio's `await asyncio.wait_for(slow(), timeout=1)` and the articles' advice to
-//! put a timeout on every network call (the crawler's per-request timeout): a 3 s operation
-//! under a 1 s limit fails with `Elapsed` (Python's `TimeoutError`), a 0.5 s one succeeds.
+//! Mirrors asyncio's `await asyncio.wait_for(slow(), timeout=1)`: a 3 s operation under a 1 s
+//! limit fails with `Elapsed` (Python's `TimeoutError`), a 0.5 s one succeeds. No article has
+//! this program; it follows the advice of "深入理解 Python 异步编程(下)" (Understanding Python
+//! asynchronous programming in depth, part 3 of 3), sections "5.2 性能优化策略" (performance
+//! strategies: "合理设置超时:使用asyncio.wait_for避免长时间阻塞", set sensible timeouts with
+//! `wait_for`) and "5.3 错误处理规范" (rules for handling errors: a timeout on every async
+//! operation), which its crawler in "6.2 实现方案" (the implementation) applies to each request
+//! — seeds/000_8e7512ba363f68fc.txt.
 //!
 //! Run with: `cargo run --example wait_for [-- --virtual]`
 //!
