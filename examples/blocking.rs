@@ -1,10 +1,22 @@
 //! blocking: the one rule of an event loop: never block its thread. What breaking it looks
 //! like, and the fix, `spawn_blocking`, for blocking calls and for CPU-heavy work.
 //!
-//! Mirrors the articles' "事件循环阻塞陷阱" (the event-loop blocking pitfall): `time.sleep()`
+//! Mirrors: the untitled article in seeds/002_2249a562833656a4.txt (its introduction,
+//! "引言", opens "在现代Python开发中,异步编程已成为构建高性能应用的重要技术手段": in modern
+//! Python development, async programming has become an important technique for building
+//! high-performance applications), section "2.1 事件循环阻塞陷阱" (the event-loop
+//! blocking pitfall), whose blocking call is `requests.get`; and "Pythonasyncio协程详解与实战"
+//! (Python asyncio coroutines in detail, and in practice), section
+//! "asyncio在实际项目中如何应用?常见陷阱与最佳实践" (how asyncio is used in real projects: common
+//! pitfalls and best practices), the pitfall "阻塞调用" (blocking calls) and the practice
+//! "隔离阻塞代码" (isolate blocking code) — seeds/003_d72a955675d78a58.txt. `time.sleep()`
 //! inside a coroutine stops *every* coroutine, and the fix is `await asyncio.to_thread(...)`
-//! / `loop.run_in_executor(...)`; CPU-bound work goes to an executor too (the articles use a
-//! `ProcessPoolExecutor`, because of Python's GIL; Rust threads run truly in parallel).
+//! / `loop.run_in_executor(...)`. CPU-bound work goes to an executor too: a
+//! `ProcessPoolExecutor` in "深入理解 Python 异步编程(下)" (Understanding Python asynchronous
+//! programming in depth, part 3 of 3), section "1.2 异步编程如何规避 GIL 限制" (how async
+//! programming gets around the GIL) — seeds/000_8e7512ba363f68fc.txt, and in seeds/001's
+//! section "CPU 密集型工作与 ProcessPoolExecutor" (CPU-bound work and ProcessPoolExecutor),
+//! because of Python's GIL; Rust threads run truly in parallel.
 //!
 //! Run with: `cargo run --example blocking` (no `--virtual`: this example is about real time
 //! passing while a thread is stuck, which a virtual clock cannot show).
@@ -23,6 +35,8 @@
 //! callbacks (`slow_callback_duration`, 100 ms) just as evloop does; tokio has no such warning
 //! built in (tokio-console shows busy tasks instead).
 
+mod support;
+
 use std::cell::Cell;
 use std::future::Future;
 use std::rc::Rc;
@@ -31,19 +45,14 @@ use std::time::{Duration, Instant};
 use evloop::time::{interval, now, sleep};
 use evloop::{spawn_blocking, spawn_named};
 
+use support::since;
+
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    if std::env::args().any(|arg| arg == "--virtual") {
+    support::init_logger();
+    if support::virtual_clock_requested() {
         println!("(--virtual has no effect here: blocking is about real time)");
     }
     run();
-}
-
-fn ms(since: Instant) -> u128 {
-    now().duration_since(since).as_millis()
 }
 
 /// Ticks every 50 ms until `stop` is set; prints each tick if `verbose`. Returns the number
@@ -63,8 +72,8 @@ async fn ticker(start: Instant, verbose: bool, stop: Rc<Cell<bool>>) -> (u32, Du
                 ""
             };
             println!(
-                "  ticker: tick {count:>2} at {:>3} ms (gap {:>3} ms){frozen}",
-                ms(start),
+                "  ticker: tick {count:>2} at {} (gap {:>3} ms){frozen}",
+                since(start),
                 gap.as_millis()
             );
         }
@@ -83,8 +92,8 @@ async fn with_ticker<F: Future>(verbose: bool, work: impl FnOnce(Instant) -> F) 
     stop.set(true);
     let (count, longest) = ticker.await.expect("the ticker neither panics nor is cancelled");
     println!(
-        "  ticker: {count} ticks in {} ms; longest gap between two ticks: {} ms",
-        ms(start),
+        "  ticker: {count} ticks in {}; longest gap between two ticks: {} ms",
+        since(start),
         longest.as_millis()
     );
     output
@@ -116,14 +125,14 @@ pub fn run() {
         with_ticker(true, |start| async move {
             let sleepy = spawn_named("sleepy", async move { std::thread::sleep(pause) });
             println!(
-                "  [{:>3} ms] main: spawned \"sleepy\" ({}); it will block the thread",
-                ms(start),
+                "  [{}] main: spawned \"sleepy\" ({}); it will block the thread",
+                since(start),
                 sleepy.id()
             );
             sleepy.await.expect("sleepy neither panics nor is cancelled");
             println!(
-                "  [{:>3} ms] main: sleepy is done; nothing else ran while it slept",
-                ms(start)
+                "  [{}] main: sleepy is done; nothing else ran while it slept",
+                since(start)
             );
         })
         .await;
@@ -131,15 +140,15 @@ pub fn run() {
         println!("-- 2. the fix: the same sleep on the blocking pool (asyncio.to_thread) --");
         with_ticker(true, |start| async move {
             println!(
-                "  [{:>3} ms] main: spawn_blocking(sleep 300 ms); main awaits its handle",
-                ms(start)
+                "  [{}] main: spawn_blocking(sleep 300 ms); main awaits its handle",
+                since(start)
             );
             spawn_blocking(move || std::thread::sleep(pause))
                 .await
                 .expect("a sleep does not panic");
             println!(
-                "  [{:>3} ms] main: the pool thread is done; the loop never stopped",
-                ms(start)
+                "  [{}] main: the pool thread is done; the loop never stopped",
+                since(start)
             );
         })
         .await;
@@ -147,7 +156,7 @@ pub fn run() {
         let limit = 3_000_000;
         println!("-- 3. CPU-heavy work off the loop: count the primes below three million --");
         let (primes, took) = with_ticker(false, |start| async move {
-            println!("  [{:>3} ms] main: handing the count to the blocking pool", ms(start));
+            println!("  [{}] main: handing the count to the blocking pool", since(start));
             let job = spawn_blocking(move || {
                 let started = Instant::now();
                 (count_primes(limit), started.elapsed())

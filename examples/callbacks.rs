@@ -1,9 +1,11 @@
 //! callbacks: what an event loop offered before coroutines: `call_soon`, `call_later`, and
 //! "callback hell", next to the same job written with async/await.
 //!
-//! Mirrors the articles' "回调地狱与解决方案" (callback hell and its fix): `callback1` calls
-//! `call_soon(callback2)`, which calls `call_soon(callback3)`; the fix is one `async def` that
-//! awaits three times. Here both versions run *at the same time*, on the same loop.
+//! Mirrors: "深入理解 Python 异步编程(下)" (Understanding Python asynchronous programming in
+//! depth, part 3 of 3), section "2.1 回调地狱与解决方案" (callback hell and its solution)
+//! — seeds/000_8e7512ba363f68fc.txt. There `callback1` calls `call_soon(callback2)`, which calls
+//! `call_soon(callback3)`; the fix is one `async def` that awaits three times. Here both
+//! versions run *at the same time*, on the same loop.
 //!
 //! Run with: `cargo run --example callbacks [-- --virtual]`
 //!
@@ -15,7 +17,7 @@
 //!    alternate. Each result travels into the next closure by being captured (`move`); getting
 //!    the final result *out* needs a shared cell, because nobody can await a callback.
 //! 3. `call_later` callbacks run in deadline order, after any `call_soon`; a cancelled one
-//!    never runs. With `--virtual` the times print exactly (100 ms, 300 ms) on every run.
+//!    never runs. With `--virtual` the times print exactly (0.100 s, 0.300 s) on every run.
 //!
 //! What production runtimes do differently: JavaScript, Twisted and libuv programs were
 //! written in this style for years (promises, then async/await, fixed the readability).
@@ -23,34 +25,20 @@
 //! spawned future. asyncio keeps callbacks as the loop's primitive and builds tasks on them;
 //! evloop keeps both and puts them on one queue so their relative order matches asyncio's.
 
-use std::cell::{Cell, RefCell};
+mod support;
+
+use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use evloop::time::{now, sleep};
-use evloop::{Runtime, call_later, call_soon, yield_now};
+use evloop::{call_later, call_soon, yield_now};
+
+use support::{since, step};
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run(std::env::args().any(|arg| arg == "--virtual"));
-}
-
-/// Prints one numbered line: the number is the order in which things actually ran.
-fn step(text: impl std::fmt::Display) {
-    thread_local!(static STEP: Cell<u32> = const { Cell::new(0) });
-    let n = STEP.with(|s| {
-        s.set(s.get() + 1);
-        s.get()
-    });
-    println!("{n:>2}. {text}");
-}
-
-/// Milliseconds since `start` on the loop's clock.
-fn ms(start: Instant) -> String {
-    format!("t={:>3} ms", now().duration_since(start).as_millis())
+    support::init_logger();
+    run(support::virtual_clock_requested());
 }
 
 /// The async version's pretend I/O: give the loop one turn, then produce a value.
@@ -63,11 +51,7 @@ async fn lookup(what: &str, value: String) -> String {
 }
 
 pub fn run(virtual_clock: bool) {
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
-    println!("clock: {}", if virtual_clock { "virtual" } else { "real" });
+    let runtime = support::runtime(virtual_clock);
     runtime.block_on(async {
         println!("-- 1. call_soon is first in, first out --");
         for name in ["a", "b", "c"] {
@@ -110,15 +94,15 @@ pub fn run(virtual_clock: bool) {
         println!("-- 3. call_later, and a cancelled callback --");
         let start = now();
         call_later(Duration::from_millis(300), move || {
-            step(format!("{}: the 300 ms callback", ms(start)))
+            step(format!("t = {}: the 300 ms callback", since(start)))
         });
         call_later(Duration::from_millis(100), move || {
-            step(format!("{}: the 100 ms callback", ms(start)))
+            step(format!("t = {}: the 100 ms callback", since(start)))
         });
         let doomed = call_later(Duration::from_millis(200), || {
             step("the 200 ms callback (never printed)")
         });
-        call_soon(move || step(format!("{}: call_soon runs before every timer", ms(start))));
+        call_soon(move || step(format!("t = {}: call_soon runs before every timer", since(start))));
         let cancelled = doomed.cancel();
         step(format!(
             "main: cancel() of {} returned {cancelled}; is_pending() is now {}",
@@ -127,8 +111,8 @@ pub fn run(virtual_clock: bool) {
         ));
         sleep(Duration::from_millis(400)).await;
         step(format!(
-            "{}: main woke from sleep(400 ms); timers ran in deadline order",
-            ms(start)
+            "t = {}: main woke from sleep(400 ms); timers ran in deadline order",
+            since(start)
         ));
     });
 }

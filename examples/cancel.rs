@@ -1,7 +1,9 @@
 //! cancel: stopping work early: hard cancel, a cooperative token, `shield`, and `timeout`.
 //!
-//! Mirrors the articles' "cancellation and resource cleanup" pitfall (000, 2.3): a task that
-//! holds a resource is cancelled mid-sleep with `task.cancel()`, and the resource must still
+//! Mirrors: "深入理解 Python 异步编程(下)" (Understanding Python asynchronous programming in
+//! depth, part 3 of 3), section "2.3 任务取消不当" (cancelling tasks improperly)
+//! — seeds/000_8e7512ba363f68fc.txt. A task that holds a resource, the article's
+//! `task_with_resource`, is cancelled mid-sleep with `task.cancel()`, and the resource must still
 //! be released. In asyncio that is `try: … finally:` (or `except CancelledError: …; raise`);
 //! in Rust it is `Drop`, which runs when the cancelled task's future is dropped. (The article
 //! says its `finally` version never runs; in asyncio it does. The real trap there is catching
@@ -26,24 +28,19 @@
 //! like evloop (`JoinHandle::abort`, `tokio_util::sync::CancellationToken`), except that an
 //! abort of a task running on another thread takes effect only at its next await point.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use evloop::sync::CancellationToken;
 use evloop::time::{now, sleep, timeout};
-use evloop::{Either, Runtime, select, shield, spawn};
+use evloop::{Either, select, shield, spawn};
+
+use support::since;
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run(std::env::args().any(|arg| arg == "--virtual"));
-}
-
-/// Time since `start` on the loop's clock, to the millisecond.
-fn stamp(start: Instant) -> String {
-    let elapsed = now().duration_since(start);
-    format!("[{}.{:03} s]", elapsed.as_secs(), elapsed.subsec_millis())
+    support::init_logger();
+    run(support::virtual_clock_requested());
 }
 
 /// A stand-in for a connection or a file handle: its `Drop` is the cleanup.
@@ -55,8 +52,8 @@ struct Resource {
 impl Drop for Resource {
     fn drop(&mut self) {
         println!(
-            "  {} {}: resource released (its Drop ran)",
-            stamp(self.start),
+            "  [{}] {}: resource released (its Drop ran)",
+            since(self.start),
             self.name
         );
     }
@@ -65,11 +62,11 @@ impl Drop for Resource {
 /// The article's `task_with_resource`: take a resource, then wait a long time with it.
 async fn hold(name: &'static str, start: Instant) {
     let _resource = Resource { name, start };
-    println!("  {} {name}: resource acquired; sleeping 10 s", stamp(start));
+    println!("  [{}] {name}: resource acquired; sleeping 10 s", since(start));
     sleep(Duration::from_secs(10)).await;
     println!(
-        "  {} {name}: finished (never printed: the task is cancelled first)",
-        stamp(start)
+        "  [{}] {name}: finished (never printed: the task is cancelled first)",
+        since(start)
     );
 }
 
@@ -82,16 +79,16 @@ async fn writer(token: CancellationToken, start: Instant) -> usize {
             Either::Left(()) => break,
             Either::Right(()) => {
                 buffered += 1;
-                println!("  {} writer: buffered record {buffered}", stamp(start));
+                println!("  [{}] writer: buffered record {buffered}", since(start));
             }
         }
     }
     println!(
-        "  {} writer: cancellation noticed; flushing {buffered} records (0.2 s)",
-        stamp(start)
+        "  [{}] writer: cancellation noticed; flushing {buffered} records (0.2 s)",
+        since(start)
     );
     sleep(Duration::from_millis(200)).await; // an .await in cleanup: a Drop could not do this
-    println!("  {} writer: flushed; returning normally", stamp(start));
+    println!("  [{}] writer: flushed; returning normally", since(start));
     buffered
 }
 
@@ -106,8 +103,8 @@ impl Drop for SaveGuard {
     fn drop(&mut self) {
         if !self.committed {
             println!(
-                "  {} save({}): abandoned half-written (dropped)",
-                stamp(self.start),
+                "  [{}] save({}): abandoned half-written (dropped)",
+                since(self.start),
                 self.name
             );
         }
@@ -121,10 +118,10 @@ async fn save(name: &'static str, start: Instant) {
         committed: false,
         start,
     };
-    println!("  {} save({name}): writing for 0.5 s", stamp(start));
+    println!("  [{}] save({name}): writing for 0.5 s", since(start));
     sleep(Duration::from_millis(500)).await;
     guard.committed = true;
-    println!("  {} save({name}): committed", stamp(start));
+    println!("  [{}] save({name}): committed", since(start));
 }
 
 /// Whether a task's outcome says it was cancelled.
@@ -133,27 +130,16 @@ fn was_cancelled<T>(outcome: Result<T, evloop::JoinError>) -> bool {
 }
 
 pub fn run(virtual_clock: bool) {
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
-    println!(
-        "clock: {}",
-        if virtual_clock {
-            "virtual (sleeps take no real time)"
-        } else {
-            "real"
-        }
-    );
+    let runtime = support::runtime(virtual_clock);
 
     runtime.block_on(async {
         println!("-- 1. JoinHandle::cancel(): the future is dropped, Drop is the cleanup --");
         let start = now();
         let task = spawn(hold("db connection", start));
         sleep(Duration::from_millis(100)).await;
-        println!("  {} main: task.cancel() -> {}", stamp(start), task.cancel());
+        println!("  [{}] main: task.cancel() -> {}", since(start), task.cancel());
         match task.await {
-            Err(error) if error.is_cancelled() => println!("  {} main: the handle gave Err: {error}", stamp(start)),
+            Err(error) if error.is_cancelled() => println!("  [{}] main: the handle gave Err: {error}", since(start)),
             other => println!("  main: unexpected outcome {other:?}"),
         }
 
@@ -163,14 +149,14 @@ pub fn run(virtual_clock: bool) {
         let task = spawn(writer(token.clone(), start));
         sleep(Duration::from_millis(350)).await;
         println!(
-            "  {} main: token.cancel(); the writer decides when to stop",
-            stamp(start)
+            "  [{}] main: token.cancel(); the writer decides when to stop",
+            since(start)
         );
         token.cancel();
         let flushed = task
             .await
             .expect("the writer returns normally, it is never hard-cancelled");
-        println!("  {} main: the writer returned Ok({flushed})", stamp(start));
+        println!("  [{}] main: the writer returned Ok({flushed})", since(start));
 
         println!("-- 3. shield: the outer task is cancelled; the shielded inner task is not --");
         let start = now();
@@ -180,22 +166,22 @@ pub fn run(virtual_clock: bool) {
         // only holds its handle, and dropping a handle detaches a task, it does not cancel it.
         let shielded = spawn(async move { shield(save("shielded", start)).await });
         sleep(Duration::from_millis(100)).await;
-        println!("  {} main: cancelling both outer tasks", stamp(start));
+        println!("  [{}] main: cancelling both outer tasks", since(start));
         plain.cancel();
         shielded.cancel();
         let (plain, shielded) = (was_cancelled(plain.await), was_cancelled(shielded.await));
         println!(
-            "  {} main: both outer tasks report cancelled: {plain}, {shielded}",
-            stamp(start)
+            "  [{}] main: both outer tasks report cancelled: {plain}, {shielded}",
+            since(start)
         );
         sleep(Duration::from_millis(500)).await;
-        println!("  {} main: only the shielded save got to commit", stamp(start));
+        println!("  [{}] main: only the shielded save got to commit", since(start));
 
         println!("-- 4. timeout: cancellation by deadline --");
         let start = now();
         match timeout(Duration::from_millis(300), hold("socket", start)).await {
             Ok(()) => println!("  main: finished in time (unexpected)"),
-            Err(elapsed) => println!("  {} main: Err(Elapsed): {elapsed}", stamp(start)),
+            Err(elapsed) => println!("  [{}] main: Err(Elapsed): {elapsed}", since(start)),
         }
     });
 }

@@ -1,15 +1,25 @@
-//! crawler: the articles' async crawler — 1000 pages, a global and a per-host limit, timeouts
+//! crawler: the article's async crawler — 1000 pages, a global and a per-host limit, timeouts
 //! and retries with backoff — against a misbehaving server that runs on the same loop.
 //!
-//! Mirrors the case study of article 000 (section 6, `AsyncCrawler`) and the retry decorators
-//! of 001 and 002. What plays each asyncio/aiohttp part:
+//! Mirrors: "深入理解 Python 异步编程(下)" (Understanding Python asynchronous programming in
+//! depth, part 3 of 3), section "六、综合案例:异步爬虫系统" (6, case study: an asynchronous
+//! crawler), its `AsyncCrawler` in "6.2 实现方案" (the implementation)
+//! — seeds/000_8e7512ba363f68fc.txt. The retries follow `with_retry` in
+//! "Python异步编程:掌握asyncio构建高性能应用" (Python asynchronous programming: mastering asyncio
+//! to build high-performance applications), section "带重试的错误处理" (error handling with
+//! retries) — seeds/001_3283da4f40090053.txt, and `fetch_with_retry` in the untitled article in
+//! seeds/002_2249a562833656a4.txt (its introduction, "引言", opens
+//! "在现代Python开发中,异步编程已成为构建高性能应用的重要技术手段": in modern Python development,
+//! async programming has become an important technique for building high-performance
+//! applications), section "3.2 异步资源管理" (asynchronous resource management).
+//! What plays each asyncio/aiohttp part:
 //!
 //! | article (Python)                                   | here                                       |
 //! |----------------------------------------------------|--------------------------------------------|
 //! | `aiohttp.ClientSession`                            | [`Client`], one, shared by every page      |
 //! | `TCPConnector(limit=…, limit_per_host=10)`         | [`ClientConfig`] `limit`, `limit_per_host` |
 //! | `ClientTimeout(total=…)`, `asyncio.timeout(…)`     | `ClientConfig::total_timeout`              |
-//! | the retry loop, `@retry` with backoff              | [`with_retry`] and a [`RetryPolicy`]       |
+//! | the retry loop, `with_retry(coro_fn)` with backoff | [`with_retry`] and a [`RetryPolicy`]       |
 //! | `asyncio.Semaphore(concurrency)`                   | [`Semaphore`], taken before each attempt   |
 //! | `asyncio.gather(*tasks, return_exceptions=True)`   | [`evloop::gather_all`], a task per page    |
 //!
@@ -35,6 +45,8 @@
 //! busy host cannot fill the global slots; robots.txt; rate limits in requests per second;
 //! TLS; and discovering links instead of being handed a list.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{IsTerminal, Write};
@@ -45,7 +57,7 @@ use evloop::http::{Client, ClientConfig, Error, RetryPolicy, TimeoutKind, with_r
 use evloop::net::{TcpListener, TcpStream};
 use evloop::sync::Semaphore;
 use evloop::time::{now, sleep};
-use evloop::{Either, Runtime, select};
+use evloop::{Either, select};
 
 const LIMIT: usize = 30;
 const LIMIT_PER_HOST: usize = 10;
@@ -58,9 +70,7 @@ const HOSTS: usize = 4;
 const HOST_OF: [usize; 6] = [0, 1, 0, 2, 0, 3];
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .init();
+    support::init_logger_on_stderr();
     let (mut virtual_clock, mut pages) = (false, 1000);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -73,10 +83,7 @@ fn main() {
     if pages == 0 {
         usage();
     }
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
+    let runtime = support::runtime(virtual_clock);
     runtime.block_on(crawl(pages, virtual_clock));
 }
 

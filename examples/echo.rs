@@ -22,6 +22,8 @@
 //! runtime the connection tasks would also run on several cores. And a real client would
 //! not assume an echo arrives in one piece: `read_exact` here waits for exactly the bytes sent.
 
+mod support;
+
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 
@@ -29,10 +31,7 @@ use evloop::net::{TcpListener, TcpStream};
 use evloop::spawn_named;
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
+    support::init_logger();
     run();
 }
 

@@ -1,7 +1,10 @@
 //! exceptions: where a panic in a task goes, with and without someone awaiting the task.
 //!
-//! Mirrors the articles' "异常处理陷阱" (the exception-handling pitfall): `create_task(faulty())`
-//! never awaited ends as asyncio's "Task exception was never retrieved" in the log, while
+//! Mirrors: "深入理解 Python 异步编程(下)" (Understanding Python asynchronous programming in
+//! depth, part 3 of 3), section "2.2 异常处理陷阱" (the exception-handling pitfall), and for the
+//! loop-wide handler section "5.3 错误处理规范" (rules for handling errors)
+//! — seeds/000_8e7512ba363f68fc.txt. There `create_task(faulty_task())` never awaited ends as
+//! asyncio's "Task exception was never retrieved" in the log, while
 //! `try: await task except ValueError:` catches it. evloop treats a panic in a task as
 //! Python treats an exception in one: it is caught at the task's boundary and kept for
 //! whoever awaits the `JoinHandle`; with no one to receive it, it goes to the loop's
@@ -21,29 +24,18 @@
 //! instead). Rust's idiom for expected failures is `Result`, not panics: a real service
 //! returns `Err` from its tasks and keeps panics for bugs.
 
-use std::cell::Cell;
+mod support;
 
 use evloop::{Runtime, call_soon, spawn_named, yield_now};
 
+use support::step;
+
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
+    support::init_logger();
     run();
 }
 
-/// Prints one numbered line: the number is the order in which things actually ran.
-fn step(text: impl std::fmt::Display) {
-    thread_local!(static STEP: Cell<u32> = const { Cell::new(0) });
-    let n = STEP.with(|s| {
-        s.set(s.get() + 1);
-        s.get()
-    });
-    println!("{n:>2}. {text}");
-}
-
-/// The articles' `faulty_task`: it fails on its first step.
+/// The article's `faulty_task`: it fails on its first step.
 async fn faulty(what: &'static str) {
     step(format!("{what}: running, and about to panic"));
     panic!("ValueError: {what} failed");

@@ -1,8 +1,14 @@
 //! fetch: a small curl on evloop's HTTP/1.1 client.
 //!
-//! Mirrors the articles' `fetch_good` (001): `async with session.get(url) as response:` on one
-//! `aiohttp.ClientSession`, here [`Client`]; the body is streamed like `response.content`,
-//! chunk by chunk, and never held in memory whole.
+//! Mirrors: "Python异步编程:掌握asyncio构建高性能应用" (Python asynchronous programming: mastering
+//! asyncio to build high-performance applications), section "心智模型" (the mental model)
+//! — seeds/001_3283da4f40090053.txt. Its `fetch_good`: `async with session.get(url) as
+//! response:` on one `aiohttp.ClientSession`, here [`Client`]. The body is streamed chunk by
+//! chunk and never held in memory whole, like `response.content.read(chunk_size)` in
+//! the untitled article in seeds/002_2249a562833656a4.txt (its introduction,
+//! "引言", opens "在现代Python开发中,异步编程已成为构建高性能应用的重要技术手段": in modern
+//! Python development, async programming has become an important technique for building
+//! high-performance applications), section "3.3 内存优化技巧" (memory optimization techniques).
 //!
 //! Run with: `cargo run --example fetch -- [-X METHOD] [-H 'Name: value']... [-d DATA]
 //! [--timeout SECS] [-i] [-L] URL...` (try `python3 -m http.server --bind 127.0.0.1 8000`).
@@ -20,6 +26,8 @@
 //! What production tools do differently: curl speaks TLS, HTTP/2 and 3, and decodes gzip; it
 //! writes to stdout without blocking its event loop. Here a write to a full pipe blocks the
 //! loop's only thread — harmless in a tool that does one request at a time, wrong in a server.
+
+mod support;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -60,9 +68,7 @@ enum Usage {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .init();
+    support::init_logger_on_stderr();
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(Usage::Help) => {

@@ -1,8 +1,15 @@
 //! gather: running many futures at once, and what happens when one of them fails.
 //!
-//! Mirrors the articles' `await asyncio.gather(*tasks)` (001, 003) and its two failure modes:
-//! the default, where the first exception propagates, and `return_exceptions=True`, where
-//! every outcome comes back. Then `asyncio.as_completed` and asyncio 3.11's `TaskGroup`.
+//! Mirrors: "Python异步编程:掌握asyncio构建高性能应用" (Python asynchronous programming: mastering
+//! asyncio to build high-performance applications), section "并发请求" (concurrent requests)
+//! — seeds/001_3283da4f40090053.txt, whose `check_all` ends in `await asyncio.gather(*tasks,
+//! return_exceptions=True)`; and "Pythonasyncio协程详解与实战" (Python asyncio coroutines in
+//! detail, and in practice), section "asyncio在实际项目中如何应用?常见陷阱与最佳实践" (how asyncio is
+//! used in real projects: common pitfalls and best practices) — seeds/003_d72a955675d78a58.txt,
+//! which advises `return_exceptions=True` "而不是让第一个异常就中断整个gather" (rather than let the
+//! first exception end the whole gather). So: gather's two failure modes, the default, where
+//! the first exception propagates, and `return_exceptions=True`, where every outcome comes
+//! back. Then `asyncio.as_completed` and asyncio 3.11's `TaskGroup`.
 //!
 //! Run with: `cargo run --example gather [-- --virtual]`
 //!
@@ -26,23 +33,18 @@
 //! `JoinSet` is the spawning kind, like `as_completed` here; it aborts what is left when
 //! dropped, and its panics come back as `JoinError`s as they do here.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use evloop::time::{now, sleep};
-use evloop::{Runtime, TaskGroup, as_completed, gather, gather_all};
+use evloop::{TaskGroup, as_completed, gather, gather_all};
+
+use support::since;
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run(std::env::args().any(|arg| arg == "--virtual"));
-}
-
-/// Time since `start` on the loop's clock, to the millisecond.
-fn stamp(start: Instant) -> String {
-    let elapsed = now().duration_since(start);
-    format!("[{}.{:03} s]", elapsed.as_secs(), elapsed.subsec_millis())
+    support::init_logger();
+    run(support::virtual_clock_requested());
 }
 
 /// A stand-in for an open HTTP connection. If it is dropped before the reply came (the task
@@ -57,8 +59,8 @@ impl Drop for Connection {
     fn drop(&mut self) {
         if !self.replied {
             println!(
-                "  {} {}: cancelled mid-request; connection closed",
-                stamp(self.start),
+                "  [{}] {}: cancelled mid-request; connection closed",
+                since(self.start),
                 self.url
             );
         }
@@ -75,10 +77,10 @@ async fn fetch(url: &'static str, millis: u64, fails: bool, start: Instant) -> R
     sleep(Duration::from_millis(millis)).await;
     connection.replied = true;
     if fails {
-        println!("  {} {url}: 500 Internal Server Error", stamp(start));
+        println!("  [{}] {url}: 500 Internal Server Error", since(start));
         return Err(format!("{url} answered 500"));
     }
-    println!("  {} {url}: 200 OK", stamp(start));
+    println!("  [{}] {url}: 200 OK", since(start));
     Ok(format!("<{url} body>"))
 }
 
@@ -93,18 +95,7 @@ async fn job(index: u64) -> Result<u64, String> {
 }
 
 pub fn run(virtual_clock: bool) {
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
-    println!(
-        "clock: {}",
-        if virtual_clock {
-            "virtual (sleeps take no real time)"
-        } else {
-            "real"
-        }
-    );
+    let runtime = support::runtime(virtual_clock);
 
     runtime.block_on(async {
         println!("-- 1. gather: fail fast; the others are cancelled --");
@@ -118,8 +109,8 @@ pub fn run(virtual_clock: bool) {
         ];
         let fetches = urls.map(|(url, millis, fails)| fetch(url, millis, fails, start));
         match gather(fetches).await {
-            Ok(bodies) => println!("  {} main: all succeeded (unexpected): {bodies:?}", stamp(start)),
-            Err(error) => println!("  {} main: gather returned Err({error:?})", stamp(start)),
+            Ok(bodies) => println!("  [{}] main: all succeeded (unexpected): {bodies:?}", since(start)),
+            Err(error) => println!("  [{}] main: gather returned Err({error:?})", since(start)),
         }
 
         println!("-- 2. gather_all (return_exceptions=True): every outcome, in input order; quiet panic hook on --");
@@ -128,7 +119,7 @@ pub fn run(virtual_clock: bool) {
         std::panic::set_hook(Box::new(|_| {})); // job 2's panic is reported below instead
         let outcomes = gather_all((0..5).map(job)).await;
         std::panic::set_hook(loud_hook);
-        println!("  {} main: gather_all returned after the slowest job:", stamp(start));
+        println!("  [{}] main: gather_all returned after the slowest job:", since(start));
         for (index, outcome) in outcomes.iter().enumerate() {
             match outcome {
                 Ok(Ok(value)) => println!("    job {index}: Ok(Ok({value}))"),
@@ -146,7 +137,7 @@ pub fn run(virtual_clock: bool) {
         }));
         while let Some((index, outcome)) = finished.next().await {
             let millis = outcome.expect("these sleeps neither panic nor get cancelled");
-            println!("  {} input #{index} ({millis} ms) is done", stamp(start));
+            println!("  [{}] input #{index} ({millis} ms) is done", since(start));
         }
 
         println!("-- 4. TaskGroup: one failure cancels the siblings --");
@@ -156,8 +147,8 @@ pub fn run(virtual_clock: bool) {
         group.spawn(async move { fetch("/parse", 200, true, start).await.map(drop) });
         group.spawn(async move { fetch("/index", 1000, false, start).await.map(drop) });
         match group.join().await {
-            Ok(()) => println!("  {} main: the group succeeded (unexpected)", stamp(start)),
-            Err(error) => println!("  {} main: join() returned Err: {error}", stamp(start)),
+            Ok(()) => println!("  [{}] main: the group succeeded (unexpected)", since(start)),
+            Err(error) => println!("  [{}] main: join() returned Err: {error}", since(start)),
         }
     });
 }

@@ -1,6 +1,9 @@
 //! hello: the smallest evloop program: run a coroutine, await another one, spawn a task.
 //!
-//! Mirrors asyncio's first program (and the articles' "定义协程, await, asyncio.run" steps):
+//! Mirrors: "Pythonasyncio协程详解与实战" (Python asyncio coroutines in detail, and in practice),
+//! section "解决方案" (the solution), its three steps "定义协程" (define a coroutine), "等待异步操作"
+//! (await an asynchronous operation) and "运行事件循环" (run the event loop: `asyncio.run`)
+//! — seeds/003_d72a955675d78a58.txt. The program is asyncio's usual first one:
 //!
 //! ```python
 //! async def greet(name):
@@ -28,25 +31,15 @@
 //! does not. Python creates a coroutine object per call; Rust compiles each `async fn` into a
 //! state machine, and awaiting one nests it inside the caller's, with no allocation at all.
 
-use std::cell::Cell;
+mod support;
+
 use std::time::Duration;
 
-fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run();
-}
+use support::step;
 
-/// Prints one numbered step, so the order things ran in is easy to follow.
-fn step(text: impl std::fmt::Display) {
-    thread_local!(static STEP: Cell<u32> = const { Cell::new(0) });
-    let n = STEP.with(|s| {
-        s.set(s.get() + 1);
-        s.get()
-    });
-    println!("{n:>2}. {text}");
+fn main() {
+    support::init_logger();
+    run();
 }
 
 /// Who is running: a task, or the future given to `run` (which is not a task).

@@ -1,7 +1,11 @@
 //! lock_race: a read-await-write race on a shared counter, and the `Lock` that fixes it.
 //!
-//! Mirrors the articles' counter race (002, section 2.3): three tasks each add 1 a thousand
-//! times, but with an `await` between reading the counter and writing it back:
+//! Mirrors: the untitled article in seeds/002_2249a562833656a4.txt (its introduction,
+//! "引言", opens "在现代Python开发中,异步编程已成为构建高性能应用的重要技术手段": in modern
+//! Python development, async programming has become an important technique for building
+//! high-performance applications), section "2.3 资源竞争与并发控制陷阱" (the resource
+//! contention and concurrency control pitfall). Its counter race: three tasks each add 1 a
+//! thousand times, but with an `await` between reading the counter and writing it back:
 //!
 //! ```python
 //! async def unsafe_increment():
@@ -39,21 +43,19 @@
 //! version hard to write there; here, single-threaded, `Rc<Cell<u64>>` is allowed, and the
 //! only interleaving points are the `.await`s you can see.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use evloop::Runtime;
 use evloop::sync::Lock;
 use evloop::time::{now, sleep};
 use evloop::yield_now;
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run(std::env::args().any(|arg| arg == "--virtual"));
+    support::init_logger();
+    run(support::virtual_clock_requested());
 }
 
 /// Increments per task, and the tasks' names.
@@ -113,18 +115,7 @@ async fn locked_case(pause: Option<Duration>, trace: &Rc<Trace>) -> u64 {
 }
 
 pub fn run(virtual_clock: bool) {
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
-    println!(
-        "clock: {}",
-        if virtual_clock {
-            "virtual (sleeps take no real time)"
-        } else {
-            "real"
-        }
-    );
+    let runtime = support::runtime(virtual_clock);
     let expected = ROUNDS * NAMES.len() as u64;
 
     runtime.block_on(async {

@@ -1,6 +1,11 @@
 //! periodic: two periodic jobs on one loop, and what happens to ticks that a slow job missed.
 //!
-//! Mirrors the articles' periodic task (`while True: await job(); await asyncio.sleep(period)`),
+//! Mirrors: "Python异步编程实战:Asyncio、多线程与多进程在高并发场景下的应用" (Python asynchronous
+//! programming in practice: asyncio, multithreading and multiprocessing in high-concurrency
+//! scenarios), section "Asyncio在实际应用中的最佳实践" (asyncio best practices in real
+//! applications), part "2. 异步任务调度" (scheduling async tasks) — seeds/004_c645c2748a557271.txt.
+//! Its `TaskScheduler` runs one job every 2 s and one every 3 s, each as
+//! `while True: await callback(); await asyncio.sleep(interval)`. Here they are
 //! written with `evloop::time::interval`, which keeps a fixed cadence: the next tick is
 //! due one period after the previous one was *due*, not after the job finished, so the
 //! schedule does not drift by the job's running time the way `job(); sleep(period)` does.
@@ -22,17 +27,15 @@
 //! because a periodic job rarely wants a flurry of catch-up runs after a stall. Cron-like
 //! schedulers (APScheduler, Celery beat) add persistence and wall-clock schedules on top.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
-use evloop::Runtime;
 use evloop::time::{MissedTickBehavior, interval, now, sleep};
 
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run(std::env::args().any(|arg| arg == "--virtual"));
+    support::init_logger();
+    run(support::virtual_clock_requested());
 }
 
 /// `instant - start` in seconds with one decimal (the jobs here run on whole and half seconds).
@@ -66,18 +69,7 @@ async fn late_ticks(behavior: MissedTickBehavior) -> String {
 }
 
 pub fn run(virtual_clock: bool) {
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
-    println!(
-        "clock: {}",
-        if virtual_clock {
-            "virtual (sleeps take no real time)"
-        } else {
-            "real"
-        }
-    );
+    let runtime = support::runtime(virtual_clock);
 
     runtime.block_on(async {
         println!("-- 1. a job every 2 s and a job every 3 s, stopped after 10.5 s --");

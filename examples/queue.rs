@@ -1,6 +1,8 @@
 //! queue: producers and consumers joined by a bounded `Queue`, and three ways to stop them.
 //!
-//! Mirrors the articles' producer–consumer pipeline (001): `asyncio.Queue(maxsize=…)`,
+//! Mirrors: "Python异步编程:掌握asyncio构建高性能应用" (Python asynchronous programming: mastering
+//! asyncio to build high-performance applications), section "生产者-消费者队列" (producer-consumer
+//! queue) — seeds/001_3283da4f40090053.txt. Its `pipeline`: `asyncio.Queue(maxsize=…)`,
 //! producers that `await queue.put(url)`, consumers that loop on `await queue.get()`, and one
 //! `None` "poison pill" (毒丸) per consumer to tell it to stop. Then the other two stopping
 //! styles asyncio offers: `task_done()` + `join()` then cancel, and `shutdown()` (`close()`).
@@ -25,25 +27,19 @@
 //! are needed, and there is no `join` (track completion yourself). asyncio's `Queue` is
 //! unfair: a woken `get` may find its item taken by a newcomer; evloop hands items over.
 
+mod support;
+
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use evloop::Runtime;
 use evloop::sync::Queue;
 use evloop::time::{now, sleep};
 
-fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run(std::env::args().any(|arg| arg == "--virtual"));
-}
+use support::since;
 
-/// Time since `start` on the loop's clock, to the millisecond.
-fn stamp(start: Instant) -> String {
-    let elapsed = now().duration_since(start);
-    format!("[{}.{:03} s]", elapsed.as_secs(), elapsed.subsec_millis())
+fn main() {
+    support::init_logger();
+    run(support::virtual_clock_requested());
 }
 
 /// Makes 5 items, 50 ms each, and puts them in the queue (waiting while it is full).
@@ -60,8 +56,8 @@ async fn producer(name: &'static str, queue: Rc<Queue<Option<String>>>, start: I
             String::new()
         };
         println!(
-            "  {} {name} put {item}{note} (queue {}/{})",
-            stamp(start),
+            "  [{}] {name} put {item}{note} (queue {}/{})",
+            since(start),
             queue.len(),
             queue.maxsize()
         );
@@ -72,13 +68,13 @@ async fn producer(name: &'static str, queue: Rc<Queue<Option<String>>>, start: I
 async fn pill_consumer(name: &'static str, queue: Rc<Queue<Option<String>>>, start: Instant) {
     let mut count = 0;
     while let Some(item) = queue.get().await.expect("this queue is never closed") {
-        println!("  {} {name} got {item}; working 300 ms", stamp(start));
+        println!("  [{}] {name} got {item}; working 300 ms", since(start));
         sleep(Duration::from_millis(300)).await;
         count += 1;
     }
     println!(
-        "  {} {name} got a poison pill after {count} items: stopping",
-        stamp(start)
+        "  [{}] {name} got a poison pill after {count} items: stopping",
+        since(start)
     );
 }
 
@@ -87,7 +83,7 @@ async fn forever_consumer(name: &'static str, queue: Rc<Queue<String>>, start: I
     loop {
         let item = queue.get().await.expect("this queue is never closed");
         sleep(Duration::from_millis(200)).await;
-        println!("  {} {name} processed {item}; task_done()", stamp(start));
+        println!("  [{}] {name} processed {item}; task_done()", since(start));
         queue.task_done().expect("task_done is called once per item gotten");
     }
 }
@@ -97,11 +93,11 @@ async fn closing_consumer(name: &'static str, queue: Rc<Queue<String>>, start: I
     loop {
         match queue.get().await {
             Ok(item) => {
-                println!("  {} {name} got {item:?}; working 200 ms", stamp(start));
+                println!("  [{}] {name} got {item:?}; working 200 ms", since(start));
                 sleep(Duration::from_millis(200)).await;
             }
             Err(error) => {
-                println!("  {} {name}: get() failed: {error}", stamp(start));
+                println!("  [{}] {name}: get() failed: {error}", since(start));
                 return;
             }
         }
@@ -109,18 +105,7 @@ async fn closing_consumer(name: &'static str, queue: Rc<Queue<String>>, start: I
 }
 
 pub fn run(virtual_clock: bool) {
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
-    println!(
-        "clock: {}",
-        if virtual_clock {
-            "virtual (sleeps take no real time)"
-        } else {
-            "real"
-        }
-    );
+    let runtime = support::runtime(virtual_clock);
     const CONSUMERS: [&str; 3] = ["C0", "C1", "C2"];
 
     runtime.block_on(async {
@@ -131,8 +116,8 @@ pub fn run(virtual_clock: bool) {
         let producers = ["P0", "P1"].map(|name| producer(name, queue.clone(), start));
         evloop::gather_all(producers).await;
         println!(
-            "  {} main: producers done; putting {} pills (None)",
-            stamp(start),
+            "  [{}] main: producers done; putting {} pills (None)",
+            since(start),
             CONSUMERS.len()
         );
         for _ in CONSUMERS {
@@ -142,8 +127,8 @@ pub fn run(virtual_clock: bool) {
             consumer.await.expect("consumers neither panic nor get cancelled");
         }
         println!(
-            "  {} main: every consumer has stopped; queue {}/5",
-            stamp(start),
+            "  [{}] main: every consumer has stopped; queue {}/5",
+            since(start),
             queue.len()
         );
 
@@ -154,11 +139,11 @@ pub fn run(virtual_clock: bool) {
         for i in 0..6 {
             queue.put(format!("job-{i}")).await.expect("this queue is never closed");
         }
-        println!("  {} main: put job-0..job-5; awaiting queue.join()", stamp(start));
+        println!("  [{}] main: put job-0..job-5; awaiting queue.join()", since(start));
         queue.join().await;
         println!(
-            "  {} main: join() returned: all 6 marked done. Cancelling the consumers",
-            stamp(start)
+            "  [{}] main: join() returned: all 6 marked done. Cancelling the consumers",
+            since(start)
         );
         for consumer in &consumers {
             consumer.cancel();
@@ -179,18 +164,18 @@ pub fn run(virtual_clock: bool) {
             .put("last order".to_string())
             .await
             .expect("the queue is still open");
-        println!("  {} main: put \"last order\", then close()", stamp(start));
+        println!("  [{}] main: put \"last order\", then close()", since(start));
         queue.close();
         if let Err(refused) = queue.put("too late".to_string()).await {
             println!(
-                "  {} main: put after close failed, item handed back: {:?}",
-                stamp(start),
+                "  [{}] main: put after close failed, item handed back: {:?}",
+                since(start),
                 refused.0
             );
         }
         for consumer in consumers {
             consumer.await.expect("consumers neither panic nor get cancelled");
         }
-        println!("  {} main: both consumers returned", stamp(start));
+        println!("  [{}] main: both consumers returned", since(start));
     });
 }

@@ -1,9 +1,11 @@
 //! say_after: the "time issue": two waits awaited in turn add up; run as tasks they overlap.
 //!
-//! Mirrors the articles' Task A / Task B program: `task_a` sleeps 2 s, `task_b` sleeps 1 s,
-//! and `await asyncio.gather(task_a(), task_b())` finishes in about 2 s, not 3 s ("总耗时大约
-//! 是2秒(最长那个任务的时间),而不是3秒"). The first half shows the 3 s version, which is what
-//! happens when coroutines are simply awaited one after the other.
+//! Mirrors: "Pythonasyncio协程详解与实战" (Python asyncio coroutines in detail, and in practice),
+//! section "解决方案" (the solution) — seeds/003_d72a955675d78a58.txt. Its Task A / Task B
+//! program: `task_a` sleeps 2 s, `task_b` sleeps 1 s, and `await asyncio.gather(task_a(),
+//! task_b())` finishes in about 2 s, not 3 s ("总耗时大约是2秒(最长那个任务的时间),而不是3秒").
+//! The first half shows the 3 s version, which is what happens when coroutines are simply
+//! awaited one after the other.
 //!
 //! Run with: `cargo run --example say_after [-- --virtual]`
 //!
@@ -19,45 +21,32 @@
 //! the *current* task, with no spawn and no allocation (but then, on a multi-threaded runtime,
 //! never on two cores at once). tokio's paused clock (`tokio::time::pause`) is `--virtual`.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
-use evloop::Runtime;
 use evloop::time::{now, sleep};
 
+use support::since;
+
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run(std::env::args().any(|arg| arg == "--virtual"));
+    support::init_logger();
+    run(support::virtual_clock_requested());
 }
 
-/// Time since `start` on the loop's clock, in seconds with millisecond precision.
-fn since(start: Instant) -> String {
-    let elapsed = now().duration_since(start);
-    format!("t = {}.{:03} s", elapsed.as_secs(), elapsed.subsec_millis())
-}
-
-/// The articles' `task_a` / `task_b`: announce, wait (pretend I/O), announce.
+/// The article's `task_a` / `task_b`: announce, wait (pretend I/O), announce.
 async fn say_after(name: &str, delay: Duration, start: Instant) {
-    println!("  [{}] {name}: started; sleeping {} s", since(start), delay.as_secs());
+    println!(
+        "  [t = {}] {name}: started; sleeping {} s",
+        since(start),
+        delay.as_secs()
+    );
     sleep(delay).await;
-    println!("  [{}] {name}: finished", since(start));
+    println!("  [t = {}] {name}: finished", since(start));
 }
 
 pub fn run(virtual_clock: bool) {
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
-    println!(
-        "clock: {}",
-        if virtual_clock {
-            "virtual (sleeps take no real time)"
-        } else {
-            "real"
-        }
-    );
+    let runtime = support::runtime(virtual_clock);
 
     runtime.block_on(async {
         println!("-- 1. awaited one after the other: `await task_a(); await task_b()` --");
@@ -66,7 +55,7 @@ pub fn run(virtual_clock: bool) {
         say_after("Task A", Duration::from_secs(2), start).await;
         println!("  main: A is done; only now does Task B start");
         say_after("Task B", Duration::from_secs(1), start).await;
-        println!("  total: {}: the waits added up (2 s + 1 s)", since(start));
+        println!("  total: t = {}: the waits added up (2 s + 1 s)", since(start));
 
         println!("-- 2. as concurrent tasks: `await asyncio.gather(task_a(), task_b())` --");
         let start = now();
@@ -77,7 +66,7 @@ pub fn run(virtual_clock: bool) {
         println!("  main: A's handle is done; B finished a second earlier, while A was sleeping");
         b.await.expect("Task B neither panics nor is cancelled");
         println!(
-            "  total: {}: both waits overlapped; the longest one decides",
+            "  total: t = {}: both waits overlapped; the longest one decides",
             since(start)
         );
     });

@@ -1,6 +1,13 @@
 //! semaphore: 100 workers, at most 10 at a time: a `Semaphore` bounds concurrency.
 //!
-//! Mirrors the articles' "optimized scheduler" (002, section 2.2; 001's rate limiting):
+//! Mirrors: the untitled article in seeds/002_2249a562833656a4.txt (its introduction, "引言",
+//! opens "在现代Python开发中,异步编程已成为构建高性能应用的重要技术手段": in modern Python
+//! development, async programming has become an important technique for building
+//! high-performance applications), section "2.2 协程调度问题" (coroutine scheduling problems),
+//! its "优化方案" (the optimized version, `optimized_scheduler`). The same limit appears in
+//! "Python异步编程:掌握asyncio构建高性能应用" (Python asynchronous programming: mastering asyncio
+//! to build high-performance applications), section "信号量(速率控制)" (semaphores: rate control)
+//! — seeds/001_3283da4f40090053.txt. The program:
 //!
 //! ```python
 //! semaphore = asyncio.Semaphore(10)            # at most 10 workers at once
@@ -31,20 +38,20 @@
 //! many start per second (that takes a token bucket), and it is usually paired with a second,
 //! per-host limit.
 
+mod support;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use evloop::Runtime;
 use evloop::sync::Semaphore;
 use evloop::time::{now, sleep};
 
+use support::secs;
+
 fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run(std::env::args().any(|arg| arg == "--virtual"));
+    support::init_logger();
+    run(support::virtual_clock_requested());
 }
 
 /// How many workers there are, and how long each one "works" (pretend I/O).
@@ -82,8 +89,8 @@ struct Shared {
     /// The limit; `None` runs every worker at once.
     limit: Option<Semaphore>,
     gauge: Rc<Gauge>,
-    /// Worker ids in the order they got in, with the time (in ms) each got in.
-    acquired: RefCell<Vec<(usize, u128)>>,
+    /// Worker ids in the order they got in, with the time each got in.
+    acquired: RefCell<Vec<(usize, Duration)>>,
     start: Instant,
 }
 
@@ -94,8 +101,8 @@ async fn worker(id: usize, shared: Rc<Shared>) {
         Some(semaphore) => Some(semaphore.acquire().await.expect("nobody closes this semaphore")),
         None => None,
     };
-    let millis = now().duration_since(shared.start).as_millis();
-    shared.acquired.borrow_mut().push((id, millis));
+    let at = now().duration_since(shared.start);
+    shared.acquired.borrow_mut().push((id, at));
     let _inside = Inside::enter(&shared.gauge);
     sleep(WORK).await;
 }
@@ -114,22 +121,21 @@ async fn run_workers(limit: Option<usize>, arrivals: &[usize]) {
     let total = now().duration_since(shared.start);
     assert!(outcomes.iter().all(Result::is_ok), "no worker panics or is cancelled");
 
-    // One line per wave: the workers that got in at the same instant.
+    // One line per wave: the workers that got in in the same millisecond.
     let acquired = shared.acquired.borrow();
-    for wave in acquired.chunk_by(|a, b| a.1 == b.1) {
+    for wave in acquired.chunk_by(|a, b| a.1.as_millis() == b.1.as_millis()) {
         let ids: Vec<String> = wave.iter().take(5).map(|(id, _)| id.to_string()).collect();
         let more = if wave.len() > 5 { ", …" } else { "" };
-        let (secs, ms) = (wave[0].1 / 1000, wave[0].1 % 1000);
         println!(
-            "  t = {secs}.{ms:03} s: {:>3} got in ({}{more})",
+            "  t = {}: {:>3} got in ({}{more})",
+            secs(wave[0].1),
             wave.len(),
             ids.join(", ")
         );
     }
     println!(
-        "  all {WORKERS} done at t = {}.{:03} s; most inside at once: {}",
-        total.as_secs(),
-        total.subsec_millis(),
+        "  all {WORKERS} done at t = {}; most inside at once: {}",
+        secs(total),
         shared.gauge.peak.get()
     );
     if limit.is_some() {
@@ -146,18 +152,7 @@ fn first_20(ids: impl Iterator<Item = usize>) -> String {
 }
 
 pub fn run(virtual_clock: bool) {
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
-    println!(
-        "clock: {}",
-        if virtual_clock {
-            "virtual (sleeps take no real time)"
-        } else {
-            "real"
-        }
-    );
+    let runtime = support::runtime(virtual_clock);
     // A scrambled but fixed arrival order (37 and 100 share no factor, so this is a
     // permutation of 0..100): it makes "served in arrival order" visible, not just "by id".
     let arrivals: Vec<usize> = (0..WORKERS).map(|i| i * 37 % WORKERS).collect();

@@ -3,7 +3,8 @@
 //! The examples mirror, one idea each, the programs of the asyncio articles evloop is built
 //! from: coroutines and tasks, callbacks, exceptions, waits that overlap, gather and task
 //! groups, timeouts and cancellation, periodic jobs, semaphores, locks and queues, and sockets
-//! and what blocking the loop does.
+//! and what blocking the loop does. Each example's own `//!` names the article and the section
+//! it mirrors (`echo` mirrors none: it is asyncio's own echo server).
 //!
 //! Run with: `cargo run --release --example tour`
 //!
@@ -21,6 +22,13 @@
 //! What production runtimes do differently: nothing to compare here; see each example.
 
 // Each example's own `main` (with its logger setup) is not called by the tour: only its `run`.
+// Each example also brings its own `mod support;`, so `support/mod.rs` is compiled once per
+// example here (clippy's `duplicate_mod`): that keeps every example a program of its own, and
+// its step numbers its own, whether it runs alone or in the tour.
+#![allow(clippy::duplicate_mod)]
+
+mod support;
+
 #[path = "blocking.rs"]
 #[allow(dead_code)]
 mod blocking;
@@ -139,10 +147,7 @@ const SECTIONS: &[Section] = &[
 fn main() {
     // Warnings on by default, so `blocking` can show the loop's slow-poll warning; RUST_LOG
     // overrides it (RUST_LOG=evloop=trace shows every step of the loop).
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
+    support::init_logger();
 
     println!("evloop tour: a single-threaded event loop, asyncio's ideas rebuilt in Rust.");
     println!(

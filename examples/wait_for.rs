@@ -1,8 +1,13 @@
 //! wait_for: give an operation a deadline; when it runs out, the operation is cancelled.
 //!
-//! Mirrors asyncio's `await asyncio.wait_for(slow(), timeout=1)` and the articles' advice to
-//! put a timeout on every network call (the crawler's per-request timeout): a 3 s operation
-//! under a 1 s limit fails with `Elapsed` (Python's `TimeoutError`), a 0.5 s one succeeds.
+//! Mirrors asyncio's `await asyncio.wait_for(slow(), timeout=1)`: a 3 s operation under a 1 s
+//! limit fails with `Elapsed` (Python's `TimeoutError`), a 0.5 s one succeeds. No article has
+//! this program; it follows the advice of "深入理解 Python 异步编程(下)" (Understanding Python
+//! asynchronous programming in depth, part 3 of 3), sections "5.2 性能优化策略" (performance
+//! strategies: "合理设置超时:使用asyncio.wait_for避免长时间阻塞", set sensible timeouts with
+//! `wait_for`) and "5.3 错误处理规范" (rules for handling errors: a timeout on every async
+//! operation), which its crawler in "6.2 实现方案" (the implementation) applies to each request
+//! — seeds/000_8e7512ba363f68fc.txt.
 //!
 //! Run with: `cargo run --example wait_for [-- --virtual]`
 //!
@@ -20,23 +25,17 @@
 //! expiry); asyncio delivers a `CancelledError` *into* the coroutine instead, which may catch
 //! it and even refuse to stop. Rust has no way to refuse: a dropped future is gone.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
-use evloop::Runtime;
 use evloop::time::{now, sleep, timeout};
 
-fn main() {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
-        .format_timestamp(None)
-        .target(env_logger::Target::Stdout)
-        .init();
-    run(std::env::args().any(|arg| arg == "--virtual"));
-}
+use support::since;
 
-/// Time since `start` on the loop's clock, in seconds with millisecond precision.
-fn since(start: Instant) -> String {
-    let elapsed = now().duration_since(start);
-    format!("t = {}.{:03} s", elapsed.as_secs(), elapsed.subsec_millis())
+fn main() {
+    support::init_logger();
+    run(support::virtual_clock_requested());
 }
 
 /// A resource held across an await point: a stand-in for a socket or a database connection.
@@ -48,7 +47,7 @@ struct Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         println!(
-            "  [{}] {}: Connection dropped: cleanup ran",
+            "  [t = {}] {}: Connection dropped: cleanup ran",
             since(self.start),
             self.name
         );
@@ -59,28 +58,17 @@ impl Drop for Connection {
 async fn operation(name: &'static str, took: Duration, start: Instant) -> &'static str {
     let _connection = Connection { name, start };
     println!(
-        "  [{}] {name}: opened a connection; working for {} ms",
+        "  [t = {}] {name}: opened a connection; working for {} ms",
         since(start),
         took.as_millis()
     );
     sleep(took).await;
-    println!("  [{}] {name}: finished", since(start));
+    println!("  [t = {}] {name}: finished", since(start));
     "the data"
 }
 
 pub fn run(virtual_clock: bool) {
-    let runtime = Runtime::builder()
-        .with_virtual_clock(virtual_clock)
-        .build()
-        .expect("the OS should let us create an epoll instance");
-    println!(
-        "clock: {}",
-        if virtual_clock {
-            "virtual (sleeps take no real time)"
-        } else {
-            "real"
-        }
-    );
+    let runtime = support::runtime(virtual_clock);
     let limit = Duration::from_secs(1);
 
     runtime.block_on(async {
@@ -92,8 +80,8 @@ pub fn run(virtual_clock: bool) {
             );
             let start = now();
             match timeout(limit, operation(name, took, start)).await {
-                Ok(data) => println!("  [{}] main: got {data:?} in time", since(start)),
-                Err(elapsed) => println!("  [{}] main: Err(Elapsed): {elapsed}", since(start)),
+                Ok(data) => println!("  [t = {}] main: got {data:?} in time", since(start)),
+                Err(elapsed) => println!("  [t = {}] main: Err(Elapsed): {elapsed}", since(start)),
             }
             println!("  main: timers left in the wheel: {}", evloop::stats().timers);
         }
@@ -103,16 +91,16 @@ pub fn run(virtual_clock: bool) {
         let mut task = evloop::spawn(operation("task", Duration::from_secs(3), start));
         if timeout(limit, &mut task).await.is_err() {
             println!(
-                "  [{}] main: gave up waiting; the task is finished: {}",
+                "  [t = {}] main: gave up waiting; the task is finished: {}",
                 since(start),
                 task.is_finished()
             );
         }
-        println!("  [{}] main: cancelling {} explicitly", since(start), task.id());
+        println!("  [t = {}] main: cancelling {} explicitly", since(start), task.id());
         task.cancel();
         match task.await {
-            Err(error) if error.is_cancelled() => println!("  [{}] main: {error}", since(start)),
-            other => println!("  [{}] main: unexpected: {other:?}", since(start)),
+            Err(error) if error.is_cancelled() => println!("  [t = {}] main: {error}", since(start)),
+            other => println!("  [t = {}] main: unexpected: {other:?}", since(start)),
         }
     });
 }
