@@ -1,4 +1,7 @@
-//! Retrying with exponential backoff and jitter: the articles' `with_retry` decorator.
+//! Retrying with exponential backoff and jitter: the plain function `with_retry(coro_fn,
+//! max_attempts=3, base_delay=1.0)` (not a decorator) of the article
+//! "Python异步编程:掌握asyncio构建高性能应用" (Python asynchronous programming: mastering asyncio to
+//! build high-performance applications), section "带重试的错误处理" (error handling with retries).
 //!
 //! Attempt, and on a *retryable* failure wait `base × 2^attempt` (capped at `max_delay`),
 //! scaled by a random factor in [0.5, 1.0] ("equal jitter"), so that many clients failing at

@@ -1,4 +1,9 @@
-//! `interval`: the articles' periodic scheduler (`while True: await job(); await sleep(p)`),
+//! `interval`: the periodic task of the article
+//! "Python异步编程实战:Asyncio、多线程与多进程在高并发场景下的应用" (Python asynchronous programming in
+//! practice: asyncio, multithreading and multiprocessing in high-concurrency scenarios), section
+//! "Asyncio在实际应用中的最佳实践" (asyncio best practices in real applications), part
+//! "2. 异步任务调度" (scheduling async tasks): its `TaskScheduler.periodic_task`, `while True:
+//! await callback(); await asyncio.sleep(interval)`, here
 //! with a fixed cadence and a written-down policy for ticks that were missed.
 
 use std::future::{Future, poll_fn};
