@@ -25,6 +25,7 @@ use crate::http::headers::Headers;
 use crate::http::pool::{Pool, Slot};
 use crate::http::response::{ResponseHead, Version};
 use crate::http::url::Url;
+use crate::timer::deadline_after;
 
 /// What is left of the exchange while the body is being read.
 pub(crate) struct Reading {
@@ -83,7 +84,7 @@ impl Reading {
     /// next request (a redirect's body, say). Gives up, closing the connection, on any error
     /// or after `patience`.
     pub(crate) async fn discard(mut self: Box<Self>, patience: Duration) {
-        self.deadline.cap_total(crate::time::now() + patience);
+        self.deadline.cap_total(deadline_after(crate::time::now(), patience));
         let mut scratch = Vec::new();
         while !self.decoder.is_done() {
             scratch.clear();

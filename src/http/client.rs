@@ -32,6 +32,7 @@ use crate::http::pool::Pool;
 use crate::http::request::{Method, encode_request_head, validate_header};
 use crate::http::response::{HeadLimits, ResponseHead};
 use crate::http::url::Url;
+use crate::timer::deadline_after;
 
 /// How a [`Client`] behaves. Defaults follow aiohttp where it has one.
 #[derive(Debug, Clone)]
@@ -273,7 +274,10 @@ impl RequestBuilder {
         }
         let mut url = url?;
         let config = &*client.config;
-        let mut deadline = Deadline::new(total_timeout.map(|d| crate::time::now() + d), config.read_timeout);
+        let mut deadline = Deadline::new(
+            total_timeout.map(|d| deadline_after(crate::time::now(), d)),
+            config.read_timeout,
+        );
         let mut redirects = 0;
         loop {
             let (head, reading) = client

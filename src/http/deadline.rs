@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::http::error::{Error, TimeoutKind};
 use crate::time::Sleep;
+use crate::timer::deadline_after;
 
 /// The limits on one request's waits, and the one timer that enforces them: [`arm`](Self::arm)
 /// before each wait, then poll the wait's I/O and, while that is pending,
@@ -59,7 +60,7 @@ impl Deadline {
     /// Arms the timer for the next wait: the earlier of the total deadline and `per_op` from
     /// now (reported as `per_op_kind`).
     pub(crate) fn arm(&mut self, per_op: Option<Duration>, per_op_kind: TimeoutKind) {
-        let op_deadline = per_op.map(|d| crate::time::now() + d);
+        let op_deadline = per_op.map(|d| deadline_after(crate::time::now(), d));
         let (at, kind) = match (self.total, op_deadline) {
             (None, None) => {
                 self.kind = None;

@@ -92,7 +92,10 @@ where
                         r
                     }),
                 };
-                let delay = policy.backoff(n).mul_f64(0.5 + 0.5 * random);
+                // `mul_f64` would panic where the product rounds past `Duration::MAX`.
+                let backoff = policy.backoff(n);
+                let delay =
+                    Duration::try_from_secs_f64(backoff.as_secs_f64() * (0.5 + 0.5 * random)).unwrap_or(backoff);
                 log::debug!(target: "evloop::http", "attempt {} failed ({error}); retrying in {delay:?}", n + 1);
                 crate::time::sleep(delay).await;
                 n += 1;

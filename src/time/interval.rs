@@ -12,6 +12,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::time::{Sleep, sleep_until};
+use crate::timer::deadline_after;
 
 /// What an [`Interval`] does when the loop (or the job) was busy past one or more ticks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -102,18 +103,20 @@ impl Interval {
         }
         let scheduled = self.next;
         let now = crate::time::now();
+        // Every sum saturates (`deadline_after`): a period of `Duration::MAX` means "never again".
         self.next = match self.missed {
-            MissedTickBehavior::Burst => scheduled + self.period,
-            MissedTickBehavior::Delay => now + self.period,
+            MissedTickBehavior::Burst => deadline_after(scheduled, self.period),
+            MissedTickBehavior::Delay => deadline_after(now, self.period),
             MissedTickBehavior::Skip => {
-                let mut next = scheduled + self.period;
+                let next = deadline_after(scheduled, self.period);
                 if next <= now {
                     // Whole periods missed: jump to the first schedule point after `now`.
                     let behind = now.duration_since(next).as_nanos() / self.period.as_nanos();
                     let skip = u32::try_from(behind + 1).unwrap_or(u32::MAX);
-                    next += self.period.saturating_mul(skip);
+                    deadline_after(next, self.period.saturating_mul(skip))
+                } else {
+                    next
                 }
-                next
             }
         };
         self.sleep.reset(self.next);
@@ -132,7 +135,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        self.next = crate::time::now() + self.period;
+        self.next = deadline_after(crate::time::now(), self.period);
         self.sleep.reset(self.next);
     }
 }
