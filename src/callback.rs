@@ -15,11 +15,14 @@ use std::time::{Duration, Instant};
 
 use crate::runtime::context;
 pub use crate::scheduler::CallbackId;
+use crate::scheduler::LoopId;
 
 /// A way to cancel a callback scheduled with [`call_soon`], [`call_later`] or [`call_at`]
 /// (asyncio's `Handle` / `TimerHandle`). Dropping it does not cancel anything.
 pub struct CallbackHandle {
     id: CallbackId,
+    /// The loop the callback was scheduled on: its id means nothing to another loop.
+    owner: LoopId,
     /// Callbacks belong to one loop on one thread.
     _not_send: PhantomData<*const ()>,
 }
@@ -34,17 +37,19 @@ impl CallbackHandle {
     /// A `call_later` callback's timer leaves the wheel at once.
     ///
     /// # Panics
-    /// Outside the loop the callback was scheduled on.
+    /// Outside the loop the callback was scheduled on (the message names both loops).
     pub fn cancel(&self) -> bool {
-        context::with_core(|core| core.cancel_callback(self.id))
+        context::with_core_of(self.owner, "CallbackHandle", |core| core.cancel_callback(self.id))
     }
 
     /// Whether the callback is still waiting (neither run nor cancelled).
     ///
     /// # Panics
-    /// Outside the loop the callback was scheduled on.
+    /// Outside the loop the callback was scheduled on (the message names both loops).
     pub fn is_pending(&self) -> bool {
-        context::with_core(|core| core.callbacks.borrow().is_pending(self.id))
+        context::with_core_of(self.owner, "CallbackHandle", |core| {
+            core.callbacks.borrow().is_pending(self.id)
+        })
     }
 }
 
@@ -83,9 +88,10 @@ impl fmt::Debug for CallbackHandle {
 /// # Panics
 /// Outside a running evloop loop.
 pub fn call_soon(f: impl FnOnce() + 'static) -> CallbackHandle {
-    let id = context::with_core(|core| core.call_soon(Box::new(f)));
+    let (id, owner) = context::with_core(|core| (core.call_soon(Box::new(f)), core.id()));
     CallbackHandle {
         id,
+        owner,
         _not_send: PhantomData,
     }
 }
@@ -119,12 +125,13 @@ pub fn call_soon(f: impl FnOnce() + 'static) -> CallbackHandle {
 /// # Panics
 /// Outside a running evloop loop.
 pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> CallbackHandle {
-    let id = context::with_core(|core| {
+    let (id, owner) = context::with_core(|core| {
         let when = crate::timer::deadline_after(core.timers.borrow().now(), delay);
-        core.call_at(when, Box::new(f))
+        (core.call_at(when, Box::new(f)), core.id())
     });
     CallbackHandle {
         id,
+        owner,
         _not_send: PhantomData,
     }
 }
@@ -135,9 +142,10 @@ pub fn call_later(delay: Duration, f: impl FnOnce() + 'static) -> CallbackHandle
 /// # Panics
 /// Outside a running evloop loop.
 pub fn call_at(when: Instant, f: impl FnOnce() + 'static) -> CallbackHandle {
-    let id = context::with_core(|core| core.call_at(when, Box::new(f)));
+    let (id, owner) = context::with_core(|core| (core.call_at(when, Box::new(f)), core.id()));
     CallbackHandle {
         id,
+        owner,
         _not_send: PhantomData,
     }
 }

@@ -51,6 +51,7 @@ mod list;
 mod reactor;
 mod slots;
 mod timer;
+mod waking;
 
 // Floor 2: the task core.
 mod task;

@@ -42,7 +42,7 @@ impl Drop for Report {
             finished.waker.take()
         };
         if let Some(waker) = waker {
-            waker.wake();
+            crate::waking::wake(waker);
         }
     }
 }

@@ -8,6 +8,12 @@
 //!
 //! Step 3 is the edge-triggered contract seen from the caller's side: readiness is only
 //! cleared by a `WouldBlock`, so whoever reads keeps reading until the kernel has nothing left.
+//!
+//! **A socket belongs to the loop that registered it** (DESIGN.md §4 has the rule for every
+//! resource). Using it on another loop panics with a message naming both; dropping it anywhere
+//! undoes its registration: on its own loop at once, elsewhere (another thread, another loop
+//! running, no loop running) by closing the socket here and sending its loop a message that
+//! forgets the registration at that loop's next turn.
 
 use std::io;
 use std::task::{Context, Poll};
@@ -16,14 +22,18 @@ use mio::event::Source;
 
 use crate::reactor::{Direction, IoKey};
 use crate::runtime::context;
+use crate::runtime::core::Core;
+use crate::scheduler::{Inbox, LoopId, Message};
 
 /// A socket registered with the current loop's reactor.
 #[derive(Debug)]
 pub(crate) struct IoSource<S: Source> {
     /// The mio socket.
     io: S,
-    /// Its registration.
+    /// Its registration, in its loop's reactor.
     key: IoKey,
+    /// The loop whose reactor holds the registration.
+    owner: LoopId,
 }
 
 impl<S: Source> IoSource<S> {
@@ -32,8 +42,17 @@ impl<S: Source> IoSource<S> {
     /// # Panics
     /// Outside a running evloop loop.
     pub(crate) fn new(mut io: S) -> io::Result<IoSource<S>> {
-        let key = context::with_core(|core| core.reactor.borrow_mut().register(&mut io))?;
-        Ok(IoSource { io, key })
+        let (key, owner) = context::with_core(|core| (core.reactor.borrow_mut().register(&mut io), core.id()));
+        Ok(IoSource { io, key: key?, owner })
+    }
+
+    /// Runs `f` with the running loop, which must be this socket's own.
+    ///
+    /// # Panics
+    /// Outside a running loop, or on a loop other than the one that registered the socket.
+    #[track_caller]
+    fn core<R>(&self, f: impl FnOnce(&Core) -> R) -> R {
+        context::with_core_of(self.owner, "socket", f)
     }
 
     /// The socket.
@@ -50,13 +69,19 @@ impl<S: Source> IoSource<S> {
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            let ready = context::with_core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx));
+            let ready = self.core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx));
             if ready.is_pending() {
                 return Poll::Pending;
             }
             match op(&self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    context::with_core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction));
+                    // Unknown to the reactor, the socket would never be woken: say so instead of
+                    // spinning on `WouldBlock`.
+                    if !self.core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction)) {
+                        return Poll::Ready(Err(io::Error::other(
+                            "evloop: this socket is no longer registered with its loop's reactor",
+                        )));
+                    }
                 }
                 // An interrupted system call is retried at once, like std's `read_exact` does.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -70,29 +95,41 @@ impl<S: Source> IoSource<S> {
     /// pending that the reactor has already reported, e.g. a client that just sent a request
     /// and has consumed everything before it.
     pub(crate) fn clear_ready(&self, direction: Direction) {
-        context::with_core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction));
+        self.core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction));
     }
 
     /// How many read-side events the reactor has delivered for this source (wrapping).
     pub(crate) fn read_events(&self) -> u32 {
-        context::with_core(|core| core.reactor.borrow().read_events(self.key)).unwrap_or(0)
+        self.core(|core| core.reactor.borrow().read_events(self.key))
+            .unwrap_or(0)
     }
 
     /// Whether the reactor has seen the peer close its side (or an error) on this source.
     pub(crate) fn is_read_closed(&self) -> bool {
-        context::with_core(|core| core.reactor.borrow().is_read_closed(self.key))
+        self.core(|core| core.reactor.borrow().is_read_closed(self.key))
     }
 
     /// Waits until `direction` may be ready, without running an operation.
     pub(crate) fn poll_ready(&self, direction: Direction, cx: &mut Context<'_>) -> Poll<()> {
-        context::with_core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx))
+        self.core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx))
     }
 }
 
 impl<S: Source> Drop for IoSource<S> {
     fn drop(&mut self) {
-        let wakers = context::try_with_core(|core| core.reactor.borrow_mut().deregister(self.key, &mut self.io));
-        // The wakers are dropped here, after the reactor's borrow has ended.
-        drop(wakers);
+        let here = context::try_with_core(|core| {
+            (core.id() == self.owner).then(|| core.reactor.borrow_mut().deregister(self.key, &mut self.io))
+        });
+        match here.flatten() {
+            // The wakers are dropped here, after the reactor's borrow has ended.
+            Some(wakers) => drop(wakers),
+            // Away from its loop: the socket closes when `io` drops (the kernel then drops it
+            // from the loop's epoll set), and the loop forgets the registration next turn.
+            None => {
+                if let Some(inbox) = Inbox::find(self.owner) {
+                    inbox.send(Message::Deregister(self.key));
+                }
+            }
+        }
     }
 }

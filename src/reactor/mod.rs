@@ -150,6 +150,15 @@ impl Reactor {
         }
     }
 
+    /// Forgets a registration whose file descriptor is already closed (the kernel has dropped
+    /// it from the epoll set), returning its wakers for the caller to drop after the borrow.
+    pub(crate) fn forget(&mut self, key: IoKey) -> [Option<Waker>; 2] {
+        match self.sources.remove(key.0) {
+            Some(state) => [state.reader, state.writer],
+            None => [None, None],
+        }
+    }
+
     fn state_mut(&mut self, key: IoKey) -> Option<&mut IoState> {
         self.sources.get_mut(key.0)
     }
@@ -174,14 +183,17 @@ impl Reactor {
         Poll::Pending
     }
 
-    /// An operation returned `WouldBlock`: forget this direction's readiness.
-    pub(crate) fn clear_ready(&mut self, key: IoKey, direction: Direction) {
-        if let Some(state) = self.state_mut(key) {
-            state.readiness &= !match direction {
-                Direction::Read => READABLE,
-                Direction::Write => WRITABLE,
-            };
-        }
+    /// An operation returned `WouldBlock`: forget this direction's readiness. Returns whether
+    /// the source is registered at all.
+    pub(crate) fn clear_ready(&mut self, key: IoKey, direction: Direction) -> bool {
+        let Some(state) = self.state_mut(key) else {
+            return false;
+        };
+        state.readiness &= !match direction {
+            Direction::Read => READABLE,
+            Direction::Write => WRITABLE,
+        };
+        true
     }
 
     /// Whether the reactor has seen the peer close its side, or an error, on this source.

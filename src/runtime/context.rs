@@ -11,6 +11,8 @@ use std::cell::Cell;
 use std::ptr;
 
 use crate::runtime::core::Core;
+use crate::scheduler::LoopId;
+use crate::waking;
 
 thread_local! {
     /// The loop currently running on this thread, or null.
@@ -27,6 +29,9 @@ pub(crate) struct Enter {
     /// What was current before (null, except while a runtime is dropped inside another's
     /// `block_on`), restored on drop.
     previous: *const Core,
+    /// Whether this guard installed the sink for panicking wakers (`waking.rs`), and so must
+    /// remove it.
+    sink: bool,
 }
 
 /// Makes `core` the current loop.
@@ -45,7 +50,10 @@ pub(crate) fn enter(core: &Core) -> Enter {
         );
     }
     CURRENT.with(|c| c.set(core));
-    Enter { previous }
+    Enter {
+        previous,
+        sink: waking::install(),
+    }
 }
 
 /// Makes `core` current even if another loop is running on this thread. Used where no loop
@@ -53,12 +61,23 @@ pub(crate) fn enter(core: &Core) -> Enter {
 /// outer one) and for `Runtime::spawn` from outside `block_on`.
 pub(crate) fn enter_unchecked(core: &Core) -> Enter {
     let previous = CURRENT.with(|c| c.replace(core));
-    Enter { previous }
+    Enter {
+        previous,
+        sink: waking::install(),
+    }
 }
 
 impl Drop for Enter {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.previous));
+        if self.sink {
+            // The loop reports parked panics at the end of every turn; one left here came from a
+            // destructor after the last turn, with no loop left to report it through.
+            for payload in waking::uninstall() {
+                let message = crate::task::error::panic_message(&*payload);
+                log::error!(target: "evloop", "a waker panicked when woken: {message}");
+            }
+        }
     }
 }
 
@@ -82,4 +101,30 @@ pub(crate) fn with_core<R>(f: impl FnOnce(&Core) -> R) -> R {
              evloop::run or Runtime::block_on, or a task spawned from one)"
         ),
     }
+}
+
+/// Runs `f` with the current loop, which must be `owner`, the loop a resource belongs to.
+///
+/// # Panics
+/// Outside a running loop, and on any other loop, with a message naming the resource (`what`)
+/// and both loops: a timer or socket registered on one loop means nothing to another.
+#[track_caller]
+pub(crate) fn with_core_of<R>(owner: LoopId, what: &str, f: impl FnOnce(&Core) -> R) -> R {
+    with_core(|core| {
+        if core.id() != owner {
+            wrong_loop(what, owner, core.id());
+        }
+        f(core)
+    })
+}
+
+/// The panic of a resource used on a loop other than its own.
+#[cold]
+#[track_caller]
+pub(crate) fn wrong_loop(what: &str, owner: LoopId, here: LoopId) -> ! {
+    panic!(
+        "evloop: this {what} belongs to {owner}, but was used on {here}. A {what} is registered with \
+         the loop that first used it and can only be used by tasks of that loop; to hand work to \
+         another loop, send it through that loop's Runtime::remote()"
+    )
 }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::exception::{ExceptionContext, ExceptionHandler};
 use crate::reactor::Reactor;
 use crate::runtime::stats::Stats;
-use crate::scheduler::{CallbackId, Callbacks, Inbox, Message, Scheduler};
+use crate::scheduler::{CallbackId, Callbacks, Inbox, LoopId, Message, Scheduler};
 use crate::task::header::Header;
 use crate::task::raw::RawTask;
 use crate::task::state::Start;
@@ -214,7 +214,7 @@ impl Core {
             crate::trace::completed(id, name.as_deref());
         }
         if let Some(waker) = header.join_waker.take() {
-            waker.wake();
+            crate::waking::wake(waker);
         }
         if !state.has_join_interest() {
             match task.take_error() {
@@ -301,6 +301,25 @@ impl Core {
     pub(crate) fn wake_main(&self) {
         if self.sched.schedule_main() && self.sched.tracing.get() {
             crate::trace::main_woken(self.sched.cause());
+        }
+    }
+
+    /// Which loop this is.
+    pub(crate) fn id(&self) -> LoopId {
+        self.inbox.id()
+    }
+
+    /// Reports, through the exception handler, every waker that panicked while this loop woke
+    /// it (`waking.rs`). Cheap when none did.
+    pub(crate) fn report_waker_panics(&self) {
+        for payload in crate::waking::take() {
+            self.handler.report(&ExceptionContext {
+                message: "A waker panicked when woken",
+                task: None,
+                task_name: None,
+                callback: None,
+                panic_message: Some(crate::task::error::panic_message(&*payload)),
+            });
         }
     }
 

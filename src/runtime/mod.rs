@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::pin::pin;
-use std::sync::Arc;
+
 use std::task::Context;
 use std::time::{Duration, Instant};
 
@@ -144,7 +144,7 @@ impl Builder {
     /// If the OS refuses to create the poller (out of file descriptors, say).
     pub fn build(self) -> io::Result<Runtime> {
         let reactor = Reactor::new()?;
-        let inbox = Arc::new(Inbox::new(reactor.new_waker()?));
+        let inbox = Inbox::new(reactor.new_waker()?);
         let clock = if self.virtual_clock {
             Clock::virtual_clock()
         } else {
@@ -296,6 +296,7 @@ impl Drop for Runtime {
         drop(timers);
         let wakers = core.reactor.borrow_mut().take_wakers();
         drop(wakers);
+        core.report_waker_panics();
         core.blocking.shutdown();
     }
 }

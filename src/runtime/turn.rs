@@ -35,6 +35,7 @@ use std::time::Duration;
 use crate::runtime::core::{Core, TimerAction};
 use crate::runtime::observe::Observer;
 use crate::scheduler::{Cause, Message, Runnable};
+use crate::waking;
 
 impl Core {
     /// One turn (see the module docs). `poll_main` polls the `block_on` future; its output, once
@@ -56,6 +57,7 @@ impl Core {
                     self.sched.set_current(None);
                     if let Poll::Ready(output) = poll_main() {
                         observe.finish(self, next, started);
+                        self.report_waker_panics();
                         return Some(output);
                     }
                 }
@@ -67,6 +69,7 @@ impl Core {
         let polls = u32::try_from(snapshot).unwrap_or(u32::MAX);
         self.polls_since_check
             .set(self.polls_since_check.get().saturating_add(polls));
+        self.report_waker_panics();
         None
     }
 
@@ -111,9 +114,7 @@ impl Core {
             }
         }
         self.sched.set_cause(Cause::Io);
-        for waker in scratch.wakers.drain(..) {
-            waker.wake();
-        }
+        waking::wake_all(scratch.wakers.drain(..));
 
         // 3. Requests from other threads.
         self.inbox.drain(&mut scratch.messages);
@@ -124,6 +125,14 @@ impl Core {
                 Message::Main => self.wake_main(),
                 Message::Call(f) => {
                     self.call_soon(f);
+                }
+                Message::CancelTimer(key) => {
+                    let removed = self.timers.borrow_mut().wheel.remove(key);
+                    drop(removed);
+                }
+                Message::Deregister(key) => {
+                    let wakers = self.reactor.borrow_mut().forget(key);
+                    drop(wakers);
                 }
             }
         }
@@ -148,7 +157,7 @@ impl Core {
             self.sched.set_cause(Cause::Timer);
             for action in scratch.fired.drain(..) {
                 match action {
-                    TimerAction::Wake(waker) => waker.wake(),
+                    TimerAction::Wake(waker) => waking::wake(waker),
                     TimerAction::Callback(id) => {
                         self.callbacks.borrow_mut().timer_fired(id);
                         self.sched.schedule_callback(id);

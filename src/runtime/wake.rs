@@ -13,15 +13,18 @@
 //! The `block_on` future is not a task (it lives on the caller's stack), so its waker is a
 //! separate, simpler one: [`MainWaker`], built with `std::task::Wake`, no `unsafe` needed.
 
+use std::any::Any;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 
+use crate::exception::ExceptionContext;
 use crate::runtime::context;
 use crate::runtime::core::LoopHandle;
 use crate::scheduler::{Inbox, Message};
-use crate::task::JoinError;
+use crate::task::error::panic_message;
 use crate::task::header::Header;
 use crate::task::schedule::Schedule;
+use crate::task::{JoinError, TaskId};
 
 impl Schedule for LoopHandle {
     fn schedule(&self, task: &Header) {
@@ -39,6 +42,23 @@ impl Schedule for LoopHandle {
 
     fn unretrieved(&self, error: JoinError) {
         report_unretrieved(error);
+    }
+
+    fn output_drop_panicked(&self, task: TaskId, payload: Box<dyn Any + Send>) {
+        let message = panic_message(&*payload);
+        let reported = context::try_with_core(|core| {
+            let name = core.task_name(task);
+            core.handler.report(&ExceptionContext {
+                message: "Dropping a task's unread output panicked",
+                task: Some(task),
+                task_name: name.as_deref(),
+                callback: None,
+                panic_message: Some(message),
+            });
+        });
+        if reported.is_none() {
+            log::error!(target: "evloop", "dropping the unread output of {task} panicked: {message}");
+        }
     }
 }
 

@@ -9,11 +9,38 @@
 //! call; a busy loop checks one atomic flag, not the mutex.
 //!
 //! asyncio's `call_soon_threadsafe` does the same with a self-pipe (`_write_to_self`).
+//!
+//! The inbox is also what names a loop: each has a [`LoopId`], and a registry of the live
+//! inboxes lets a resource dropped away from its loop (a socket dropped on another thread, a
+//! sleep dropped while another loop runs) send its loop the message that undoes its
+//! registration there.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
+use crate::reactor::IoKey;
 use crate::task::TaskId;
+use crate::timer::wheel::TimerKey;
+
+/// Names one loop for as long as the process runs (ids are not reused), so that a resource can
+/// say which loop it belongs to. Printed as `runtime #<n>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LoopId(NonZeroU32);
+
+impl fmt::Display for LoopId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "runtime #{}", self.0)
+    }
+}
+
+/// The next loop's id.
+static NEXT_LOOP: AtomicU32 = AtomicU32::new(1);
+
+/// Every live loop's inbox, by id: how a resource dropped away from its loop reaches it. Only
+/// touched when a runtime is built or dropped, and on such a drop: never on a hot path.
+static LIVE: Mutex<Vec<(LoopId, Weak<Inbox>)>> = Mutex::new(Vec::new());
 
 /// What another thread can ask of the loop.
 pub(crate) enum Message {
@@ -23,10 +50,17 @@ pub(crate) enum Message {
     Main,
     /// `call_soon_threadsafe`.
     Call(Box<dyn FnOnce() + Send>),
+    /// A `Sleep` of this loop was dropped away from it: remove its timer.
+    CancelTimer(TimerKey),
+    /// A socket of this loop was dropped away from it (its file descriptor is already closed):
+    /// forget its registration.
+    Deregister(IoKey),
 }
 
 /// The part of a loop that other threads may touch. Everything in it is `Sync`.
 pub(crate) struct Inbox {
+    /// Which loop this is.
+    id: LoopId,
     /// Requests from other threads, in arrival order.
     messages: Mutex<Vec<Message>>,
     /// Set when the inbox went from empty to non-empty: the loop's cheap "anything to drain?"
@@ -39,13 +73,32 @@ pub(crate) struct Inbox {
 }
 
 impl Inbox {
-    pub(crate) fn new(waker: mio::Waker) -> Inbox {
-        Inbox {
+    /// The inbox of a new loop, under a new id, listed among the live loops.
+    pub(crate) fn new(waker: mio::Waker) -> Arc<Inbox> {
+        let id = NEXT_LOOP.fetch_add(1, Ordering::Relaxed);
+        let id = LoopId(NonZeroU32::new(id).expect("fewer than 2^32 runtimes in one process"));
+        let inbox = Arc::new(Inbox {
+            id,
             messages: Mutex::new(Vec::new()),
             pending: AtomicBool::new(false),
             waker,
             closed: AtomicBool::new(false),
-        }
+        });
+        live().push((id, Arc::downgrade(&inbox)));
+        inbox
+    }
+
+    /// Which loop this is.
+    pub(crate) fn id(&self) -> LoopId {
+        self.id
+    }
+
+    /// The inbox of a live loop, if that loop still exists.
+    pub(crate) fn find(id: LoopId) -> Option<Arc<Inbox>> {
+        live()
+            .iter()
+            .find(|(live, _)| *live == id)
+            .and_then(|(_, inbox)| inbox.upgrade())
     }
 
     /// Queues a request from any thread and makes sure the loop will see it.
@@ -78,10 +131,16 @@ impl Inbox {
         out.append(&mut inbox);
     }
 
-    /// Stops accepting requests and drops those not yet drained.
+    /// Stops accepting requests, drops those not yet drained, and leaves the live list.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
+        live().retain(|(live, _)| *live != self.id);
         let leftovers = std::mem::take(&mut *self.messages.lock().unwrap_or_else(PoisonError::into_inner));
         drop(leftovers);
     }
+}
+
+/// The live list, locked (a panic elsewhere while it was held leaves it usable).
+fn live() -> std::sync::MutexGuard<'static, Vec<(LoopId, Weak<Inbox>)>> {
+    LIVE.lock().unwrap_or_else(PoisonError::into_inner)
 }

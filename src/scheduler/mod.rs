@@ -32,7 +32,7 @@ pub(crate) mod inbox;
 
 pub use callbacks::CallbackId;
 pub(crate) use callbacks::Callbacks;
-pub(crate) use inbox::{Inbox, Message};
+pub(crate) use inbox::{Inbox, LoopId, Message};
 
 /// One unit of work on the ready queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

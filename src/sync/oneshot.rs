@@ -107,7 +107,7 @@ impl<T> Drop for Sender<T> {
         let waker = shared.waker.take();
         drop(shared);
         if let Some(waker) = waker {
-            waker.wake();
+            crate::waking::wake(waker);
         }
     }
 }

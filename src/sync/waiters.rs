@@ -46,11 +46,12 @@ pub(crate) fn remember_waker(slot: &mut Option<Waker>, current: &Waker) {
     }
 }
 
-/// Wakes every waker in `wakers`. The primitives collect wakers while they hold their
-/// `RefCell` borrow and call this only after releasing it, because a waker may run code that
-/// uses the same primitive again (and a second `borrow_mut` would panic).
+/// Wakes every waker in `wakers`, all of them even if one panics (`waking.rs`). The primitives
+/// collect wakers while they hold their `RefCell` borrow and call this only after releasing it,
+/// because a waker may run code that uses the same primitive again (and a second `borrow_mut`
+/// would panic).
 pub(crate) fn wake_all(wakers: Vec<Waker>) {
-    wakers.into_iter().for_each(Waker::wake);
+    crate::waking::wake_all(wakers);
 }
 
 /// Names one waiter's slot in a [`WaitList`]; held by the future that is waiting.

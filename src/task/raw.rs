@@ -43,7 +43,7 @@ use std::ptr::{self, NonNull};
 use std::sync::atomic::{AtomicUsize, Ordering, fence};
 use std::task::{Context, Poll};
 
-use crate::task::error::{JoinError, panic_message};
+use crate::task::error::JoinError;
 use crate::task::header::{Header, Vtable};
 use crate::task::id::TaskId;
 use crate::task::schedule::Schedule;
@@ -396,13 +396,15 @@ unsafe fn take_error<F: Future, S>(ptr: NonNull<Header>) -> Option<JoinError> {
 ///
 /// # Safety
 /// As for [`cancel`].
-unsafe fn drop_contents<F: Future, S>(ptr: NonNull<Header>) {
+unsafe fn drop_contents<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from `RawTask::drop_contents`.
     let contents = unsafe { contents::<F, S>(ptr) };
-    // An output's destructor that panics is reported like any other dropped panic: the loop
-    // keeps running. There is no one left to hand it to.
+    // An output's destructor that panics is reported like any other unseen panic, through the
+    // hook (the runtime's exception handler): there is no one else to hand it to.
     if let Err(payload) = replace_contents(contents, Contents::Consumed) {
-        log::error!(target: "evloop", "dropping a task's output panicked: {}", panic_message(&*payload));
+        // SAFETY: forwarded; the hook is alive with the cell.
+        let (hook, id) = unsafe { (hook::<F, S>(ptr), ptr.as_ref().id) };
+        hook.output_drop_panicked(id, payload);
     }
 }
 

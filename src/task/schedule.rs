@@ -8,20 +8,24 @@
 //!
 //! 1. its **waker** fired (on this thread or any other), or its `JoinHandle` asked to cancel it:
 //!    someone must put it on a ready queue;
-//! 2. it **panicked and nobody will ever read the panic** (its `JoinHandle` was dropped): someone
-//!    must report it, as asyncio reports "Task exception was never retrieved".
+//! 2. it **panicked and nobody will ever read the panic** (its `JoinHandle` was dropped), or its
+//!    unread output panicked while being dropped: someone must report it, as asyncio reports
+//!    "Task exception was never retrieved".
 //!
 //! So the caller of [`RawTask::allocate`](crate::task::raw::RawTask::allocate) hands each task
 //! a value implementing [`Schedule`], stored in the task's own allocation; the task's vtable
-//! gets two functions that call it. The task core only ever sees the trait. The runtime
+//! gets functions that call it. The task core only ever sees the trait. The runtime
 //! implements it (`runtime/wake.rs`): same-thread wakes go straight onto the ready queue, other
 //! threads' through the loop's inbox.
 //!
 //! Read with: smol-rs/async-task, whose `spawn(future, schedule)` takes the schedule function
 //! the same way, and tokio's `runtime/task/mod.rs` (its `Schedule` trait).
 
+use std::any::Any;
+
 use crate::task::error::JoinError;
 use crate::task::header::Header;
+use crate::task::id::TaskId;
 
 /// Whoever runs a task: told when the task must be queued, and handed what nobody else will see.
 ///
@@ -33,4 +37,8 @@ pub(crate) trait Schedule: Send + Sync + 'static {
 
     /// A panic of this task that no `JoinHandle` will collect. Called on the loop's thread.
     fn unretrieved(&self, error: JoinError);
+
+    /// The task's output, which nobody read, panicked while being dropped. Called on the
+    /// loop's thread.
+    fn output_drop_panicked(&self, task: TaskId, payload: Box<dyn Any + Send>);
 }

@@ -4,6 +4,11 @@
 //! it inserts one entry holding the task's waker, and its `Drop` removes that entry. A sleep
 //! that is created and dropped without being polled (the losing side of many `select`s) costs
 //! nothing in the wheel; one that completes or is dropped leaves nothing behind.
+//!
+//! **A sleep belongs to the loop that first polled it**: its timer lives in that loop's wheel.
+//! Polling it on another loop panics with a message naming both; dropping it away from its
+//! loop (another loop running, or none) sends its loop a message that removes the timer at the
+//! loop's next turn (DESIGN.md §4 has this rule for every resource).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::runtime::TimerAction;
 use crate::runtime::context;
+use crate::scheduler::{Inbox, LoopId, Message};
 use crate::timer::wheel::TimerKey;
 
 /// Waits until `duration` has passed on the loop's clock (asyncio's `asyncio.sleep`).
@@ -66,8 +72,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     /// The deadline, or the delay to turn into one at the first poll.
     when: When,
-    /// The wheel entry, while registered. `None` before the first poll and after firing.
-    key: Option<TimerKey>,
+    /// The wheel entry, while registered, and the loop whose wheel holds it. `None` before the
+    /// first poll and after firing.
+    key: Option<(TimerKey, LoopId)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -102,10 +109,19 @@ impl Sleep {
     }
 
     fn unregister(&mut self) {
-        if let Some(key) = self.key.take() {
-            // The removed waker is dropped after the borrow ends.
-            let removed = context::try_with_core(|core| core.timers.borrow_mut().wheel.remove(key));
-            drop(removed);
+        let Some((key, owner)) = self.key.take() else {
+            return;
+        };
+        let here =
+            context::try_with_core(|core| (core.id() == owner).then(|| core.timers.borrow_mut().wheel.remove(key)));
+        match here.flatten() {
+            // The removed waker (if the timer had not fired) is dropped after the borrow ends.
+            Some(removed) => drop(removed),
+            None => {
+                if let Some(inbox) = Inbox::find(owner) {
+                    inbox.send(Message::CancelTimer(key));
+                }
+            }
         }
     }
 }
@@ -116,6 +132,11 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         context::with_core(|core| {
+            if let Some((_, owner)) = this.key
+                && owner != core.id()
+            {
+                context::wrong_loop("Sleep", owner, core.id());
+            }
             let mut timers = core.timers.borrow_mut();
             let deadline = match this.when {
                 When::At(t) => t,
@@ -128,12 +149,12 @@ impl Future for Sleep {
             match this.key {
                 None => match timers.insert(deadline, TimerAction::Wake(cx.waker().clone())) {
                     Ok(key) => {
-                        this.key = Some(key);
+                        this.key = Some((key, core.id()));
                         Poll::Pending
                     }
                     Err(_already_due) => Poll::Ready(()),
                 },
-                Some(key) => match timers.wheel.get_mut(key) {
+                Some((key, _)) => match timers.wheel.get_mut(key) {
                     // Still waiting: keep the newest waker (the sleep may have moved tasks).
                     Some(TimerAction::Wake(waker)) => {
                         if !waker.will_wake(cx.waker()) {

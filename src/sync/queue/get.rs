@@ -10,7 +10,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::{Getter, Queue};
 use crate::sync::waiters::{Stage, remember_waker};
@@ -112,7 +112,7 @@ impl<T> Drop for Get<'_, T> {
             None
         });
         drop(state);
-        waker.into_iter().for_each(Waker::wake);
+        crate::waking::wake_all(waker);
     }
 }
 

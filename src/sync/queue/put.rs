@@ -9,7 +9,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use super::Queue;
 use crate::sync::semaphore::{Acquire, Permit, Semaphore, TryAcquireError};
@@ -64,7 +64,7 @@ impl<T> Queue<T> {
         });
         drop(state);
         self.finished.clear();
-        waker.into_iter().for_each(Waker::wake);
+        crate::waking::wake_all(waker);
         Ok(())
     }
 }
