@@ -1,7 +1,8 @@
 //! evloop side by side with its peers: the same workloads, the same process, the same inputs.
 //!
-//! Run with: `cargo bench --bench compare` (about two minutes), or `-- --quick` for a smoke run
-//! of every workload at a small N (what CI runs: it checks that the code works, never a time).
+//! Run with: `cargo bench -p evloop-bench --bench compare` (about two minutes), or `-- --quick`
+//! for a smoke run of every workload at a small N (what CI runs: it checks that the code works,
+//! never a time).
 //! Other flags: `--only <workload>`, `--runtime <key>`, `--reps <n>`, `--n <ops>` (see `--help`).
 //!
 //! Two suites, each printed as its own table: the **runtime** suite below, and the **HTTP**
@@ -46,7 +47,7 @@ use std::cell::Cell;
 use std::fmt::Write as _;
 use std::future::{Future, poll_fn};
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -483,12 +484,19 @@ fn write_json(file: &str, done: &[SuiteResults]) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
-/// `$CARGO_TARGET_DIR` if set (a relative one is taken from the package root, where cargo runs
-/// benches), else `target/`.
+/// `$CARGO_TARGET_DIR` if set (a relative one is taken from the workspace root), else the
+/// workspace's `target/`. Cargo runs benches in their package's directory, `bench/`, so both are
+/// found from [`workspace_root`] rather than from the current directory.
 fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"))
+    let root = workspace_root();
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |dir| root.join(dir))
+}
+
+/// The evloop checkout: the parent of this package's directory (`bench/`). `scripts/peers.sh`
+/// and the default `target/` are found from here.
+pub(crate) fn workspace_root() -> PathBuf {
+    let bench = Path::new(env!("CARGO_MANIFEST_DIR"));
+    bench.parent().unwrap_or(bench).to_path_buf()
 }
 
 /// CPUs, CPU model and kernel, for the record (BENCHMARKS.md adds rustc's version).

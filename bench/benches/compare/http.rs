@@ -83,7 +83,7 @@ impl Nginx {
             eprintln!("using the nginx at {base} (EVLOOP_NGINX)");
             return Ok(Nginx { started: None, base });
         }
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers.sh");
+        let script = super::workspace_root().join("scripts/peers.sh");
         let state = target.join("bench-peers");
         std::fs::create_dir_all(&state).map_err(|e| format!("cannot create {}: {e}", state.display()))?;
         eprintln!("starting nginx: bash {} start {}", script.display(), state.display());
