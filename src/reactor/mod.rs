@@ -15,7 +15,7 @@
 //! that costs one `WouldBlock` and a clear, nothing more.
 //!
 //! **The wake token.** `Token(usize::MAX)` belongs to the `mio::Waker` that other threads use
-//! to interrupt a sleeping loop (see `scheduler::Shared`). The reactor reports it and the loop
+//! to interrupt a sleeping loop (see `scheduler/inbox.rs`). The reactor reports it and the loop
 //! drains its inbox.
 //!
 //! Read with: smol-rs/async-io `src/reactor.rs`, tokio-rs/mio `src/poll.rs`.

@@ -6,6 +6,12 @@
 //! loop is already running` for a nested `run`). The slot holds a raw pointer rather than an
 //! `Rc` so that reading it costs one thread-local load: it is set by [`enter`] for exactly as
 //! long as the `Core` it points to is borrowed by `block_on` (or by the runtime's shutdown).
+//!
+//! **Unsafe code.** One block dereferences that pointer, sound by the invariant on `CURRENT`
+//! (DESIGN.md §11).
+//!
+//! While a loop runs, the guard also installs the sink for panicking wakers (`waking.rs`), and
+//! this file writes the panic for a resource used on a loop other than its own.
 
 use std::cell::Cell;
 use std::ptr;

@@ -5,6 +5,11 @@
 //! **collect, release, then act.** A borrow is held only to read or update one structure; it
 //! is dropped before polling a future, running a callback, waking a waker or dropping anything
 //! that might run user code (a destructor can call back into the loop).
+//!
+//! **Unsafe code.** `run_task` polls a task through an uncounted alias of the slab's reference
+//! (no atomic add and sub per poll), sound because only `complete` removes the slab entry and it
+//! runs after the poll; and it calls the task's `poll`, whose contract the state machine keeps
+//! (DESIGN.md §11).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;

@@ -15,9 +15,10 @@
 //! (`inbox.rs`), and the loop replays it here as a same-thread wake when it next checks for
 //! events. The generation in the id makes a late wake of a finished task harmless.
 //!
-//! The scheduler also owns the two stores its runnables name: the live tasks (a generational
-//! slab of task references, `slots.rs`) and the pending callbacks (`callbacks.rs`). It knows
-//! nothing of the thread-local "current loop", of the clock or of I/O.
+//! The scheduler also owns the live tasks (a generational slab of task references,
+//! `slots.rs`), and this folder holds the store of pending callbacks (`callbacks.rs`, which the
+//! loop core keeps beside the scheduler). None of it knows the thread-local "current loop", the
+//! clock or I/O.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;

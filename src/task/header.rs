@@ -3,8 +3,11 @@
 //!
 //! The header is type-erased: it does not know the future's type, nor the type of the hook it
 //! was given. Its [`Vtable`] does: a table of functions monomorphised for one future type and
-//! one hook type, filled in by `raw.rs` when the task is allocated. The allocation itself, the
-//! reference count's rules and the waker are in `raw.rs`.
+//! one hook type, filled in by `raw.rs` when the task is allocated. The allocation itself and
+//! the reference count's rules are in `raw.rs`, the waker in `waker.rs`.
+//!
+//! **Unsafe code.** Only the vtable's `unsafe fn` pointer types: calling them is `raw.rs`'s and
+//! `waker.rs`'s business, under the contract written on [`Vtable`] (DESIGN.md §11).
 
 use std::cell::Cell;
 use std::ptr::NonNull;

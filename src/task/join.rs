@@ -5,6 +5,9 @@
 //! a task does not need anyone to await it), and its output is dropped when it completes. A
 //! panic that nobody collects goes to the loop's exception handler, like asyncio's "Task
 //! exception was never retrieved".
+//!
+//! **Unsafe code.** One block: reading the output as a `T`, sound because a `JoinHandle<T>` is
+//! only ever made by `spawn` for a future whose output is `T` (DESIGN.md §11).
 
 use std::fmt;
 use std::future::Future;

@@ -1,6 +1,7 @@
-//! The one allocation behind every task, and the hand-written waker that points at it.
+//! The one allocation behind every task, and its reference count.
 //!
-//! Most of evloop's `unsafe` code is here (DESIGN.md §11 lists every file that has any).
+//! **Unsafe code.** Most of evloop's `unsafe` is here: the type-erased cell, its vtable's
+//! functions and the count (DESIGN.md §11 lists every file that has any, with its invariants).
 //! Everything here exists to make two things cheap: spawning (one heap allocation per task) and
 //! waking (no lock, no allocation).
 //!

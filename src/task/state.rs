@@ -8,7 +8,7 @@
 //!                   ▼   (1) schedule                (2) start_poll
 //!   ┌──────────► Idle ────────────────► Queued ──────────────────► Running
 //!   │                                   ▲   │                         │
-//!   │         (3) finish_poll: Pending  │   │ (5) start_poll sees     │ (4) finish_poll:
+//!   │         (3) finish_poll: Pending  │   │ (5) start_poll sees     │ (4) complete:
 //!   └───────────────────────────────────┼───┼──── CANCELLED ──┐       │     Ready / panicked
 //!                                       │   │                 ▼       ▼
 //!             (1) schedule while Running┘   └──────────► Complete ◄───┘

@@ -10,6 +10,9 @@
 //! slab's reference without touching the count; only a future that keeps the waker (clones it)
 //! pays the increment.
 //!
+//! **Unsafe code.** The four vtable functions, each with a `# Safety` contract: a waker's data
+//! pointer is a live `Header` whose count the waker holds (DESIGN.md §11).
+//!
 //! Read with: the `RawWakerVTable` docs in `std::task`, and smol-rs/async-task `src/raw.rs`.
 
 use std::marker::PhantomData;
