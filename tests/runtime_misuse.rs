@@ -138,6 +138,32 @@ fn a_sleep_polled_on_one_runtime_and_awaited_on_another_panics_naming_both() {
 }
 
 #[test]
+fn an_interval_and_a_listener_used_on_another_runtime_panic_naming_both() {
+    let a = virtual_runtime();
+    let (mut every, listener) = a.block_on(async {
+        let mut every = evloop::time::interval(Duration::from_secs(1));
+        every.tick().await;
+        let mut pending = Box::pin(every.tick());
+        assert!(poll_fn(|cx| Poll::Ready(pending.as_mut().poll(cx).is_pending())).await);
+        drop(pending);
+        (every, TcpListener::bind(loopback()).unwrap())
+    });
+    let b = virtual_runtime();
+    let ticked = catch_unwind(AssertUnwindSafe(|| b.block_on(every.tick())));
+    let message = panic_text(&*ticked.expect_err("an interval of A ticked on B must panic"));
+    assert!(
+        message.contains("belongs to runtime #") && message.contains("used on runtime #"),
+        "{message}"
+    );
+    let accepted = catch_unwind(AssertUnwindSafe(|| b.block_on(listener.accept())));
+    let message = panic_text(&*accepted.expect_err("a listener of A accepting on B must panic"));
+    assert!(message.contains("this socket belongs to runtime #"), "{message}");
+    drop((every, listener));
+    a.block_on(sleep(Duration::from_millis(1)));
+    assert_eq!((a.stats().timers, a.stats().io_sources), (0, 0), "both undone on A");
+}
+
+#[test]
 fn a_callback_handle_used_on_another_runtime_panics_and_cancels_nothing_there() {
     let a = virtual_runtime();
     let b = virtual_runtime();
