@@ -23,12 +23,12 @@
 //!
 //! | floor | what                                   | asyncio                                   | file                         |
 //! |-------|----------------------------------------|-------------------------------------------|------------------------------|
-//! | 1     | generational keys, linked lists        |                                           | `slots.rs`, `list.rs`        |
-//! | 2     | task state: the life cycle             | `Task._state`                             | `task/state.rs`              |
-//! | 2     | the task cell, its hook and waker      | (CPython's C `Task` object)               | `task/schedule.rs`, `task/raw.rs` |
-//! | 2     | join: awaiting, cancelling a task      | `Task`, `Task.cancel()`                   | `task/join.rs`, `task/error.rs` |
+//! | 1     | generational keys, linked lists, waking a batch |                                  | `slots.rs`, `list.rs`, `waking.rs` |
 //! | 1     | timers: levels, wheel, clock           | the `_scheduled` heap                     | `timer/`                     |
 //! | 1     | the reactor: which sockets are ready   | `selectors`                               | `reactor/`                   |
+//! | 2     | task state: the life cycle             | `Task._state`                             | `task/state.rs`, `task/id.rs` |
+//! | 2     | the task cell, its hook and waker      | (CPython's C `Task` object)               | `task/schedule.rs`, `task/header.rs`, `task/raw.rs`, `task/waker.rs` |
+//! | 2     | join: awaiting, cancelling a task      | `Task`, `Task.cancel()`                   | `task/join.rs`, `task/error.rs` |
 //! | 3     | scheduler: ready queue, inbox, callbacks | the `_ready` deque, `call_soon_threadsafe` | `scheduler/`               |
 //! | 3     | exception handler, thread pool, trace  | `call_exception_handler`, the executor    | `exception.rs`, `thread_pool.rs`, `trace.rs` |
 //! | 4     | the loop core                          | `BaseEventLoop`                           | `runtime/core.rs`            |
@@ -39,7 +39,7 @@
 //! | 6     | coordination: [`sync`], [`gather`], [`TaskGroup`] | `Lock`, `Queue`, `gather`, `TaskGroup` | `sync/`, `combinators/`, `group.rs` |
 //! | 6     | sockets and HTTP: [`net`], [`http`]    | `open_connection`, aiohttp                | `net/`, `http/`              |
 //!
-//! The `sync` primitives stand on floor 1 (the list and the std `Waker` only) and are exported
+//! The `sync` primitives stand on floor 1 (the list, `waking.rs` and the std `Waker` only) and are exported
 //! on floor 6 beside the combinators that use them. DESIGN.md, at the root of the repository, is
 //! the long form of this table.
 
