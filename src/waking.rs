@@ -13,8 +13,9 @@
 //! runs under `catch_unwind`, the batch always finishes, and the panics are handed on:
 //!
 //! - **while a loop runs on this thread** (the runtime installs a sink when it enters), they are
-//!   parked here, and the runtime reports each one through its exception handler at the end of
-//!   the turn, as it does for a panicking callback;
+//!   parked here, and the runtime reports each one through its exception handler the next time
+//!   it looks outward (at most `event_interval` polls later), as it does for a panicking
+//!   callback;
 //! - **with no loop running** (a primitive polled by hand), the first panic is raised again once
 //!   the batch is done, so it is not lost.
 //!
@@ -22,7 +23,7 @@
 //! drains (`runtime/context.rs`).
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::task::Waker;
 
@@ -33,6 +34,8 @@ thread_local! {
     /// Panics of wakers caught while a loop runs on this thread, waiting to be reported.
     /// `None` while no loop runs: then a caught panic is raised again instead.
     static SINK: RefCell<Option<Vec<Payload>>> = const { RefCell::new(None) };
+    /// Whether `SINK` holds a panic: the one load the loop pays to ask "anything to report?".
+    static PARKED: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Wakes every waker, even if some of them panic (see the module docs).
@@ -60,6 +63,7 @@ fn park(payload: Payload) -> Option<Payload> {
     SINK.with(|sink| match sink.borrow_mut().as_mut() {
         Some(parked) => {
             parked.push(payload);
+            PARKED.set(true);
             None
         }
         None => Some(payload),
@@ -79,14 +83,19 @@ pub(crate) fn install() -> bool {
     })
 }
 
-/// The panics parked so far; the sink stays installed. Cheap when there are none.
+/// The panics parked so far; the sink stays installed. One thread-local load when there are
+/// none.
 pub(crate) fn take() -> Vec<Payload> {
+    if !PARKED.replace(false) {
+        return Vec::new();
+    }
     SINK.with(|sink| sink.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default())
 }
 
 /// Removes the sink (called by whoever [`install`] returned `true` to), handing back the panics
 /// still parked in it.
 pub(crate) fn uninstall() -> Vec<Payload> {
+    PARKED.set(false);
     SINK.with(|sink| sink.borrow_mut().take().unwrap_or_default())
 }
 

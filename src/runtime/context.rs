@@ -77,7 +77,7 @@ impl Drop for Enter {
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.previous));
         if self.sink {
-            // The loop reports parked panics at the end of every turn; one left here came from a
+            // The loop reports parked panics whenever it looks outward; one left here came from a
             // destructor after the last turn, with no loop left to report it through.
             for payload in waking::uninstall() {
                 let message = crate::task::error::panic_message(&*payload);

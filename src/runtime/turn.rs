@@ -69,7 +69,6 @@ impl Core {
         let polls = u32::try_from(snapshot).unwrap_or(u32::MAX);
         self.polls_since_check
             .set(self.polls_since_check.get().saturating_add(polls));
-        self.report_waker_panics();
         None
     }
 
@@ -167,5 +166,7 @@ impl Core {
         }
         self.sched.set_cause(Cause::Spawn);
         *self.scratch.borrow_mut() = scratch;
+        // 5. Wakers that panicked since the last look (here or in the last turns' polls).
+        self.report_waker_panics();
     }
 }
