@@ -34,42 +34,43 @@ use slab::Slab;
 
 /// Names one value in a [`Slots`]: its slot index plus the generation it was inserted with.
 /// Copyable and harmless once the value is gone (see the module docs).
+///
+/// Stored as one `u64` (generation in the high half, index in the low), so that comparing two
+/// keys, or a queue entry that holds one, is a single integer compare on the loop's hot path.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
-    /// Where the value lives in the slab.
-    index: u32,
-    /// Which value that was: tells a later value in the same slot from this one.
-    generation: u32,
-}
+pub(crate) struct Key(u64);
 
 impl Key {
-    /// The slot index.
-    pub(crate) const fn index(self) -> u32 {
-        self.index
+    /// The key of slot `index`, generation `generation`.
+    const fn new(index: u32, generation: u32) -> Key {
+        Key(((generation as u64) << 32) | index as u64)
     }
 
-    /// The generation the value was inserted with.
+    /// The slot index: where the value lives in the slab.
+    pub(crate) const fn index(self) -> u32 {
+        self.0 as u32
+    }
+
+    /// The generation the value was inserted with: tells a later value in the same slot from
+    /// this one.
     pub(crate) const fn generation(self) -> u32 {
-        self.generation
+        (self.0 >> 32) as u32
     }
 
     /// Packs the key into one integer, generation in the high half (for a mio token, say).
     pub(crate) const fn to_bits(self) -> u64 {
-        ((self.generation as u64) << 32) | self.index as u64
+        self.0
     }
 
     /// The key that [`to_bits`](Self::to_bits) packed.
     pub(crate) const fn from_bits(bits: u64) -> Key {
-        Key {
-            index: bits as u32,
-            generation: (bits >> 32) as u32,
-        }
+        Key(bits)
     }
 }
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.index, self.generation)
+        write!(f, "{}.{}", self.index(), self.generation())
     }
 }
 
@@ -113,17 +114,15 @@ impl<T> Slots<T> {
     /// # Panics
     /// If 2^32 values are live at once (the index would not fit in a key).
     pub(crate) fn vacant_key(&self) -> Key {
-        Key {
-            index: u32::try_from(self.entries.vacant_key()).expect("a slab holds fewer than 2^32 live values"),
-            generation: self.next_generation,
-        }
+        let index = u32::try_from(self.entries.vacant_key()).expect("a slab holds fewer than 2^32 live values");
+        Key::new(index, self.next_generation)
     }
 
     /// Stores `value` and returns its key.
     pub(crate) fn insert(&mut self, value: T) -> Key {
         let key = self.vacant_key();
         self.entries.insert(Entry {
-            generation: key.generation,
+            generation: key.generation(),
             value,
         });
         self.next_generation = self.next_generation.wrapping_add(1).max(1);
@@ -133,16 +132,16 @@ impl<T> Slots<T> {
     /// The value a key names, if the key is not stale.
     pub(crate) fn get(&self, key: Key) -> Option<&T> {
         self.entries
-            .get(key.index as usize)
-            .filter(|entry| entry.generation == key.generation)
+            .get(key.index() as usize)
+            .filter(|entry| entry.generation == key.generation())
             .map(|entry| &entry.value)
     }
 
     /// The value a key names, to change in place.
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         self.entries
-            .get_mut(key.index as usize)
-            .filter(|entry| entry.generation == key.generation)
+            .get_mut(key.index() as usize)
+            .filter(|entry| entry.generation == key.generation())
             .map(|entry| &mut entry.value)
     }
 
@@ -155,7 +154,7 @@ impl<T> Slots<T> {
     /// stale key.
     pub(crate) fn remove(&mut self, key: Key) -> Option<T> {
         self.get(key)?;
-        Some(self.entries.remove(key.index as usize).value)
+        Some(self.entries.remove(key.index() as usize).value)
     }
 
     /// The live value at a slot index, whatever its generation: for structures that link their
@@ -210,10 +209,7 @@ impl<T> Slots<T> {
     pub(crate) fn keys(&self) -> Vec<Key> {
         self.entries
             .iter()
-            .map(|(index, entry)| Key {
-                index: index as u32,
-                generation: entry.generation,
-            })
+            .map(|(index, entry)| Key::new(index as u32, entry.generation))
             .collect()
     }
 
@@ -308,10 +304,7 @@ mod tests {
 
     #[test]
     fn bits_round_trip() {
-        let key = Key {
-            index: 0xdead,
-            generation: 0xbeef_0001,
-        };
+        let key = Key::new(0xdead, 0xbeef_0001);
         assert_eq!(Key::from_bits(key.to_bits()), key);
         assert_eq!(key.to_bits(), 0xbeef_0001_0000_dead);
         assert_eq!(format!("{key:?}"), "57005.3203334145");

@@ -288,6 +288,7 @@ impl Core {
 
     /// A waker of one of this loop's tasks fired on the loop's own thread: queue the task
     /// (edge 1 of the life cycle), tracing why.
+    #[inline]
     pub(crate) fn wake_local(&self, header: &Header) {
         if self.sched.schedule_local(header) && self.sched.tracing.get() {
             crate::trace::woken(header.id, self.sched.cause());

@@ -27,6 +27,7 @@ use crate::task::schedule::Schedule;
 use crate::task::{JoinError, TaskId};
 
 impl Schedule for LoopHandle {
+    #[inline]
     fn schedule(&self, task: &Header) {
         let local = context::try_with_core(|core| {
             let mine = Arc::ptr_eq(&core.inbox, &self.inbox);
