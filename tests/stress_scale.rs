@@ -561,6 +561,108 @@ fn a_million_call_soon_threadsafe_from_eight_threads_all_run_in_order() {
     });
 }
 
+/// 8 threads × 125,000 wakes sent as fast as the threads can, without waiting for the task: many
+/// wakes arrive while their task is already queued. Each task must still observe its thread's
+/// last value (a lost final wake fails through the timeout), and its polls are counted: at least
+/// one per thread, at most one per wake. The threads then wake their tasks once more after the
+/// runtime is dropped, and drop their wakers there, which must do nothing (the inbox is closed;
+/// the last waker frees its task on that thread).
+#[test]
+#[ignore = "stress: run with cargo test --release --test stress_scale -- --ignored --test-threads=1"]
+fn a_million_unpaced_cross_thread_wakes_the_last_is_never_lost() {
+    const THREADS: usize = 8;
+    let total = scale(1_000_000);
+    let per_thread = (total / THREADS) as u64;
+    let runtime = Runtime::new().expect("a runtime");
+    let measure = Measure::start("unpaced_wakes", per_thread as usize * THREADS, "wakes");
+    let lanes: Vec<Arc<Lane>> = (0..THREADS)
+        .map(|_| {
+            Arc::new(Lane {
+                waker: Mutex::new(None),
+                sent: AtomicU64::new(0),
+                seen: AtomicU64::new(0),
+                thread: Mutex::new(None),
+                lost: AtomicBool::new(false),
+            })
+        })
+        .collect();
+    let after_drop = Arc::new(std::sync::Barrier::new(THREADS + 1));
+    let (threads, polls) = runtime.block_on(async {
+        let baseline = evloop::stats();
+        let tasks: Vec<_> = lanes
+            .iter()
+            .map(|lane| {
+                let lane = lane.clone();
+                spawn(async move {
+                    let mut polls = 0u64;
+                    std::future::poll_fn(|cx| {
+                        polls += 1;
+                        if polls == 1 {
+                            *lane.waker.lock().unwrap() = Some(cx.waker().clone());
+                        }
+                        let sent = lane.sent.load(Ordering::Acquire);
+                        lane.seen.store(sent, Ordering::Release);
+                        if sent == per_thread {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending
+                        }
+                    })
+                    .await;
+                    polls
+                })
+            })
+            .collect();
+        yield_now().await;
+        let threads: Vec<_> = lanes
+            .iter()
+            .map(|lane| {
+                let lane = lane.clone();
+                let after_drop = after_drop.clone();
+                std::thread::spawn(move || {
+                    let waker = lane.waker.lock().unwrap().take().expect("the task published its waker");
+                    for seq in 1..=per_thread {
+                        lane.sent.store(seq, Ordering::Release);
+                        waker.wake_by_ref();
+                    }
+                    after_drop.wait();
+                    waker.wake();
+                })
+            })
+            .collect();
+        let mut polls = Vec::new();
+        for task in tasks {
+            polls.push(
+                within(Duration::from_secs(120), "every lane's last wake observed", task)
+                    .await
+                    .expect("the task completes"),
+            );
+        }
+        assert!(lanes.iter().all(|lane| lane.seen.load(Ordering::Acquire) == per_thread));
+        for &p in &polls {
+            assert!(
+                p >= 2 && p <= per_thread + 1,
+                "between 1 and {per_thread} polls per lane after the first ({p})"
+            );
+        }
+        assert_back_to_baseline(baseline, "after the wakes");
+        (threads, polls)
+    });
+    let rss_before_drop = status_kib("VmRSS");
+    drop(runtime);
+    after_drop.wait();
+    for thread in threads {
+        thread.join().expect("a wake after the runtime's drop is ignored");
+    }
+    let polls: u64 = polls.iter().sum();
+    measure.finish(&format!(
+        "{polls} polls for {} wakes ({:.1}% coalesced), RSS {:.1} MiB before the runtime's drop",
+        per_thread * THREADS as u64,
+        100.0 * (1.0 - polls as f64 / (per_thread * THREADS as u64) as f64),
+        rss_before_drop as f64 / 1024.0
+    ));
+}
+
 type LaneFn = Box<dyn Fn(usize, u64)>;
 
 thread_local! {
