@@ -1,8 +1,9 @@
 //! Stress at scale: a million tasks, parked tasks, timers and cross-thread wakes, ten thousand
 //! sockets held at once, and a connect flood past the listen backlog.
 //!
-//! Every test here is ignored by default (each takes seconds in release and far longer in a
-//! debug build); run them all, one at a time so that their memory figures are their own, with
+//! Every test here is ignored by default: several take seconds in release, all take far longer in
+//! the debug build that plain `cargo test` makes, and they must run one at a time (each raises
+//! the process's fd limit or resets its peak-RSS mark). Run them all with
 //!
 //! ```sh
 //! cargo test --release --test stress_scale -- --ignored --test-threads=1
