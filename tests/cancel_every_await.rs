@@ -1,14 +1,17 @@
-//! Cancellation at every await point, for every primitive in `sync`: each scenario is run by
-//! [`support::cancel::cancel_at_every_await`], which cancels it after k polls for every k, in
-//! three ways (dropped while parked, dropped after its wake but before its re-poll, cancelled
+//! Cancellation at every await point, for every primitive in `sync`, every combinator and the
+//! timers: each scenario is run by [`support::cancel::cancel_at_every_await`], which cancels it
+//! after k polls for every k, in three ways (dropped while parked, dropped after its wake but before its re-poll, cancelled
 //! through `JoinHandle::cancel`), and checks after each cancellation that the primitive is whole
 //! and the loop is back to its baseline. Each test asserts how many await points it covered.
 //!
 //! The scenarios are in one file per area, under `cancel_every_await/`: `sync.rs` (the waiting
-//! primitives) and `sync_queue.rs` (the queue and `oneshot`).
+//! primitives), `sync_queue.rs` (the queue and `oneshot`) and `combinators.rs` (with
+//! `TaskGroup`, `shield` and the timers).
 
 mod support;
 
+#[path = "cancel_every_await/combinators.rs"]
+mod combinators;
 #[path = "cancel_every_await/sync.rs"]
 mod sync;
 #[path = "cancel_every_await/sync_queue.rs"]
