@@ -1,17 +1,24 @@
-//! Cancellation at every await point, for every primitive in `sync`, every combinator and the
-//! timers: each scenario is run by [`support::cancel::cancel_at_every_await`], which cancels it
-//! after k polls for every k, in three ways (dropped while parked, dropped after its wake but before its re-poll, cancelled
+//! Cancellation at every await point, for every primitive in `sync`, every combinator, the
+//! timers, the sockets and an HTTP GET: each scenario is run by
+//! [`support::cancel::cancel_at_every_await`], which cancels it after k polls for every k, in
+//! three ways (dropped while parked, dropped after its wake but before its re-poll, cancelled
 //! through `JoinHandle::cancel`), and checks after each cancellation that the primitive is whole
 //! and the loop is back to its baseline. Each test asserts how many await points it covered.
 //!
 //! The scenarios are in one file per area, under `cancel_every_await/`: `sync.rs` (the waiting
-//! primitives), `sync_queue.rs` (the queue and `oneshot`) and `combinators.rs` (with
-//! `TaskGroup`, `shield` and the timers).
+//! primitives), `sync_queue.rs` (the queue and `oneshot`), `combinators.rs` (with
+//! `TaskGroup`, `shield` and the timers), `net.rs` and `http.rs`.
 
+#[path = "support/script_server.rs"]
+mod script_server;
 mod support;
 
 #[path = "cancel_every_await/combinators.rs"]
 mod combinators;
+#[path = "cancel_every_await/http.rs"]
+mod http;
+#[path = "cancel_every_await/net.rs"]
+mod net;
 #[path = "cancel_every_await/sync.rs"]
 mod sync;
 #[path = "cancel_every_await/sync_queue.rs"]
