@@ -114,7 +114,12 @@ impl Builder {
     /// non-blocking look at I/O and then jumps time, so `timeout(5 s, read from a server that
     /// answers in 50 real ms)` times out at once (tokio's paused clock behaves the same). Sockets
     /// whose peer runs on the same loop are fine: the peer's reply is written before the loop
-    /// goes idle. Use the real clock to talk to outside servers.
+    /// goes idle, as long as the writer sets [`TcpStream::set_nodelay`]; without it, Nagle's
+    /// algorithm may hold a small write back until the previous one is acknowledged, which a
+    /// delayed ACK can take tens of real milliseconds to do, and the clock jumps past it. Use the
+    /// real clock to talk to outside servers.
+    ///
+    /// [`TcpStream::set_nodelay`]: crate::net::TcpStream::set_nodelay
     pub fn virtual_clock(self) -> Builder {
         self.with_virtual_clock(true)
     }

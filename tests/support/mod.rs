@@ -1,6 +1,9 @@
 //! Helpers shared by the integration tests: an event log for exact traces, a drop probe, and a
-//! counting waker for polling futures by hand.
+//! counting waker for polling futures by hand. [`cancel`] is the driver that cancels a future at
+//! every one of its await points; `script_server.rs` (included by path) is a scripted HTTP peer.
 #![allow(dead_code)]
+
+pub mod cancel;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

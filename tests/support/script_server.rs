@@ -23,7 +23,8 @@
 //! Run tests with [`run`], on the virtual clock: `Sleep` and `SendSlowly` are timers, so "drip one
 //! byte every 500 ms" takes no real time and every run is the same. I/O still goes through real
 //! loopback sockets, which deliver a write before the writing system call returns, so the loop
-//! always sees it before the clock jumps.
+//! always sees it before the clock jumps (every accepted connection gets `TCP_NODELAY`, so
+//! Nagle's algorithm never holds a write back until the client acknowledges the previous one).
 #![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
@@ -222,6 +223,11 @@ impl ScriptServer {
                 let Ok((stream, _peer)) = listener.accept().await else {
                     continue;
                 };
+                // Each `Send` goes out at once. With Nagle's algorithm a write that follows an
+                // unacknowledged one waits for the client's (possibly delayed, 40 ms real) ACK,
+                // and the virtual clock would jump past it: a `Send` after a `Sleep` on a
+                // reused connection then arrives only after the client's read timeout.
+                stream.set_nodelay(true).expect("TCP_NODELAY on a loopback socket");
                 let n = recorder.accepted.get() + 1;
                 recorder.accepted.set(n);
                 recorder.trace.borrow_mut().push(format!("accept #{n}"));
