@@ -135,8 +135,11 @@ impl<E: 'static> TaskGroup<E> {
     /// for too.
     ///
     /// # Cancel safety
-    /// Dropping the `join` future and then every handle to the group cancels every task still
-    /// running.
+    /// Dropping the `join` future before it completes cancels every task of the group still
+    /// running, and the group refuses new tasks from then on, as cancelling the body of
+    /// asyncio's `async with TaskGroup()` does. So `timeout(d, group.join())` cancels the whole
+    /// group at the deadline, and no member (not even one holding a clone of the group) is left
+    /// running behind a cancelled scope.
     ///
     /// # Examples
     ///
@@ -166,6 +169,7 @@ impl<E: 'static> TaskGroup<E> {
     /// ```
     pub async fn join(&self) -> Result<(), GroupError<E>> {
         let inner = &*self.inner;
+        let mut scope = CancelUnlessFinished { inner, finished: false };
         loop {
             // The borrow lasts one poll, never across the await: tasks may spawn meanwhile.
             let next = std::future::poll_fn(|cx| inner.set.borrow_mut().poll_next(cx)).await;
@@ -184,11 +188,28 @@ impl<E: 'static> TaskGroup<E> {
                 }
             }
         }
+        scope.finished = true;
         let failures = std::mem::take(&mut *inner.failures.borrow_mut());
         if failures.is_empty() {
             Ok(())
         } else {
             Err(GroupError { failures })
+        }
+    }
+}
+
+/// Cancels the group's tasks when `join` is dropped before it finished (see its cancel safety).
+struct CancelUnlessFinished<'a, E: 'static> {
+    inner: &'a Inner<E>,
+    /// Set once `join` has seen every task end: nothing is left to cancel.
+    finished: bool,
+}
+
+impl<E: 'static> Drop for CancelUnlessFinished<'_, E> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.inner.failed.set(true);
+            self.inner.set.borrow().cancel_all();
         }
     }
 }
