@@ -61,7 +61,10 @@ impl<S: Source> IoSource<S> {
     }
 
     /// Runs a non-blocking operation once the reactor says `direction` may be ready, retrying
-    /// (after clearing the stale readiness) whenever it returns `WouldBlock`.
+    /// (after clearing the stale readiness) whenever it returns `WouldBlock`. Each attempt
+    /// spends one unit of the task's cooperative budget: once the budget is spent, the task is
+    /// woken and this reports `Pending`, so that a socket that is always ready cannot keep one
+    /// task from ever yielding.
     pub(crate) fn poll_io<R>(
         &self,
         direction: Direction,
@@ -69,7 +72,16 @@ impl<S: Source> IoSource<S> {
         mut op: impl FnMut(&S) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
-            let ready = self.core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx));
+            let ready = self.core(|core| {
+                let ready = core.reactor.borrow_mut().poll_ready(self.key, direction, cx);
+                if ready.is_ready() && !core.spend_io_budget() {
+                    // The poll's budget is spent (`runtime/core.rs`): yield, and come back next
+                    // turn. The readiness is remembered, so nothing is lost.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                ready
+            });
             if ready.is_pending() {
                 return Poll::Pending;
             }

@@ -73,7 +73,10 @@ impl TcpListener {
     /// Waits for the next connection.
     ///
     /// # Errors
-    /// The OS's reason (e.g. out of file descriptors); the listener stays usable.
+    /// The OS's reason (e.g. out of file descriptors); the listener stays usable, and the
+    /// connection waits in the kernel's backlog. A server should back off before it retries
+    /// (asyncio's waits a second); even one that retries at once lets the other tasks run, since
+    /// every socket operation spends the task's cooperative budget and yields when it is spent.
     ///
     /// # Cancel safety
     /// Cancel-safe: a connection is only taken from the kernel when this returns it.

@@ -101,7 +101,17 @@ pub(crate) struct Core {
     pub(crate) polls_since_check: Cell<u32>,
     /// `epoll_wait` calls so far (`Stats::io_polls`).
     pub(crate) io_polls: Cell<u64>,
+    /// Socket operations the task being polled may still complete before it must yield
+    /// ([`IO_BUDGET`] at the start of each poll).
+    pub(crate) io_budget: Cell<u32>,
 }
+
+/// How many socket operations one poll of a task may complete before the next one reports
+/// `Pending` (having woken the task): the cooperative budget. Without it, a task looping on a
+/// socket that is always ready (a flood of incoming data, or an `accept` that keeps failing with
+/// "too many open files") would never yield, and no other task (not even the one that would
+/// close a file descriptor) would run again. 128 is tokio's budget per task poll.
+pub(crate) const IO_BUDGET: u32 = 128;
 
 impl Core {
     pub(crate) fn spawn<F>(&self, future: F, name: Option<String>) -> JoinHandle<F::Output>
@@ -173,6 +183,7 @@ impl Core {
             }
             Start::Poll => {
                 self.sched.set_current(Some(id));
+                self.io_budget.set(IO_BUDGET);
                 let waker = task.waker_ref();
                 let mut cx = Context::from_waker(&waker);
                 // SAFETY: `start_poll` said Poll, and the scheduler never polls re-entrantly.
@@ -308,6 +319,15 @@ impl Core {
         if self.sched.schedule_main() && self.sched.tracing.get() {
             crate::trace::main_woken(self.sched.cause());
         }
+    }
+
+    /// Spends one unit of the running poll's I/O budget; `false` once it is spent (the caller
+    /// must then wake the task and report `Pending`).
+    #[inline]
+    pub(crate) fn spend_io_budget(&self) -> bool {
+        let left = self.io_budget.get();
+        self.io_budget.set(left.saturating_sub(1));
+        left > 0
     }
 
     /// Which loop this is.

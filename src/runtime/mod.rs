@@ -170,6 +170,7 @@ impl Builder {
             scratch: RefCell::default(),
             polls_since_check: Cell::new(0),
             io_polls: Cell::new(0),
+            io_budget: Cell::new(self::core::IO_BUDGET),
         };
         Ok(Runtime { core: Box::new(core) })
     }

@@ -56,6 +56,7 @@ impl Core {
             match next {
                 Runnable::Main => {
                     self.sched.set_current(None);
+                    self.io_budget.set(crate::runtime::core::IO_BUDGET);
                     if let Poll::Ready(output) = poll_main() {
                         observe.finish(self, next, started);
                         self.report_waker_panics();
