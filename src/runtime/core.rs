@@ -307,9 +307,14 @@ impl Core {
     }
 
     /// A wake that came through the inbox: the task may be gone since (a stale id is ignored).
+    /// Clears the task's "remote wake in flight" flag first, so that a wake from another thread
+    /// arriving from now on sends a message of its own.
     pub(crate) fn wake_by_id(&self, id: TaskId) {
         let tasks = self.sched.tasks.borrow();
         if let Some(task) = tasks.get(id.key()) {
+            task.header()
+                .remote_wake
+                .swap(false, std::sync::atomic::Ordering::AcqRel);
             self.wake_local(task.header());
         }
     }

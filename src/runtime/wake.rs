@@ -15,6 +15,7 @@
 
 use std::any::Any;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Wake, Waker};
 
 use crate::exception::ExceptionContext;
@@ -36,7 +37,9 @@ impl Schedule for LoopHandle {
             }
             mine
         });
-        if local != Some(true) {
+        // One message per task in flight: a task woken a million times from another thread
+        // while the loop is busy costs the inbox one entry, not a million.
+        if local != Some(true) && !task.remote_wake.swap(true, Ordering::AcqRel) {
             self.inbox.send(Message::Wake(task.id));
         }
     }
@@ -104,5 +107,54 @@ impl Wake for MainWaker {
         if local != Some(true) {
             self.inbox.send(Message::Main);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::task::{Poll, Waker};
+
+    use crate::runtime::Runtime;
+
+    #[test]
+    fn remote_wakes_of_one_task_cost_the_inbox_one_message_until_the_loop_replays_it() {
+        let runtime = Runtime::new().unwrap();
+        let kept: Rc<RefCell<Option<Waker>>> = Rc::default();
+        let polls = Rc::new(std::cell::Cell::new(0));
+        let (slot, count) = (kept.clone(), polls.clone());
+        let task = runtime.spawn(std::future::poll_fn(move |cx| {
+            count.set(count.get() + 1);
+            *slot.borrow_mut() = Some(cx.waker().clone());
+            if count.get() < 3 {
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        }));
+        runtime.block_on(crate::spawn::yield_now());
+        assert_eq!(polls.get(), 1);
+        let waker = kept.borrow_mut().take().unwrap();
+        let waker = std::thread::spawn(move || {
+            for _ in 0..10_000 {
+                waker.wake_by_ref();
+            }
+            waker
+        })
+        .join()
+        .unwrap();
+        assert_eq!(
+            runtime.core.inbox.len(),
+            1,
+            "10,000 wakes while the loop slept: one message"
+        );
+        runtime.block_on(crate::time::sleep(std::time::Duration::from_millis(1)));
+        assert_eq!(polls.get(), 2, "the coalesced wakes polled the task once");
+        // The loop replayed the wake, so the next remote wake sends a message again.
+        std::thread::spawn(move || waker.wake()).join().unwrap();
+        assert_eq!(runtime.core.inbox.len(), 1);
+        runtime.block_on(task).unwrap();
+        assert_eq!(polls.get(), 3);
     }
 }

@@ -122,6 +122,12 @@ impl Inbox {
         }
     }
 
+    /// How many requests wait to be drained (for tests of the coalescing of remote wakes).
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.messages.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
     /// Moves every queued request into `out`. Cheap when nothing is pending.
     pub(crate) fn drain(&self, out: &mut Vec<Message>) {
         if !self.pending.swap(false, Ordering::Acquire) {

@@ -11,7 +11,7 @@
 
 use std::cell::Cell;
 use std::ptr::NonNull;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::task::{Context, Poll, Waker};
 
 use crate::task::error::JoinError;
@@ -35,6 +35,16 @@ pub(crate) struct Header {
     pub(crate) id: TaskId,
     /// Life-cycle flags; see `task::state`.
     pub(crate) state: Cell<State>,
+    /// A wake from another thread is on its way to the loop (a message in its inbox): further
+    /// wakes from other threads need send nothing until the loop has replayed it, which clears
+    /// this. It bounds the inbox to one message per task however often other threads wake it.
+    /// (It fits in the padding beside `state`: the header does not grow.)
+    ///
+    /// # Invariant
+    /// Set only by a remote wake that then sends the message; cleared only by the loop, before it
+    /// queues the task. Both are read-modify-writes with acquire and release, so whatever a
+    /// coalesced waker did before its wake happens before the loop queues (and polls) the task.
+    pub(crate) remote_wake: AtomicBool,
     /// The waker of whoever awaits the `JoinHandle`, woken when the task completes.
     pub(crate) join_waker: Cell<Option<Waker>>,
 }

@@ -41,7 +41,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::task::{Context, Poll};
 
 use crate::task::error::JoinError;
@@ -91,6 +91,7 @@ impl RawTask {
                 vtable: vtable::<F, S>(),
                 id,
                 state: Cell::new(State::new()),
+                remote_wake: AtomicBool::new(false),
                 join_waker: Cell::new(None),
             },
             scheduler,
