@@ -33,10 +33,46 @@
 /// so that linking allocates nothing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Link {
-    /// The entry before this one, so that unlinking from the middle is O(1). `None` at the head.
-    pub(crate) prev: Option<u32>,
-    /// The entry after this one, so that the list can be walked in FIFO order. `None` at the tail.
-    pub(crate) next: Option<u32>,
+    /// The entry before this one, so that unlinking from the middle is O(1). None at the head.
+    prev: Neighbour,
+    /// The entry after this one, so that the list can be walked in FIFO order. None at the tail.
+    next: Neighbour,
+}
+
+/// An optional slab index in four bytes: `u32::MAX` stands for "none". (An `Option<u32>` takes
+/// eight, and every pending timer and every waiter carries two of these.) No slab here holds
+/// `u32::MAX` entries, so the value never names a real index.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Neighbour(u32);
+
+impl Neighbour {
+    const NONE: Neighbour = Neighbour(u32::MAX);
+
+    fn from(index: Option<u32>) -> Neighbour {
+        match index {
+            Some(index) => {
+                debug_assert_ne!(index, u32::MAX, "u32::MAX is the list's 'none'");
+                Neighbour(index)
+            }
+            None => Neighbour::NONE,
+        }
+    }
+
+    fn get(self) -> Option<u32> {
+        (self != Neighbour::NONE).then_some(self.0)
+    }
+}
+
+impl Default for Neighbour {
+    fn default() -> Neighbour {
+        Neighbour::NONE
+    }
+}
+
+impl std::fmt::Debug for Neighbour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.get(), f)
+    }
 }
 
 /// Gives a list the [`Link`] of the entry at an index. The owner of the slab implements it;
@@ -75,11 +111,11 @@ impl List {
     /// Appends `index`, which must not be in any list, at the tail.
     pub(crate) fn push_back(&mut self, index: u32, links: &mut impl Links) {
         *links.link(index) = Link {
-            prev: self.tail,
-            next: None,
+            prev: Neighbour::from(self.tail),
+            next: Neighbour::NONE,
         };
         match self.tail {
-            Some(tail) => links.link(tail).next = Some(index),
+            Some(tail) => links.link(tail).next = Neighbour::from(Some(index)),
             None => self.head = Some(index),
         }
         self.tail = Some(index);
@@ -88,13 +124,13 @@ impl List {
     /// Takes `index`, which must be in this list, out of it, wherever it is.
     pub(crate) fn unlink(&mut self, index: u32, links: &mut impl Links) {
         let Link { prev, next } = std::mem::take(links.link(index));
-        match prev {
-            Some(prev) => links.link(prev).next = next,
-            None => self.head = next,
+        match prev.get() {
+            Some(before) => links.link(before).next = next,
+            None => self.head = next.get(),
         }
-        match next {
-            Some(next) => links.link(next).prev = prev,
-            None => self.tail = prev,
+        match next.get() {
+            Some(after) => links.link(after).prev = prev,
+            None => self.tail = prev.get(),
         }
     }
 
@@ -112,12 +148,12 @@ impl List {
         let mut cursor = self.head;
         while let Some(index) = cursor {
             assert_eq!(
-                links.link(index).prev,
+                links.link(index).prev.get(),
                 indices.last().copied(),
                 "prev link of {index} is wrong"
             );
             indices.push(index);
-            cursor = links.link(index).next;
+            cursor = links.link(index).next.get();
         }
         assert_eq!(
             self.tail,
@@ -173,6 +209,11 @@ mod tests {
         list.push_back(1, &mut links);
         list.push_back(2, &mut links);
         assert_eq!(list.indices(&mut links), [1, 2]);
+    }
+
+    #[test]
+    fn a_link_takes_eight_bytes() {
+        assert_eq!(std::mem::size_of::<Link>(), 8);
     }
 
     #[test]
