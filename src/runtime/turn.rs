@@ -103,9 +103,10 @@ impl Core {
         }
 
         // 2. I/O: one `epoll_wait`, then wake the tasks waiting on the sockets that are ready.
-        //    With no socket registered and work ready, there is nothing to ask the OS: a wake
-        //    from another thread also raises the inbox's `pending` flag, checked in step 3.
-        let skip_io = !idle && self.reactor.borrow().len() == 0;
+        //    With no socket registered and no wait wanted (work is ready, or a virtual clock is
+        //    about to jump), there is nothing to ask the OS: a wake from another thread also
+        //    raises the inbox's `pending` flag, checked in step 3.
+        let skip_io = timeout == Some(Duration::ZERO) && self.reactor.borrow().len() == 0;
         if !skip_io {
             self.io_polls.set(self.io_polls.get() + 1);
             let turned = self.reactor.borrow_mut().turn(timeout, &mut scratch.wakers);
