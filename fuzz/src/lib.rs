@@ -73,6 +73,20 @@ fn check_head(wire: &[u8], limits: &HeadLimits, parsed: &Parsed) {
     let mut config = httparse::ParserConfig::default();
     config.allow_obsolete_multiline_headers_in_responses(true);
     let direct_status = config.parse_response(&mut direct, window);
+    // What httparse accepts within the limits, with a status in range, evloop accepts; what
+    // httparse refuses, evloop refuses.
+    if let Ok(httparse::Status::Complete(_)) = direct_status {
+        let in_range = direct.code.is_some_and(|code| (100..=599).contains(&code));
+        if in_range && direct.headers.len() <= limits.max_headers {
+            assert!(
+                matches!(parsed, Ok(Some(_))),
+                "httparse accepts it, evloop says {parsed:?}"
+            );
+        }
+    }
+    if let Err(refusal) = direct_status {
+        assert!(parsed.is_err(), "httparse says {refusal:?}, evloop {parsed:?}");
+    }
     match parsed {
         Ok(Some((head, consumed))) => {
             assert!(
@@ -758,6 +772,16 @@ fn check_url(url: &Url) {
     assert!(
         !host.is_empty() && host.bytes().all(|b| b.is_ascii_graphic()),
         "{host:?}"
+    );
+    let port = if url.port() == 80 {
+        String::new()
+    } else {
+        format!(":{}", url.port())
+    };
+    assert_eq!(
+        host,
+        format!("{}{port}", url.host()),
+        "the Host header is the host as shown, and the port unless 80"
     );
     assert!(
         !url.path().split('/').any(|s| s == "." || s == ".."),
