@@ -25,6 +25,10 @@ fn two_sequential_gets_share_one_connection() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the trace asserts Linux's epoll event order; Miri's lists events in fd order"
+)]
 fn connection_close_from_the_server_or_the_caller_is_honoured() {
     run(async {
         let said_close = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\na";
@@ -52,6 +56,10 @@ fn connection_close_from_the_server_or_the_caller_is_honoured() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the trace asserts Linux's epoll event order; Miri's lists events in fd order"
+)]
 fn an_http10_response_is_reused_only_if_it_says_keep_alive() {
     run(async {
         let keep_alive = "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 1\r\n\r\na";
@@ -72,6 +80,10 @@ fn an_http10_response_is_reused_only_if_it_says_keep_alive() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the trace asserts Linux's epoll event order; Miri's lists events in fd order"
+)]
 fn leftover_bytes_poison_the_connection_and_are_never_read_as_the_next_response() {
     run(async {
         let forged = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged";
@@ -97,6 +109,10 @@ fn leftover_bytes_poison_the_connection_and_are_never_read_as_the_next_response(
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the trace asserts Linux's epoll event order; Miri's lists events in fd order"
+)]
 fn a_response_dropped_before_its_body_is_read_closes_its_connection() {
     run(async {
         let partial = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello";
@@ -147,6 +163,10 @@ fn an_idle_connection_the_server_closed_is_detected_and_a_post_goes_out_on_a_fre
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the trace asserts Linux's epoll event order; Miri's lists events in fd order"
+)]
 fn an_idle_connection_older_than_idle_timeout_is_closed_instead_of_reused() {
     run(async {
         let server = ScriptServer::repeat(answers([ok("done")]));

@@ -187,6 +187,10 @@ fn a_pool_timeout_fails_a_queued_request_before_its_total_deadline() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the trace asserts Linux's epoll event order; Miri's lists events in fd order"
+)]
 fn cancelling_a_request_mid_flight_gives_back_its_slot_timers_and_socket() {
     run(async {
         let server = ScriptServer::start(vec![vec![Step::Expect, Step::Stall], answers([ok("next")])]);
@@ -208,6 +212,10 @@ fn cancelling_a_request_mid_flight_gives_back_its_slot_timers_and_socket() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's sockets do not reproduce a full listen(0) queue: the handshake completes"
+)]
 fn a_connect_that_never_completes_hits_the_connect_timeout() {
     run(async {
         // A listener that accepts nothing and whose queue is full: Linux drops further SYNs,

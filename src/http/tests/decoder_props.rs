@@ -54,6 +54,8 @@ fn chunk_strategy() -> impl Strategy<Value = (Vec<u8>, Option<String>, bool, usi
 }
 
 proptest! {
+    #![proptest_config(crate::http::tests::proptest_config())]
+
     /// Any valid chunked body decodes to its chunks' concatenation, with its trailers,
     /// however the bytes are split, and bytes after it are left alone.
     #[test]

@@ -230,6 +230,8 @@ fn persistence_follows_version_connection_header_and_framing() {
 }
 
 proptest! {
+    #![proptest_config(crate::http::tests::proptest_config())]
+
     /// The framing decision never panics on odd Content-Length / Transfer-Encoding
     /// values, and what it decides is consistent with the headers.
     #[test]

@@ -25,3 +25,20 @@ mod framing;
 mod request;
 mod response;
 mod url;
+
+/// The proptest configuration of these files: proptest's default, or under Miri, which
+/// interprets every step (a case that takes a millisecond natively can take seconds there), two
+/// cases from a fixed seed: enough for Miri's purpose, undefined behaviour, and the same inputs
+/// (and the same time) on every run.
+fn proptest_config() -> proptest::prelude::ProptestConfig {
+    let default = proptest::prelude::ProptestConfig::default();
+    if cfg!(miri) {
+        proptest::prelude::ProptestConfig {
+            cases: 2,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(1),
+            ..default
+        }
+    } else {
+        default
+    }
+}

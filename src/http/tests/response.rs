@@ -313,6 +313,8 @@ fn the_plain_parser_returns_1xx_heads_as_they_are() {
 }
 
 proptest! {
+    #![proptest_config(crate::http::tests::proptest_config())]
+
     /// Whatever the bytes, the parser returns (never panics), and what it returns is
     /// consistent: consumed within the buffer and the limit, status within 100–599.
     #[test]

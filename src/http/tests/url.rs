@@ -365,6 +365,8 @@ mod properties {
     }
 
     proptest! {
+        #![proptest_config(crate::http::tests::proptest_config())]
+
         #[test]
         fn arbitrary_strings_never_panic_and_parsed_urls_keep_their_promises(input in "\\PC{0,40}") {
             for candidate in [input.clone(), format!("http://{input}")] {

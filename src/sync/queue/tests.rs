@@ -451,11 +451,18 @@ fn run_cancel_script(maxsize: usize, order: &[usize], victim: usize, cancel_at: 
 #[test]
 fn cancelling_any_producer_or_consumer_at_any_point_never_loses_or_duplicates_an_item() {
     let orders: [&[usize]; 3] = [&[0, 1, 2, 3, 4, 5, 6], &[3, 4, 5, 6, 0, 1, 2], &[0, 3, 1, 4, 5, 2, 6]];
+    // Under Miri, which interprets every step (the 1386 scripts take minutes there), every tenth
+    // script: still every maxsize, order and victim, at cancel points that shift between them.
+    let stride = if cfg!(miri) { 10 } else { 1 };
+    let mut script = 0;
     for maxsize in [0, 1, 2] {
         for order in orders {
             for victim in 0..7 {
                 for cancel_at in 0..=order.len() * 3 {
-                    run_cancel_script(maxsize, order, victim, cancel_at);
+                    if script % stride == 0 {
+                        run_cancel_script(maxsize, order, victim, cancel_at);
+                    }
+                    script += 1;
                 }
             }
         }
