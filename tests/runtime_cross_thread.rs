@@ -142,7 +142,7 @@ fn wakers_cloned_and_dropped_on_many_threads_while_the_task_completes() {
     let rt = evloop::Runtime::new().unwrap();
     let slot: Arc<Mutex<Option<Waker>>> = Arc::default();
     let release = Arc::new(AtomicBool::new(false));
-    let task = {
+    let mut task = {
         let (slot, release) = (slot.clone(), release.clone());
         let guard = DropsOn(future_drops.clone());
         let output = DropsOn(output_drops.clone());
@@ -160,10 +160,10 @@ fn wakers_cloned_and_dropped_on_many_threads_while_the_task_completes() {
     // Park the task once, so that its waker is in the slot.
     rt.block_on(evloop::yield_now());
     let waker = slot.lock().unwrap().take().expect("the task parked");
-    let start = Arc::new(Barrier::new(THREADS + 1));
+    let (start, finish) = (Arc::new(Barrier::new(THREADS + 1)), Arc::new(Barrier::new(THREADS + 1)));
     let threads: Vec<_> = (0..THREADS)
         .map(|_| {
-            let (waker, start) = (waker.clone(), start.clone());
+            let (waker, start, finish) = (waker.clone(), start.clone(), finish.clone());
             thread::spawn(move || {
                 start.wait();
                 let mut kept = Vec::new();
@@ -179,8 +179,11 @@ fn wakers_cloned_and_dropped_on_many_threads_while_the_task_completes() {
                         kept.clear();
                     }
                 }
-                // Some clones outlive the loop, the task and even the runtime.
-                kept
+                // Some clones outlive the loop and the task, and are dropped while this thread
+                // lets go of the handle and the runtime: whoever is last frees the task, with
+                // nothing but the count ordering the others' last use before the free.
+                finish.wait();
+                drop(kept);
             })
         })
         .collect();
@@ -189,17 +192,20 @@ fn wakers_cloned_and_dropped_on_many_threads_while_the_task_completes() {
     // The task completes while the threads are still cloning, waking and dropping its wakers.
     release.store(true, Ordering::Release);
     let output = rt
-        .block_on(async { evloop::time::timeout(STUCK, task).await })
+        .block_on(async { evloop::time::timeout(STUCK, &mut task).await })
         .expect("the wake from another thread was lost")
         .unwrap();
     drop(output);
     drop(slot.lock().unwrap().take());
+    finish.wait();
+    // The handle's drop writes to the task (its join waker, its state) while the threads drop
+    // their last wakers; the task is freed once, here or there, and Miri checks that nothing
+    // is left behind.
+    drop(task);
     drop(rt);
-    // The last references go on the threads (or here): each frees the task at most once, and
-    // Miri checks that nothing is left behind.
-    let kept: Vec<Vec<Waker>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
-    let last = thread::spawn(move || drop(kept));
-    last.join().unwrap();
+    for thread in threads {
+        thread.join().unwrap();
+    }
     assert_eq!(
         *future_drops.lock().unwrap(),
         [loop_thread],
