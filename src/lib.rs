@@ -76,6 +76,7 @@ pub mod time;
 mod combinators;
 mod group;
 pub mod http;
+pub mod io;
 pub mod net;
 pub mod sync;
 

@@ -18,7 +18,11 @@
 use std::io;
 use std::task::{Context, Poll};
 
+use std::os::fd::{AsRawFd, RawFd};
+
 use mio::event::Source;
+use mio::unix::SourceFd;
+use mio::{Interest, Registry, Token};
 
 use crate::reactor::{Direction, IoKey};
 use crate::runtime::context;
@@ -26,24 +30,56 @@ use crate::runtime::core::Core;
 use crate::scheduler::{Inbox, LoopId, Message};
 
 /// A socket registered with the current loop's reactor.
+///
+/// The fields drop in order: first the registration (taken out of the reactor while the
+/// descriptor is still open), then the socket (which closes it).
 #[derive(Debug)]
-pub(crate) struct IoSource<S: Source> {
+pub(crate) struct IoSource<S: Source + AsRawFd> {
+    /// Its registration, in its loop's reactor.
+    registration: Registration,
     /// The mio socket.
     io: S,
-    /// Its registration, in its loop's reactor.
-    key: IoKey,
-    /// The loop whose reactor holds the registration.
-    owner: LoopId,
 }
 
-impl<S: Source> IoSource<S> {
+/// One descriptor's entry in one loop's reactor; undone on drop.
+#[derive(Debug)]
+struct Registration {
+    /// The entry's key in the reactor.
+    key: IoKey,
+    /// The loop whose reactor holds it.
+    owner: LoopId,
+    /// The registered descriptor, kept open by the `IoSource`'s socket for as long as this lives.
+    fd: RawFd,
+}
+
+impl<S: Source + AsRawFd> IoSource<S> {
     /// Registers `io` with the current loop.
+    ///
+    /// # Errors
+    /// The reactor's reason: `epoll_ctl` refuses some descriptors (a regular file gives `EPERM`).
     ///
     /// # Panics
     /// Outside a running evloop loop.
     pub(crate) fn new(mut io: S) -> io::Result<IoSource<S>> {
         let (key, owner) = context::with_core(|core| (core.reactor.borrow_mut().register(&mut io), core.id()));
-        Ok(IoSource { io, key: key?, owner })
+        let registration = Registration {
+            key: key?,
+            owner,
+            fd: io.as_raw_fd(),
+        };
+        Ok(IoSource { registration, io })
+    }
+
+    /// Undoes the registration and gives the socket back, open (for `into_std` and friends).
+    ///
+    /// # Panics
+    /// Outside a running loop, or on a loop other than the one that registered the socket.
+    #[track_caller]
+    pub(crate) fn into_inner(self) -> S {
+        self.core(|_| ());
+        let IoSource { registration, io } = self;
+        drop(registration);
+        io
     }
 
     /// Runs `f` with the running loop, which must be this socket's own.
@@ -52,7 +88,7 @@ impl<S: Source> IoSource<S> {
     /// Outside a running loop, or on a loop other than the one that registered the socket.
     #[track_caller]
     fn core<R>(&self, f: impl FnOnce(&Core) -> R) -> R {
-        context::with_core_of(self.owner, "socket", f)
+        context::with_core_of(self.registration.owner, "socket", f)
     }
 
     /// The socket.
@@ -73,7 +109,10 @@ impl<S: Source> IoSource<S> {
     ) -> Poll<io::Result<R>> {
         loop {
             let ready = self.core(|core| {
-                let ready = core.reactor.borrow_mut().poll_ready(self.key, direction, cx);
+                let ready = core
+                    .reactor
+                    .borrow_mut()
+                    .poll_ready(self.registration.key, direction, cx);
                 if ready.is_ready() && !core.spend_io_budget() {
                     // The poll's budget is spent (`runtime/core.rs`): yield, and come back next
                     // turn. The readiness is remembered, so nothing is lost.
@@ -89,7 +128,7 @@ impl<S: Source> IoSource<S> {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     // Unknown to the reactor, the socket would never be woken: say so instead of
                     // spinning on `WouldBlock`.
-                    if !self.core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction)) {
+                    if !self.core(|core| core.reactor.borrow_mut().clear_ready(self.registration.key, direction)) {
                         return Poll::Ready(Err(io::Error::other(
                             "evloop: this socket is no longer registered with its loop's reactor",
                         )));
@@ -107,35 +146,61 @@ impl<S: Source> IoSource<S> {
     /// pending that the reactor has already reported, e.g. a client that just sent a request
     /// and has consumed everything before it.
     pub(crate) fn clear_ready(&self, direction: Direction) {
-        self.core(|core| core.reactor.borrow_mut().clear_ready(self.key, direction));
+        self.core(|core| core.reactor.borrow_mut().clear_ready(self.registration.key, direction));
     }
 
     /// How many read-side events the reactor has delivered for this source (wrapping).
     pub(crate) fn read_events(&self) -> u32 {
-        self.core(|core| core.reactor.borrow().read_events(self.key))
+        self.core(|core| core.reactor.borrow().read_events(self.registration.key))
             .unwrap_or(0)
     }
 
     /// Whether the reactor has seen the peer close its side (or an error) on this source.
     pub(crate) fn is_read_closed(&self) -> bool {
-        self.core(|core| core.reactor.borrow().is_read_closed(self.key))
+        self.core(|core| core.reactor.borrow().is_read_closed(self.registration.key))
     }
 
     /// Waits until `direction` may be ready, without running an operation.
     pub(crate) fn poll_ready(&self, direction: Direction, cx: &mut Context<'_>) -> Poll<()> {
-        self.core(|core| core.reactor.borrow_mut().poll_ready(self.key, direction, cx))
+        self.core(|core| {
+            core.reactor
+                .borrow_mut()
+                .poll_ready(self.registration.key, direction, cx)
+        })
     }
 }
 
-impl<S: Source> Drop for IoSource<S> {
+/// Any file descriptor the program owns, as a mio source: what [`IoSource`] registers for a
+/// pipe, a child's stdio, a signal's self-pipe, or a user's descriptor (`io::AsyncFd`). mio's
+/// `SourceFd` borrows a raw descriptor; this owns the value that keeps it open, so dropping the
+/// `IoSource` deregisters and then closes it, in that order.
+#[derive(Debug)]
+pub(crate) struct Fd<T: AsRawFd>(pub(crate) T);
+
+impl<T: AsRawFd> Source for Fd<T> {
+    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+        SourceFd(&self.0.as_raw_fd()).register(registry, token, interests)
+    }
+
+    fn reregister(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+        SourceFd(&self.0.as_raw_fd()).reregister(registry, token, interests)
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        SourceFd(&self.0.as_raw_fd()).deregister(registry)
+    }
+}
+
+impl Drop for Registration {
     fn drop(&mut self) {
+        let mut fd = SourceFd(&self.fd);
         let here = context::try_with_core(|core| {
-            (core.id() == self.owner).then(|| core.reactor.borrow_mut().deregister(self.key, &mut self.io))
+            (core.id() == self.owner).then(|| core.reactor.borrow_mut().deregister(self.key, &mut fd))
         });
         match here.flatten() {
             // The wakers are dropped here, after the reactor's borrow has ended.
             Some(wakers) => drop(wakers),
-            // Away from its loop: the socket closes when `io` drops (the kernel then drops it
+            // Away from its loop: the socket closes right after this (the kernel then drops it
             // from the loop's epoll set), and the loop forgets the registration next turn.
             None => {
                 if let Some(inbox) = Inbox::find(self.owner) {

@@ -7,10 +7,12 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::io::{AsyncRead, AsyncWrite};
 use crate::net::source::IoSource;
 use crate::reactor::Direction;
 
@@ -342,6 +344,31 @@ impl TcpStream {
         self.source.get_ref().nodelay()
     }
 }
+
+// The generic stream traits (`io/mod.rs`), for the stream and for a shared reference to it, so
+// that one task can read while another writes through `&TcpStream`.
+macro_rules! tcp_stream_io {
+    ($($ty:ty),*) => {$(
+        impl AsyncRead for $ty {
+            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                TcpStream::poll_read(&self, cx, buf)
+            }
+        }
+
+        impl AsyncWrite for $ty {
+            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                TcpStream::poll_write(&self, cx, buf)
+            }
+            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(Ok(())) // a socket keeps no buffer of its own
+            }
+            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                Poll::Ready(self.shutdown(Shutdown::Write))
+            }
+        }
+    )*};
+}
+tcp_stream_io!(TcpStream, &TcpStream);
 
 /// `EINPROGRESS`: what a non-blocking `connect` answers when the handshake has started. std
 /// has no stable `ErrorKind` for it yet (`io_error_inprogress` is unstable), so the number is
