@@ -69,6 +69,7 @@ mod runtime;
 mod blocking;
 mod callback;
 mod current;
+mod remote_spawn;
 mod spawn;
 pub mod time;
 
@@ -86,7 +87,8 @@ pub use combinators::{AsCompleted, Either, ReturnWhen, Waited, as_completed, gat
 pub use current::{current_id, set_exception_handler, stats};
 pub use exception::ExceptionContext;
 pub use group::{Failure, GroupError, TaskGroup};
-pub use runtime::{Builder, Remote, Runtime, Stats};
+pub use remote_spawn::RemoteHandle;
+pub use runtime::{Builder, Remote, RunReady, Runtime, Stats};
 pub use spawn::{YieldNow, shield, spawn, spawn_named, yield_now};
 pub use task::{JoinError, JoinHandle, TaskId};
 

@@ -75,6 +75,7 @@ impl<S: Source + AsRawFd> IoSource<S> {
     /// # Panics
     /// Outside a running loop, or on a loop other than the one that registered the socket.
     #[track_caller]
+    #[allow(dead_code, reason = "for into_std and AsyncFd::into_inner, merged next")]
     pub(crate) fn into_inner(self) -> S {
         self.core(|_| ());
         let IoSource { registration, io } = self;
@@ -175,6 +176,7 @@ impl<S: Source + AsRawFd> IoSource<S> {
 /// `SourceFd` borrows a raw descriptor; this owns the value that keeps it open, so dropping the
 /// `IoSource` deregisters and then closes it, in that order.
 #[derive(Debug)]
+#[allow(dead_code, reason = "for pipes, signals and AsyncFd, merged next")]
 pub(crate) struct Fd<T: AsRawFd>(pub(crate) T);
 
 impl<T: AsRawFd> Source for Fd<T> {

@@ -115,6 +115,12 @@ impl Reactor {
         })
     }
 
+    /// The poller's own descriptor (the epoll fd): readable whenever an event is pending, so a
+    /// host program's loop can watch it (`Runtime::as_raw_fd`).
+    pub(crate) fn poll_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.poll)
+    }
+
     /// Creates the cross-thread waker for this poll.
     pub(crate) fn new_waker(&self) -> io::Result<mio::Waker> {
         mio::Waker::new(self.poll.registry(), WAKE_TOKEN)

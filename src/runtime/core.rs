@@ -290,7 +290,7 @@ impl Core {
     pub(crate) fn report_task_error(&self, error: &JoinError, name: Option<&str>) {
         self.handler.report(&ExceptionContext {
             message: "Task exception was never retrieved",
-            task: Some(error.id()),
+            task: error.id(),
             task_name: name,
             callback: None,
             panic_message: error.panic_message(),

@@ -41,6 +41,7 @@ pub(crate) use self::core::TimerAction;
 use self::core::{Config, Core};
 pub use self::remote::Remote;
 pub use self::stats::Stats;
+use self::turn::Check;
 use self::wake::MainWaker;
 
 /// Configures a [`Runtime`].
@@ -274,6 +275,87 @@ impl Runtime {
     /// The loop's current time (virtual or real).
     pub fn now(&self) -> Instant {
         self.core.timers.borrow().now()
+    }
+
+    /// Runs what is ready now, without ever blocking, for a host program that drives evloop
+    /// from its own event loop (a GUI toolkit's, another reactor's, a game loop).
+    ///
+    /// One call is one turn with a zero timeout: collect I/O events, wakes from other threads
+    /// and due timers, then run the tasks and callbacks that are ready, once each. The host
+    /// watches the loop's descriptor ([`as_raw_fd`](std::os::fd::AsRawFd::as_raw_fd), readable
+    /// whenever an I/O event or a wake from another thread is pending) and calls this again
+    /// when the descriptor is readable or [`RunReady::timeout`] has passed, whichever is first.
+    /// On a virtual clock, time jumps to the next deadline here when nothing is ready, as it
+    /// does in an idle `block_on`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// let runtime = evloop::Runtime::new()?;
+    /// let task = runtime.spawn(async { evloop::time::sleep(std::time::Duration::from_millis(5)).await; 7 });
+    /// let fd = runtime.as_raw_fd(); // a host would add this to its own poll set
+    /// assert!(fd >= 0);
+    /// while !task.is_finished() {
+    ///     let ran = runtime.run_ready();
+    ///     // A host would now wait on `fd` for at most `ran.timeout`; here, simply sleep.
+    ///     if let Some(wait) = ran.timeout {
+    ///         std::thread::sleep(wait);
+    ///     }
+    /// }
+    /// assert_eq!(runtime.block_on(task).unwrap(), 7);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// Inside a running loop on this thread (the same rule as `block_on`).
+    pub fn run_ready(&self) -> RunReady {
+        let core = &*self.core;
+        let _enter = context::enter(core);
+        core.check_events(Check::Host);
+        // On a virtual clock, one jump may only reach a cascade point of the wheel (an entry
+        // moving down a level, `timer/wheel.rs`): jump again until something is ready, so that
+        // the host never sees a turn that did nothing while time could move.
+        while core.sched.ready_len() == 0 && core.idle_virtual_clock_can_jump() {
+            core.check_events(Check::Host);
+        }
+        let ran = core.sched.ready_len();
+        let done: Option<()> = core.run_snapshot(|| std::task::Poll::Pending);
+        debug_assert!(done.is_none(), "run_ready has no main future");
+        let timeout = if core.sched.ready_len() > 0 {
+            Some(Duration::ZERO)
+        } else {
+            let timers = core.timers.borrow();
+            if timers.wheel.is_empty() {
+                None
+            } else if timers.clock.is_virtual() {
+                // The next call jumps to the deadline.
+                Some(Duration::ZERO)
+            } else {
+                timers.time_to_next(timers.now())
+            }
+        };
+        RunReady { ran, timeout }
+    }
+}
+
+/// What one [`Runtime::run_ready`] did, and when the host should call it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RunReady {
+    /// How many tasks and callbacks ran.
+    pub ran: usize,
+    /// The longest the host may wait before calling again if the loop's descriptor stays
+    /// quiet: zero when work is already ready, the time to the next timer, or `None` when only
+    /// I/O or another thread can make anything ready.
+    pub timeout: Option<Duration>,
+}
+
+impl std::os::fd::AsRawFd for Runtime {
+    /// The loop's poller (an epoll descriptor on Linux): readable whenever an I/O event or a
+    /// wake from another thread is pending. For [`Runtime::run_ready`]'s host loop; reading
+    /// from it or closing it would break the runtime.
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.core.reactor.borrow().poll_fd()
     }
 }
 

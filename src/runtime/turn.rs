@@ -37,17 +37,36 @@ use crate::runtime::observe::Observer;
 use crate::scheduler::{Cause, Message, Runnable};
 use crate::waking;
 
+/// Why the loop looks outward, which decides whether it may wait.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Check {
+    /// Work is ready: look without waiting, and leave a virtual clock where it is.
+    Busy,
+    /// Nothing is ready: wait for I/O or the next timer (on a virtual clock, jump to it).
+    Idle,
+    /// A host program drives the loop (`Runtime::run_ready`): look without waiting, but let a
+    /// virtual clock jump if nothing is ready, as an idle `block_on` would.
+    Host,
+}
+
 impl Core {
     /// One turn (see the module docs). `poll_main` polls the `block_on` future; its output, once
     /// it has one, ends the turn at once and is returned.
     #[inline(always)] // one call per turn from block_on: keeping it out of line cost ~25 instructions a turn
-    pub(crate) fn turn<T>(&self, mut poll_main: impl FnMut() -> Poll<T>) -> Option<T> {
+    pub(crate) fn turn<T>(&self, poll_main: impl FnMut() -> Poll<T>) -> Option<T> {
         // 1. Look outward, when it is time to.
         let ready = self.sched.ready_len();
         if ready == 0 || self.polls_since_check.get() >= self.config.event_interval {
-            self.check_events(ready == 0);
+            self.check_events(if ready == 0 { Check::Idle } else { Check::Busy });
         }
         // 2. Run exactly what is ready now.
+        self.run_snapshot(poll_main)
+    }
+
+    /// Runs the ready snapshot: exactly the runnables queued now, in FIFO order. Returns the
+    /// `block_on` future's output if it completed.
+    #[inline(always)]
+    pub(crate) fn run_snapshot<T>(&self, mut poll_main: impl FnMut() -> Poll<T>) -> Option<T> {
         let observe = Observer::for_turn(self);
         let snapshot = self.sched.ready_len();
         for _ in 0..snapshot {
@@ -74,9 +93,17 @@ impl Core {
         None
     }
 
-    /// Polls for I/O (blocking only if `idle`), drains the cross-thread inbox, and fires due
-    /// timers, queueing everything they wake.
-    pub(crate) fn check_events(&self, idle: bool) {
+    /// Whether a virtual clock would jump at the next idle look: it has timers, and no blocking
+    /// job is in flight (whose end could come first).
+    pub(crate) fn idle_virtual_clock_can_jump(&self) -> bool {
+        let timers = self.timers.borrow();
+        timers.clock.is_virtual() && !timers.wheel.is_empty() && self.blocking_in_flight.get() == 0
+    }
+
+    /// Polls for I/O (blocking only for [`Check::Idle`]), drains the cross-thread inbox, and
+    /// fires due timers, queueing everything they wake.
+    pub(crate) fn check_events(&self, check: Check) {
+        let idle = check == Check::Idle;
         self.polls_since_check.set(0);
         let mut scratch = mem::take(&mut *self.scratch.borrow_mut());
 
@@ -144,7 +171,7 @@ impl Core {
         if has_timers {
             {
                 let mut timers = self.timers.borrow_mut();
-                if idle
+                if check != Check::Busy
                     && timers.clock.is_virtual()
                     && self.sched.ready_len() == 0
                     && self.blocking_in_flight.get() == 0

@@ -70,7 +70,7 @@ impl Schedule for LoopHandle {
 /// never retrieved" when such a task is garbage collected).
 pub(crate) fn report_unretrieved(error: JoinError) {
     let reported = context::try_with_core(|core| {
-        let name = core.task_name(error.id());
+        let name = error.id().and_then(|id| core.task_name(id));
         core.report_task_error(&error, name.as_deref());
     });
     if reported.is_none() {

@@ -108,6 +108,14 @@ impl Inbox {
         }
         let was_empty = {
             let mut inbox = self.messages.lock().unwrap_or_else(PoisonError::into_inner);
+            // Checked again under the lock: a `close` between the check above and here has
+            // already taken the leftovers, and a request pushed now would never be dropped
+            // (a `Remote::spawn` waiter would wait forever). Dropped after the lock is released.
+            if self.closed.load(Ordering::Acquire) {
+                drop(inbox);
+                drop(request);
+                return;
+            }
             let was_empty = inbox.is_empty();
             inbox.push(request);
             was_empty
@@ -139,9 +147,13 @@ impl Inbox {
 
     /// Stops accepting requests, drops those not yet drained, and leaves the live list.
     pub(crate) fn close(&self) {
-        self.closed.store(true, Ordering::Release);
         live().retain(|(live, _)| *live != self.id);
-        let leftovers = std::mem::take(&mut *self.messages.lock().unwrap_or_else(PoisonError::into_inner));
+        let leftovers = {
+            let mut inbox = self.messages.lock().unwrap_or_else(PoisonError::into_inner);
+            self.closed.store(true, Ordering::Release);
+            std::mem::take(&mut *inbox)
+        };
+        // Outside the lock: a leftover's destructor may send again (and is then refused).
         drop(leftovers);
     }
 }

@@ -10,7 +10,9 @@ use crate::task::id::TaskId;
 /// `CancelledError`, or the task's own exception, from `await task`).
 #[doc(alias = "CancelledError")]
 pub struct JoinError {
-    id: TaskId,
+    /// The task; `None` for a task that was never created (a `Remote::spawn` whose loop shut
+    /// down before it could start it).
+    id: Option<TaskId>,
     repr: Repr,
 }
 
@@ -22,20 +24,30 @@ enum Repr {
 impl JoinError {
     pub(crate) fn cancelled(id: TaskId) -> JoinError {
         JoinError {
-            id,
+            id: Some(id),
+            repr: Repr::Cancelled,
+        }
+    }
+
+    /// A task submitted from another thread that its loop never created: the loop shut down
+    /// first. It counts as cancelled, as the runtime's shutdown cancels every live task.
+    pub(crate) fn never_started() -> JoinError {
+        JoinError {
+            id: None,
             repr: Repr::Cancelled,
         }
     }
 
     pub(crate) fn panicked(id: TaskId, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
-            id,
+            id: Some(id),
             repr: Repr::Panicked(payload),
         }
     }
 
-    /// The task this error came from.
-    pub fn id(&self) -> TaskId {
+    /// The task this error came from; `None` only for a task submitted with
+    /// [`Remote::spawn`](crate::Remote::spawn) whose loop shut down before it was created.
+    pub fn id(&self) -> Option<TaskId> {
         self.id
     }
 
@@ -82,9 +94,13 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
-            Repr::Cancelled => write!(f, "{} was cancelled", self.id),
-            Repr::Panicked(payload) => write!(f, "{} panicked: {}", self.id, panic_message(&**payload)),
+        match (&self.repr, self.id) {
+            (Repr::Cancelled, Some(id)) => write!(f, "{id} was cancelled"),
+            (Repr::Cancelled, None) => write!(
+                f,
+                "a task sent from another thread was cancelled: its loop shut down first"
+            ),
+            (Repr::Panicked(payload), id) => write!(f, "{} panicked: {}", Task(id), panic_message(&**payload)),
         }
     }
 }
@@ -92,10 +108,27 @@ impl fmt::Display for JoinError {
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
-            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", self.id),
-            Repr::Panicked(payload) => write!(f, "JoinError::Panicked({}, {:?})", self.id, panic_message(&**payload)),
+            Repr::Cancelled => write!(f, "JoinError::Cancelled({})", Task(self.id)),
+            Repr::Panicked(payload) => write!(
+                f,
+                "JoinError::Panicked({}, {:?})",
+                Task(self.id),
+                panic_message(&**payload)
+            ),
         }
     }
 }
 
 impl std::error::Error for JoinError {}
+
+/// A task id for messages, or what stands in for one when there was no task.
+struct Task(Option<TaskId>);
+
+impl fmt::Display for Task {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(id) => fmt::Display::fmt(&id, f),
+            None => f.write_str("a task never started"),
+        }
+    }
+}
