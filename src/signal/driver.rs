@@ -72,7 +72,8 @@ pub(crate) struct Driver {
     pub(crate) owner: LoopId,
     /// This loop's entry in the handler's table, with the pipe's write end.
     slot: WakeSlot,
-    /// The pipe's read end, registered with the loop's reactor.
+    /// The pipe's read end, registered with the loop's reactor (mio's `Receiver` is a mio
+    /// source already, so it needs no `Fd` wrapper).
     pipe: IoSource<Receiver>,
     /// Every listener of this loop, by key.
     listeners: RefCell<Slab<Listener>>,

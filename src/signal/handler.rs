@@ -36,6 +36,7 @@ use crate::signal::driver::{Driver, Waiter};
 ///     let calls = Rc::new(Cell::new(0));
 ///     let counter = calls.clone();
 ///     let handler = add_signal_handler(SignalKind::user_defined2(), move || counter.set(counter.get() + 1))?;
+///     // SAFETY: raise has no memory-safety preconditions.
 ///     unsafe { libc::raise(libc::SIGUSR2) };
 ///     while calls.get() == 0 {
 ///         evloop::yield_now().await;

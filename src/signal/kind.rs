@@ -26,7 +26,7 @@ pub struct SignalKind(i32);
 
 impl SignalKind {
     /// Any signal number; [`signal`](crate::signal::signal) refuses the ones that cannot be
-    /// listened for (see [`SignalKind::check`]).
+    /// listened for (SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, and non-signals).
     pub const fn from_raw(signum: i32) -> SignalKind {
         SignalKind(signum)
     }

@@ -29,6 +29,7 @@ use crate::signal::driver::{Driver, Waiter};
 /// evloop::run(async {
 ///     let mut hangups = signal(SignalKind::hangup())?;
 ///     // Send ourselves a SIGHUP; it is not lost even though nobody waits yet.
+///     // SAFETY: raise has no memory-safety preconditions.
 ///     unsafe { libc::raise(libc::SIGHUP) };
 ///     hangups.recv().await;
 ///     println!("reloading the configuration");
@@ -127,6 +128,7 @@ impl Drop for Signal {
 /// ```
 /// evloop::run(async {
 ///     let ctrl_c = evloop::signal::ctrl_c(); // listening from here on
+///     // SAFETY: raise has no memory-safety preconditions.
 ///     unsafe { libc::raise(libc::SIGINT) }; // as if someone pressed Ctrl-C
 ///     ctrl_c.await?;
 ///     println!("shutting down");
