@@ -196,9 +196,13 @@ pub(crate) fn acquire(signo: usize, name: &str) -> io::Result<()> {
     let mut table = INSTALLED.lock().unwrap_or_else(PoisonError::into_inner);
     let entry = &mut table[signo];
     if entry.listeners == 0 {
-        let previous = query(signo)?;
+        let mut previous = query(signo)?;
         let handler = previous.sa_sigaction;
-        if handler != libc::SIG_DFL && handler != libc::SIG_IGN {
+        if handler == ours().sa_sigaction {
+            // Still ours: an earlier restore failed. What came before is unknown; the default
+            // action is the honest guess.
+            previous = zeroed_action();
+        } else if handler != libc::SIG_DFL && handler != libc::SIG_IGN {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 format!(
@@ -290,4 +294,31 @@ fn errno() -> c_int {
 fn set_errno(value: c_int) {
     // SAFETY: as in `errno`.
     unsafe { *errno_location() = value };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The only test in the library that claims slots, so it may take all of them.
+    #[test]
+    #[cfg_attr(miri, ignore = "uses real pipes; Miri's pipe2 support is not relied on here")]
+    fn every_slot_can_be_claimed_once_and_a_released_one_is_reused() {
+        let mut held: Vec<_> = (0..WAKE_SLOTS)
+            .map(|_| claim(mio::unix::pipe::new().unwrap().0).expect("a free slot"))
+            .collect();
+        let (writer, _reader) = mio::unix::pipe::new().unwrap();
+        let error = claim(writer).unwrap_err();
+        assert!(
+            error.to_string().contains("runtimes already listen for signals"),
+            "{error}"
+        );
+
+        let freed = held.pop().unwrap();
+        let index = freed.index;
+        drop(freed);
+        assert_eq!(SLOTS[index].fd.load(SeqCst), -1, "a released slot holds no descriptor");
+        let again = claim(mio::unix::pipe::new().unwrap().0).unwrap();
+        assert_eq!(again.index, index);
+    }
 }
