@@ -19,7 +19,9 @@ use std::task::{Context, Poll};
 // Watching any descriptor the program owns: as a future (`AsyncFd`) and as asyncio's callbacks.
 mod fd;
 mod sys;
+mod watch;
 pub use fd::{AsyncFd, AsyncFdReadyGuard};
+pub use watch::{FdWatch, add_reader, add_writer};
 
 /// A source of bytes that can be read without blocking the loop.
 pub trait AsyncRead {
