@@ -217,7 +217,10 @@ fn dropping_an_async_fd_closes_its_descriptor() {
 }
 
 #[test]
-#[cfg_attr(miri, ignore = "Miri's epoll does not refuse regular files with EPERM")]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's epoll stops as unsupported at a regular file instead of refusing it with EPERM"
+)]
 fn a_regular_file_is_refused_with_a_message_that_points_to_spawn_blocking() {
     runtime().block_on(async {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml");
@@ -261,10 +264,11 @@ fn an_async_fd_over_a_unix_stream_is_an_async_read_and_write_stream() {
         let mut buf = [0; 16];
         let n = poll_fn(|cx| Pin::new(&mut &b).poll_read(cx, &mut buf)).await.unwrap();
         assert_eq!(&buf[..n], b"ping");
-        a.get_ref().shutdown(std::net::Shutdown::Write).unwrap();
+        poll_fn(|cx| Pin::new(&mut &a).poll_close(cx)).await.unwrap();
+        drop(a); // a descriptor's end of stream is its close (poll_close only flushes)
         let mut b = b;
         let n = poll_fn(|cx| Pin::new(&mut b).poll_read(cx, &mut buf)).await.unwrap();
-        assert_eq!(n, 0, "end of stream after the peer's shutdown");
+        assert_eq!(n, 0, "end of stream once the peer is closed");
     });
 }
 
@@ -479,4 +483,30 @@ fn a_watch_that_outlives_its_runtime_drops_quietly() {
     };
     assert!(watch.is_active(), "still holds its descriptor");
     drop(watch);
+}
+
+#[test]
+fn a_task_looping_on_readable_without_draining_still_lets_other_tasks_run() {
+    runtime().block_on(async {
+        let (reader, mut writer) = io::pipe().unwrap();
+        writer.write_all(b"never read").unwrap();
+        let reader = AsyncFd::new(reader).unwrap();
+        let other_ran = Rc::new(Cell::new(false));
+        let other = spawn({
+            let other_ran = other_ran.clone();
+            async move { other_ran.set(true) }
+        });
+        let mut seen_before_the_other_ran = 0;
+        for _ in 0..1000 {
+            drop(reader.readable().await); // always ready: it is never drained
+            if !other_ran.get() {
+                seen_before_the_other_ran += 1;
+            }
+        }
+        other.await.unwrap();
+        assert!(
+            seen_before_the_other_ran < 1000,
+            "the budget made the looping task yield (it saw {seen_before_the_other_ran} waits first)"
+        );
+    });
 }

@@ -142,7 +142,8 @@ impl<T: AsRawFd> AsyncFd<T> {
     /// Waits until the descriptor may be readable, and returns a guard to try reads with.
     ///
     /// Returns at once while readiness from an earlier event is still set: that is the
-    /// edge-triggered rule (see [`AsyncFdReadyGuard`]).
+    /// edge-triggered rule (see [`AsyncFdReadyGuard`]). Each call spends one unit of the task's
+    /// cooperative budget, as an operation would, so a loop over it yields now and then.
     ///
     /// # Cancel safety
     /// Cancel-safe: waiting consumes nothing.
@@ -182,9 +183,13 @@ impl<T: AsRawFd> AsyncFd<T> {
     }
 
     fn poll_ready(&self, direction: Direction, cx: &mut Context<'_>) -> Poll<AsyncFdReadyGuard<'_, T>> {
+        // `poll_io` with an operation that does nothing: the wait, plus one unit of the task's
+        // cooperative budget, so that a task looping on `readable()` over a descriptor that is
+        // always ready still yields. The operation never says `WouldBlock`, so the result is
+        // always `Ok(())`.
         self.source
-            .poll_ready(direction, cx)
-            .map(|()| AsyncFdReadyGuard { fd: self, direction })
+            .poll_io(direction, cx, |_| Ok(()))
+            .map(|_: io::Result<()>| AsyncFdReadyGuard { fd: self, direction })
     }
 
     /// Runs the non-blocking read `op` once the descriptor may be readable; whenever it
