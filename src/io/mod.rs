@@ -16,6 +16,13 @@ use std::ops::DerefMut;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+// Watching any descriptor the program owns: as a future (`AsyncFd`) and as asyncio's callbacks.
+mod fd;
+mod sys;
+mod watch;
+pub use fd::{AsyncFd, AsyncFdReadyGuard};
+pub use watch::{FdWatch, add_reader, add_writer};
+
 /// A source of bytes that can be read without blocking the loop.
 pub trait AsyncRead {
     /// Reads some bytes into `buf`, waiting (by returning `Pending` and keeping `cx`'s waker)

@@ -97,6 +97,11 @@ impl<S: Source + AsRawFd> IoSource<S> {
         &self.io
     }
 
+    /// The socket, mutably (the registration names the descriptor, which must stay the same).
+    pub(crate) fn get_mut(&mut self) -> &mut S {
+        &mut self.io
+    }
+
     /// Runs a non-blocking operation once the reactor says `direction` may be ready, retrying
     /// (after clearing the stale readiness) whenever it returns `WouldBlock`. Each attempt
     /// spends one unit of the task's cooperative budget: once the budget is spent, the task is
@@ -178,6 +183,13 @@ impl<S: Source + AsRawFd> IoSource<S> {
 #[derive(Debug)]
 #[allow(dead_code, reason = "for pipes, signals and AsyncFd, merged next")]
 pub(crate) struct Fd<T: AsRawFd>(pub(crate) T);
+
+// `IoSource` asks its source for the descriptor (to deregister it on drop).
+impl<T: AsRawFd> AsRawFd for Fd<T> {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
 
 impl<T: AsRawFd> Source for Fd<T> {
     fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
