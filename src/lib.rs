@@ -78,6 +78,7 @@ mod group;
 pub mod http;
 pub mod io;
 pub mod net;
+pub mod process;
 pub mod sync;
 
 pub use blocking::spawn_blocking;
