@@ -86,7 +86,11 @@ pub fn run() {
 
         println!("-- 2. a child that hangs, under a deadline --");
         let mut hang = Command::new("sleep").arg("30").spawn().expect("sleep is on PATH");
-        step(format!("[{}] spawned `sleep 30`, pid {}; allowing it 300 ms", since(start), hang.id()));
+        step(format!(
+            "[{}] spawned `sleep 30`, pid {}; allowing it 300 ms",
+            since(start),
+            hang.id()
+        ));
         match timeout(Duration::from_millis(300), hang.wait()).await {
             Ok(status) => step(format!("[{}] it exited by itself?! ({status:?})", since(start))),
             Err(elapsed) => {

@@ -7,10 +7,10 @@ mod support;
 
 use std::future::poll_fn;
 use std::io::ErrorKind;
-use std::pin::Pin;
 use std::os::unix::process::ExitStatusExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use evloop::io::AsyncWrite;
@@ -113,9 +113,15 @@ fn a_child_that_exits_before_wait_is_called_gives_its_status_every_time() {
         let status = child.wait().await.unwrap();
         assert_eq!(status.code(), Some(7));
         assert!(!exists(pid), "wait reaped it");
-        assert_eq!(child.wait().await.unwrap(), status, "a second wait gives the same status");
+        assert_eq!(
+            child.wait().await.unwrap(),
+            status,
+            "a second wait gives the same status"
+        );
         assert_eq!(child.try_wait().unwrap(), Some(status));
-        child.start_kill().expect("killing a reaped child does nothing, and is no error");
+        child
+            .start_kill()
+            .expect("killing a reaped child does nothing, and is no error");
     });
 }
 
@@ -127,7 +133,11 @@ fn try_wait_says_none_while_the_child_runs_and_kill_ends_it_with_sigkill_at_once
         assert_eq!(child.try_wait().unwrap(), None);
         let start = Instant::now();
         child.kill().await.unwrap();
-        assert!(start.elapsed() < Duration::from_secs(5), "killed in {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "killed in {:?}",
+            start.elapsed()
+        );
         let status = child.wait().await.unwrap();
         assert_eq!(status.signal(), Some(9), "{status}");
         assert_eq!(status.code(), None);
@@ -158,11 +168,19 @@ fn a_dropped_child_keeps_running_and_is_reaped_when_it_exits() {
         let pid = child.id();
         let stdin = child.stdin.take().unwrap();
         drop(child); // no kill_on_drop: cat goes on, waiting for input
-        assert_eq!(evloop::stats().tasks, baseline.tasks + 1, "a reaper task watches it, not a thread");
+        assert_eq!(
+            evloop::stats().tasks,
+            baseline.tasks + 1,
+            "a reaper task watches it, not a thread"
+        );
         for _ in 0..20 {
             evloop::yield_now().await;
         }
-        assert!(matches!(state(pid), Some(s) if s != 'Z'), "cat still runs: {:?}", state(pid));
+        assert!(
+            matches!(state(pid), Some(s) if s != 'Z'),
+            "cat still runs: {:?}",
+            state(pid)
+        );
         stdin.write_all(b"still there\n").await.unwrap();
         drop(stdin); // now cat reads end of file and exits
         assert!(gone(pid).await, "the reaper task reaped cat");
@@ -179,7 +197,11 @@ fn a_timeout_around_wait_of_a_hanging_child_fires_then_kill_ends_it_and_the_loop
         let mut child = Command::new("sleep").arg("100").spawn().unwrap();
         let waited = timeout(Duration::from_secs(30), child.wait()).await;
         assert!(waited.is_err(), "the child hangs: the timeout fires");
-        assert_eq!(child.try_wait().unwrap(), None, "a cancelled wait leaves the child alone");
+        assert_eq!(
+            child.try_wait().unwrap(),
+            None,
+            "a cancelled wait leaves the child alone"
+        );
         child.kill().await.unwrap();
         assert_eq!(child.wait().await.unwrap().signal(), Some(9));
         // The loop is healthy: the next child runs and its status arrives.
@@ -267,7 +289,11 @@ fn each_pipe_and_the_pidfd_is_one_registration_undone_on_drop() {
         assert_eq!(evloop::stats().io_sources, baseline + 2);
         assert!(child.wait().await.unwrap().success(), "cat saw end of file");
         drop(child);
-        assert_eq!(evloop::stats().io_sources, baseline, "the pidfd and stdout went with the Child");
+        assert_eq!(
+            evloop::stats().io_sources,
+            baseline,
+            "the pidfd and stdout went with the Child"
+        );
     });
 }
 
@@ -282,7 +308,10 @@ fn a_thousand_short_children_in_sequence_leave_no_zombie_and_no_registration() {
             assert!(!exists(child.id()), "reaped, not a zombie");
         }
         let now = evloop::stats();
-        assert_eq!((now.io_sources, now.tasks, now.timers), (baseline.io_sources, baseline.tasks, baseline.timers));
+        assert_eq!(
+            (now.io_sources, now.tasks, now.timers),
+            (baseline.io_sources, baseline.tasks, baseline.timers)
+        );
     });
 }
 
@@ -342,10 +371,10 @@ fn a_child_still_running_when_its_loop_shuts_down_is_reaped_all_the_same() {
             let child = Command::new("sleep").arg("100").kill_on_drop(true).spawn().unwrap();
             let pid = child.id();
             // Held by a task that the runtime's shutdown cancels.
-            spawn(async move {
+            drop(spawn(async move {
                 let _child = child;
                 std::future::pending::<()>().await
-            });
+            }));
             evloop::yield_now().await;
             pid
         })

@@ -27,7 +27,7 @@ mod stdio;
 
 pub use child::Child;
 pub use command::Command;
-pub use stdio::{ChildStderr, ChildStdin, ChildStdout};
 /// std's types, used as they are: the stream configuration, the exit status and the collected
 /// output.
 pub use std::process::{ExitStatus, Output, Stdio};
+pub use stdio::{ChildStderr, ChildStdin, ChildStdout};

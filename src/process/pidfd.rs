@@ -61,7 +61,9 @@ pub(super) fn check_supported() -> io::Result<()> {
             SUPPORTED.store(true, Ordering::Relaxed);
             Ok(())
         }
-        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) || e.kind() == io::ErrorKind::Unsupported => Err(unsupported()),
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) || e.kind() == io::ErrorKind::Unsupported => {
+            Err(unsupported())
+        }
         Err(e) => Err(e),
     }
 }

@@ -124,7 +124,10 @@ impl Watch {
             // kernel reaped it): nothing is left to do.
             Ok(Some(_)) | Err(_) => {}
             Ok(None) if self.pidfd.is_on_own_loop() => {
-                drop(crate::spawn_named("evloop::process reaper", Reaper { watch: Some(self) }));
+                drop(crate::spawn_named(
+                    "evloop::process reaper",
+                    Reaper { watch: Some(self) },
+                ));
             }
             Ok(None) => {
                 let Watch { child, pidfd } = self;
