@@ -433,3 +433,26 @@ fn writing_to_a_child_that_has_exited_gives_a_broken_pipe_not_a_signal() {
         assert_eq!(error.kind(), ErrorKind::BrokenPipe, "{error}");
     });
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
+fn spawning_outside_a_loop_panics_before_any_child_starts() {
+    let marker = std::env::temp_dir().join(format!("evloop-process-marker-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let spawned = catch_unwind(AssertUnwindSafe(|| {
+        Command::new("touch").arg(&marker).spawn().map(drop)
+    }));
+    let message = panic_text(&*spawned.expect_err("no loop: spawn must panic"));
+    assert!(message.contains("inside a running evloop loop"), "{message}");
+    assert!(!marker.exists(), "the child never ran");
+}
+
+#[test]
+fn a_child_and_its_pipes_can_be_sent_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<evloop::process::Child>();
+    assert_send::<evloop::process::ChildStdin>();
+    assert_send::<evloop::process::ChildStdout>();
+    assert_send::<evloop::process::ChildStderr>();
+    assert_send::<Command>();
+}
