@@ -102,6 +102,12 @@ impl<S: Source + AsRawFd> IoSource<S> {
         &mut self.io
     }
 
+    /// Whether the running loop, if any, is the one that registered this source: a destructor
+    /// that wants to hand work to a task (`process/reap.rs`) asks before it spawns.
+    pub(crate) fn is_on_own_loop(&self) -> bool {
+        context::try_with_core(|core| core.id() == self.registration.owner).unwrap_or(false)
+    }
+
     /// Runs a non-blocking operation once the reactor says `direction` may be ready, retrying
     /// (after clearing the stale readiness) whenever it returns `WouldBlock`. Each attempt
     /// spends one unit of the task's cooperative budget: once the budget is spent, the task is
