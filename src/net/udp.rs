@@ -148,7 +148,7 @@ impl UdpSocket {
     /// Sends one datagram to the peer set by [`connect`](Self::connect).
     ///
     /// # Errors
-    /// `NotConnected` (`EDESTADDRREQ`) on a socket with no peer, or as for
+    /// `EDESTADDRREQ` ("destination address required") on a socket with no peer, or as for
     /// [`send_to`](Self::send_to).
     ///
     /// # Cancel safety
