@@ -176,8 +176,8 @@ impl UnixDatagram {
         self.source.poll_io(Direction::Read, cx, |s| s.recv(buf))
     }
 
-    /// Shuts down receiving, sending, or both. After `Shutdown::Read`, a `recv` returns 0
-    /// at once instead of waiting.
+    /// Shuts down receiving, sending, or both; a `send` after `Shutdown::Write` fails with
+    /// `BrokenPipe`.
     ///
     /// # Errors
     /// The OS's reason.
