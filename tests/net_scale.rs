@@ -18,7 +18,7 @@ use evloop::{Runtime, spawn};
 const SOCKETS: usize = 10_000;
 
 /// Raises the fd soft limit to the hard limit; returns the new soft limit.
-fn raise_fd_limit() -> u64 {
+fn raise_fd_limit() -> libc::rlim_t {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -29,7 +29,7 @@ fn raise_fd_limit() -> u64 {
         limit.rlim_cur = limit.rlim_max;
         assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
     }
-    limit.rlim_cur as u64
+    limit.rlim_cur
 }
 
 #[test]
@@ -40,7 +40,7 @@ fn raise_fd_limit() -> u64 {
 fn ten_thousand_udp_then_ten_thousand_unix_datagram_sockets_open_work_and_close_without_a_trace() {
     let limit = raise_fd_limit();
     assert!(
-        limit >= SOCKETS as u64 + 100,
+        limit >= SOCKETS as libc::rlim_t + 100,
         "the fd hard limit ({limit}) is too low for {SOCKETS} sockets: raise it (ulimit -Hn)"
     );
     let runtime = Runtime::new().unwrap();
@@ -90,8 +90,7 @@ async fn udp_sockets() {
 
 /// 5,000 Unix datagram pairs (10,000 sockets): every pair carries one datagram each way.
 async fn unix_datagram_pairs() {
-    let pairs: Vec<(UnixDatagram, UnixDatagram)> =
-        (0..SOCKETS / 2).map(|_| UnixDatagram::pair().unwrap()).collect();
+    let pairs: Vec<(UnixDatagram, UnixDatagram)> = (0..SOCKETS / 2).map(|_| UnixDatagram::pair().unwrap()).collect();
     assert_eq!(evloop::stats().io_sources, SOCKETS);
     let mut buf = [0u8; 8];
     for (i, (a, b)) in pairs.iter().enumerate() {

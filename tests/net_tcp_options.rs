@@ -105,7 +105,11 @@ fn with_so_reuseport_two_listeners_bind_one_port_and_without_it_the_second_is_re
             task.cancel();
             let _ = task.await;
         }
-        assert_eq!(evloop::stats().io_sources, 2 + clients.len(), "the listeners and the clients");
+        assert_eq!(
+            evloop::stats().io_sources,
+            2 + clients.len(),
+            "the listeners and the clients"
+        );
     });
 }
 
@@ -132,7 +136,11 @@ fn a_stream_and_a_listener_read_back_keepalive_linger_and_ttl() {
         let server = spawn(async move { listener.accept().await.unwrap().0 });
         let stream = TcpStream::connect(addr).await.unwrap();
         let accepted = server.await.unwrap();
-        assert_eq!(accepted.ttl().unwrap(), 33, "accepted sockets inherit the listener's TTL");
+        assert_eq!(
+            accepted.ttl().unwrap(),
+            33,
+            "accepted sockets inherit the listener's TTL"
+        );
 
         assert_eq!(stream.keepalive().unwrap(), None);
         stream.set_keepalive(Some(Duration::from_secs(75))).unwrap();
@@ -160,7 +168,11 @@ fn a_zero_linger_resets_the_connection_when_the_stream_is_dropped() {
         stream.set_linger(Some(Duration::ZERO)).unwrap();
         drop(stream);
         let error = accepted.read(&mut [0u8; 8]).await.unwrap_err();
-        assert_eq!(error.kind(), std::io::ErrorKind::ConnectionReset, "an RST, not a FIN: {error}");
+        assert_eq!(
+            error.kind(),
+            std::io::ErrorKind::ConnectionReset,
+            "an RST, not a FIN: {error}"
+        );
     });
 }
 

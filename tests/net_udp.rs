@@ -81,7 +81,10 @@ fn a_connected_socket_hears_only_its_peer_and_an_unconnected_one_hears_everyone(
         stranger.send_to(b"from the stranger", a_addr).await.unwrap();
         let mut buf = [0u8; 64];
         let (n, from) = recv_from(&a, &mut buf).await;
-        assert_eq!((&buf[..n], from), (&b"from the stranger"[..], stranger.local_addr().unwrap()));
+        assert_eq!(
+            (&buf[..n], from),
+            (&b"from the stranger"[..], stranger.local_addr().unwrap())
+        );
 
         // Connected to b: the stranger's datagram is dropped by the kernel, b's arrives. The
         // stranger sends first, so if the filter failed, `recv` would return its datagram.
@@ -116,14 +119,21 @@ fn a_connected_socket_learns_that_nobody_listens_at_its_peer() {
 #[test]
 fn peek_shows_the_next_datagram_without_consuming_it() {
     evloop::run(async {
-        let (a, b) = (UdpSocket::bind(loopback()).unwrap(), UdpSocket::bind(loopback()).unwrap());
+        let (a, b) = (
+            UdpSocket::bind(loopback()).unwrap(),
+            UdpSocket::bind(loopback()).unwrap(),
+        );
         let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
         a.send_to(b"first", b_addr).await.unwrap();
         a.send_to(b"second", b_addr).await.unwrap();
         let mut buf = [0u8; 64];
         for _ in 0..3 {
             let (n, from) = timeout(GUARD, b.peek_from(&mut buf)).await.unwrap().unwrap();
-            assert_eq!((&buf[..n], from), (&b"first"[..], a_addr), "peeking again sees the same");
+            assert_eq!(
+                (&buf[..n], from),
+                (&b"first"[..], a_addr),
+                "peeking again sees the same"
+            );
         }
         let (n, _) = recv_from(&b, &mut buf).await;
         assert_eq!(&buf[..n], b"first", "the peeked datagram is still there to receive");
@@ -138,7 +148,10 @@ fn peek_shows_the_next_datagram_without_consuming_it() {
 #[test]
 fn a_datagram_larger_than_the_buffer_is_truncated_and_the_rest_discarded() {
     evloop::run(async {
-        let (a, b) = (UdpSocket::bind(loopback()).unwrap(), UdpSocket::bind(loopback()).unwrap());
+        let (a, b) = (
+            UdpSocket::bind(loopback()).unwrap(),
+            UdpSocket::bind(loopback()).unwrap(),
+        );
         let b_addr = b.local_addr().unwrap();
         a.send_to(b"0123456789", b_addr).await.unwrap();
         a.send_to(b"next", b_addr).await.unwrap();
@@ -196,7 +209,9 @@ fn joining_a_multicast_group_on_loopback_receives_what_is_sent_to_the_group() {
         assert_eq!(sender.multicast_ttl_v4().unwrap(), 3);
         // Send through the loopback interface (the API has no IP_MULTICAST_IF of its own:
         // socket2 reaches it through the borrowed descriptor).
-        socket2::SockRef::from(&sender).set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
+        socket2::SockRef::from(&sender)
+            .set_multicast_if_v4(&Ipv4Addr::LOCALHOST)
+            .unwrap();
         sender.send_to(b"to the group", (group, port).into()).await.unwrap();
         let mut buf = [0u8; 32];
         match timeout(Duration::from_secs(2), receiver.recv_from(&mut buf)).await {
@@ -212,7 +227,11 @@ fn joining_a_multicast_group_on_loopback_receives_what_is_sent_to_the_group() {
         }
         receiver.leave_multicast_v4(group, Ipv4Addr::LOCALHOST).unwrap();
         let again = receiver.leave_multicast_v4(group, Ipv4Addr::LOCALHOST).unwrap_err();
-        assert_eq!(again.kind(), std::io::ErrorKind::AddrNotAvailable, "left already: {again}");
+        assert_eq!(
+            again.kind(),
+            std::io::ErrorKind::AddrNotAvailable,
+            "left already: {again}"
+        );
     });
 }
 
@@ -227,7 +246,11 @@ fn an_ipv6_socket_joins_and_leaves_a_link_local_group() {
         socket.join_multicast_v6(&group, 0).unwrap();
         socket.leave_multicast_v6(&group, 0).unwrap();
         let again = socket.leave_multicast_v6(&group, 0).unwrap_err();
-        assert_eq!(again.kind(), std::io::ErrorKind::AddrNotAvailable, "left already: {again}");
+        assert_eq!(
+            again.kind(),
+            std::io::ErrorKind::AddrNotAvailable,
+            "left already: {again}"
+        );
     });
 }
 
@@ -318,13 +341,23 @@ fn into_std_deregisters_and_gives_a_blocking_socket_that_from_std_takes_back() {
         let fd = std::os::fd::AsRawFd::as_raw_fd(&socket);
         let std_socket = socket.into_std().unwrap();
         assert_eq!(evloop::stats().io_sources, 0, "into_std undid the registration");
-        assert_eq!(std::os::fd::AsRawFd::as_raw_fd(&std_socket), fd, "the same descriptor, open");
-        assert!(!socket2::SockRef::from(&std_socket).nonblocking().unwrap(), "blocking again");
+        assert_eq!(
+            std::os::fd::AsRawFd::as_raw_fd(&std_socket),
+            fd,
+            "the same descriptor, open"
+        );
+        assert!(
+            !socket2::SockRef::from(&std_socket).nonblocking().unwrap(),
+            "blocking again"
+        );
         assert_eq!(std_socket.local_addr().unwrap(), addr);
 
         let socket = UdpSocket::from_std(std_socket).unwrap();
         assert_eq!(evloop::stats().io_sources, 1);
-        assert!(socket2::SockRef::from(&socket).nonblocking().unwrap(), "from_std sets non-blocking");
+        assert!(
+            socket2::SockRef::from(&socket).nonblocking().unwrap(),
+            "from_std sets non-blocking"
+        );
         let peer = UdpSocket::bind(loopback()).unwrap();
         peer.send_to(b"still works", addr).await.unwrap();
         let mut buf = [0u8; 16];

@@ -81,7 +81,7 @@ fn a_listener_serves_clients_on_its_path_and_the_socket_file_outlives_it() {
             for _ in 0..3 {
                 let (stream, client) = listener.accept().await.unwrap();
                 assert!(client.is_unnamed(), "a client that did not bind has no address");
-                spawn(async move {
+                drop(spawn(async move {
                     let mut buf = [0u8; 256];
                     loop {
                         match stream.read(&mut buf).await.unwrap() {
@@ -89,7 +89,7 @@ fn a_listener_serves_clients_on_its_path_and_the_socket_file_outlives_it() {
                             n => stream.write_all(&buf[..n]).await.unwrap(),
                         }
                     }
-                });
+                })); // detached: it ends when its client closes
             }
         });
         for i in 0..3 {
@@ -183,10 +183,17 @@ fn a_full_send_buffer_makes_write_pending_until_the_peer_reads() {
             if attempts % 64 == 0 {
                 yield_now().await; // the task's I/O budget is spent every so often: let it refill
             }
-            assert!(written < 16 << 20, "a 4 KiB send buffer took {written} bytes without waiting");
+            assert!(
+                written < 16 << 20,
+                "a 4 KiB send buffer took {written} bytes without waiting"
+            );
         }
         turn_until("nothing", || true).await;
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 0, "no wake while the peer reads nothing");
+        assert_eq!(
+            wakes.0.load(Ordering::SeqCst),
+            0,
+            "no wake while the peer reads nothing"
+        );
         assert!(writer.poll_write(&mut cx, &chunk).is_pending(), "still full");
 
         // The peer reads everything; the kernel reports room, and the parked write is woken.
@@ -202,7 +209,9 @@ fn the_stream_traits_work_through_a_shared_reference_and_close_sends_end_of_stre
     evloop::run(async {
         let (a, b) = UnixStream::pair().unwrap();
         let mut a_ref = &a;
-        let n = poll_fn(|cx| Pin::new(&mut a_ref).poll_write(cx, b"via the trait")).await.unwrap();
+        let n = poll_fn(|cx| Pin::new(&mut a_ref).poll_write(cx, b"via the trait"))
+            .await
+            .unwrap();
         assert_eq!(n, 13);
         poll_fn(|cx| Pin::new(&mut a_ref).poll_flush(cx)).await.unwrap();
         poll_fn(|cx| Pin::new(&mut a_ref).poll_close(cx)).await.unwrap();
@@ -262,7 +271,10 @@ fn datagrams_between_paths_keep_their_edges_and_name_their_sender() {
         let n = b.recv(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"next");
     });
-    assert!(a_path.exists() && b_path.exists(), "bound datagram sockets leave their files too");
+    assert!(
+        a_path.exists() && b_path.exists(),
+        "bound datagram sockets leave their files too"
+    );
 }
 
 #[test]
@@ -282,7 +294,7 @@ fn a_datagram_pair_waits_when_the_receivers_queue_is_full_instead_of_dropping() 
                 Poll::Pending => break,
             }
             sent += 1;
-            if sent % 64 == 0 {
+            if sent.is_multiple_of(64) {
                 yield_now().await; // refill the task's I/O budget
             }
             assert!(sent < 1_000_000, "a Unix datagram queue never filled");
@@ -315,7 +327,10 @@ fn into_std_and_from_std_round_trip_every_unix_socket_kind() {
         let (c, d) = (c.into_std().unwrap(), d.into_std().unwrap());
         assert_eq!(evloop::stats().io_sources, 0, "every into_std deregistered");
         for fd in [listener.as_fd_ref(), a.as_fd_ref(), c.as_fd_ref()] {
-            assert!(!socket2::SockRef::from(&fd).nonblocking().unwrap(), "given back blocking");
+            assert!(
+                !socket2::SockRef::from(&fd).nonblocking().unwrap(),
+                "given back blocking"
+            );
         }
         let listener = UnixListener::from_std(listener).unwrap();
         let (a, b) = (UnixStream::from_std(a).unwrap(), UnixStream::from_std(b).unwrap());
@@ -385,4 +400,3 @@ fn a_unix_stream_used_on_another_runtime_panics_naming_both() {
     a.block_on(async move { drop((left, right)) });
     assert_eq!(a.stats().io_sources, 0);
 }
-
