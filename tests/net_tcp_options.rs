@@ -13,6 +13,10 @@ fn loopback() -> SocketAddr {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri emulates few socket options: getsockopt(SO_KEEPALIVE) is unsupported"
+)]
 fn a_tcp_socket_reads_back_every_option_it_was_given() {
     let socket = TcpSocket::new_v4().unwrap(); // no loop needed before listen or connect
     socket.set_reuseaddr(true).unwrap();
@@ -43,6 +47,32 @@ fn a_tcp_socket_reads_back_every_option_it_was_given() {
 }
 
 #[test]
+fn a_tcp_socket_bound_and_listening_accepts_one_that_connects_and_both_leave_no_registration() {
+    evloop::run(async {
+        let server = TcpSocket::new_v4().unwrap();
+        server.bind(loopback()).unwrap();
+        let listener = server.listen(16).unwrap();
+        let addr = listener.local_addr().unwrap();
+        assert_eq!(evloop::stats().io_sources, 1, "listen registered the listener");
+        let accept = spawn(async move { listener.accept().await.unwrap().0 });
+        // The same non-blocking connect as `TcpStream::connect` (tcp.rs's `connect_socket`).
+        let client = TcpSocket::new_v4().unwrap().connect(addr).await.unwrap();
+        let accepted = accept.await.unwrap();
+        assert_eq!(client.peer_addr().unwrap(), addr);
+        client.write_all(b"set up by hand").await.unwrap();
+        let mut buf = [0u8; 14];
+        accepted.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"set up by hand");
+        drop((client, accepted));
+        assert_eq!(evloop::stats().io_sources, 0);
+    });
+}
+
+#[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri cannot report the port a bind to port 0 chose until listen or connect"
+)]
 fn binding_before_connect_makes_the_connection_leave_from_the_chosen_port() {
     evloop::run(async {
         let listener = TcpListener::bind(loopback()).unwrap();
@@ -66,6 +96,7 @@ fn binding_before_connect_makes_the_connection_leave_from_the_chosen_port() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates few socket options: SO_REUSEPORT is unsupported")]
 fn with_so_reuseport_two_listeners_bind_one_port_and_without_it_the_second_is_refused() {
     evloop::run(async {
         let first = TcpSocket::new_v4().unwrap();
@@ -114,6 +145,7 @@ fn with_so_reuseport_two_listeners_bind_one_port_and_without_it_the_second_is_re
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri cannot listen on a socket that was not bound first")]
 fn a_tcp_socket_listens_on_a_port_of_its_choosing_and_a_refused_connect_leaves_no_registration() {
     evloop::run(async {
         let listener = TcpSocket::new_v4().unwrap().listen(8).unwrap();
@@ -127,6 +159,10 @@ fn a_tcp_socket_listens_on_a_port_of_its_choosing_and_a_refused_connect_leaves_n
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri emulates few socket options: getsockopt(SO_KEEPALIVE) is unsupported"
+)]
 fn a_stream_and_a_listener_read_back_keepalive_linger_and_ttl() {
     evloop::run(async {
         let listener = TcpListener::bind(loopback()).unwrap();
@@ -158,6 +194,7 @@ fn a_stream_and_a_listener_read_back_keepalive_linger_and_ttl() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates few socket options: SO_LINGER is unsupported")]
 fn a_zero_linger_resets_the_connection_when_the_stream_is_dropped() {
     evloop::run(async {
         let listener = TcpListener::bind(loopback()).unwrap();

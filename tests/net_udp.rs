@@ -28,6 +28,7 @@ async fn recv_from(socket: &UdpSocket, buf: &mut [u8]) -> (usize, SocketAddr) {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn an_echo_server_returns_each_datagram_whole_to_the_client_that_sent_it() {
     evloop::run(async {
         let server = UdpSocket::bind(loopback()).unwrap();
@@ -64,6 +65,7 @@ fn an_echo_server_returns_each_datagram_whole_to_the_client_that_sent_it() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn a_connected_socket_hears_only_its_peer_and_an_unconnected_one_hears_everyone() {
     evloop::run(async {
         let (a, b, stranger) = (
@@ -103,6 +105,7 @@ fn a_connected_socket_hears_only_its_peer_and_an_unconnected_one_hears_everyone(
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn a_connected_socket_learns_that_nobody_listens_at_its_peer() {
     evloop::run(async {
         let gone = UdpSocket::bind(loopback()).unwrap().local_addr().unwrap(); // bound, then closed
@@ -117,6 +120,7 @@ fn a_connected_socket_learns_that_nobody_listens_at_its_peer() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn peek_shows_the_next_datagram_without_consuming_it() {
     evloop::run(async {
         let (a, b) = (
@@ -146,6 +150,7 @@ fn peek_shows_the_next_datagram_without_consuming_it() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn a_datagram_larger_than_the_buffer_is_truncated_and_the_rest_discarded() {
     evloop::run(async {
         let (a, b) = (
@@ -169,6 +174,7 @@ fn a_datagram_larger_than_the_buffer_is_truncated_and_the_rest_discarded() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn a_broadcast_is_refused_until_the_flag_is_set_and_then_arrives_on_loopback() {
     evloop::run(async {
         // Bound to the unspecified address: a socket bound to 127.0.0.1 ignores broadcasts.
@@ -189,6 +195,7 @@ fn a_broadcast_is_refused_until_the_flag_is_set_and_then_arrives_on_loopback() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn joining_a_multicast_group_on_loopback_receives_what_is_sent_to_the_group() {
     evloop::run(async {
         let group = Ipv4Addr::new(224, 0, 0, 123);
@@ -236,6 +243,7 @@ fn joining_a_multicast_group_on_loopback_receives_what_is_sent_to_the_group() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn an_ipv6_socket_joins_and_leaves_a_link_local_group() {
     evloop::run(async {
         let Ok(socket) = UdpSocket::bind("[::1]:0".parse().unwrap()) else {
@@ -255,6 +263,7 @@ fn an_ipv6_socket_joins_and_leaves_a_link_local_group() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn options_read_back_what_was_set() {
     evloop::run(async {
         let socket = UdpSocket::bind(loopback()).unwrap();
@@ -266,6 +275,7 @@ fn options_read_back_what_was_set() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn a_task_waiting_to_receive_does_not_stop_another_from_sending_on_the_same_socket() {
     evloop::run(async {
         let socket = Rc::new(UdpSocket::bind(loopback()).unwrap());
@@ -291,6 +301,7 @@ fn a_task_waiting_to_receive_does_not_stop_another_from_sending_on_the_same_sock
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn dropping_sockets_and_a_parked_receive_returns_registrations_to_baseline() {
     let runtime = Runtime::new().unwrap();
     runtime.block_on(async {
@@ -310,6 +321,7 @@ fn dropping_sockets_and_a_parked_receive_returns_registrations_to_baseline() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn a_udp_socket_used_on_another_runtime_panics_naming_both() {
     let a = Runtime::new().unwrap();
     let socket = a.block_on(async { UdpSocket::bind(loopback()).unwrap() });
@@ -334,6 +346,7 @@ fn a_udp_socket_used_on_another_runtime_panics_naming_both() {
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "Miri emulates only SOCK_STREAM sockets, and UDP is SOCK_DGRAM")]
 fn into_std_deregisters_and_gives_a_blocking_socket_that_from_std_takes_back() {
     evloop::run(async {
         let socket = UdpSocket::bind(loopback()).unwrap();

@@ -71,6 +71,10 @@ async fn turn_until(what: &str, done: impl Fn() -> bool) {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's socket() emulates only AF_INET and AF_INET6, not a Unix socket on a path"
+)]
 fn a_listener_serves_clients_on_its_path_and_the_socket_file_outlives_it() {
     let dir = Dir::new("listener");
     let path = dir.path("server.sock");
@@ -121,6 +125,10 @@ fn a_listener_serves_clients_on_its_path_and_the_socket_file_outlives_it() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's socketpair is not a socket: writes, addresses and options on it fail with ENOTSOCK"
+)]
 fn a_pair_talks_both_ways_and_has_no_addresses() {
     evloop::run(async {
         let (a, b) = UnixStream::pair().unwrap();
@@ -138,6 +146,10 @@ fn a_pair_talks_both_ways_and_has_no_addresses() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's socketpair is not a socket: writes, addresses and options on it fail with ENOTSOCK"
+)]
 fn a_vanished_peer_reads_as_end_of_stream_and_writing_to_it_is_a_broken_pipe() {
     evloop::run(async {
         let (a, b) = UnixStream::pair().unwrap();
@@ -161,6 +173,10 @@ fn a_vanished_peer_reads_as_end_of_stream_and_writing_to_it_is_a_broken_pipe() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's socketpair is not a socket: writes, addresses and options on it fail with ENOTSOCK"
+)]
 fn a_full_send_buffer_makes_write_pending_until_the_peer_reads() {
     evloop::run(async {
         let (writer, reader) = UnixStream::pair().unwrap();
@@ -205,6 +221,10 @@ fn a_full_send_buffer_makes_write_pending_until_the_peer_reads() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri's socketpair is not a socket: writes, addresses and options on it fail with ENOTSOCK"
+)]
 fn the_stream_traits_work_through_a_shared_reference_and_close_sends_end_of_stream() {
     evloop::run(async {
         let (a, b) = UnixStream::pair().unwrap();
@@ -234,6 +254,10 @@ fn the_stream_traits_work_through_a_shared_reference_and_close_sends_end_of_stre
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri emulates only SOCK_STREAM sockets, and a Unix datagram socket is SOCK_DGRAM"
+)]
 fn datagrams_between_paths_keep_their_edges_and_name_their_sender() {
     let dir = Dir::new("datagram");
     let (a_path, b_path) = (dir.path("a.sock"), dir.path("b.sock"));
@@ -278,6 +302,10 @@ fn datagrams_between_paths_keep_their_edges_and_name_their_sender() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri emulates only SOCK_STREAM sockets, and a Unix datagram socket is SOCK_DGRAM"
+)]
 fn a_datagram_pair_waits_when_the_receivers_queue_is_full_instead_of_dropping() {
     evloop::run(async {
         let (sender, receiver) = UnixDatagram::pair().unwrap();
@@ -316,6 +344,10 @@ fn a_datagram_pair_waits_when_the_receivers_queue_is_full_instead_of_dropping() 
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri emulates only SOCK_STREAM sockets: this test also uses a Unix datagram pair"
+)]
 fn into_std_and_from_std_round_trip_every_unix_socket_kind() {
     let dir = Dir::new("convert");
     let path = dir.path("l.sock");
@@ -359,6 +391,10 @@ impl<T: std::os::fd::AsFd> AsFdRef for T {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "Miri emulates only SOCK_STREAM sockets: this test also uses a Unix datagram pair"
+)]
 fn dropping_unix_sockets_and_their_parked_operations_returns_registrations_to_baseline() {
     let dir = Dir::new("teardown");
     let runtime = Runtime::new().unwrap();

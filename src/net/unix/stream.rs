@@ -114,9 +114,9 @@ impl UnixStream {
     /// Writes some of `buf`, waiting until the socket can take at least one byte.
     ///
     /// # Errors
-    /// The OS's reason: `BrokenPipe` once the peer is gone. The kernel also raises `SIGPIPE`
-    /// then; a Rust program ignores it from startup, but a C host embedding evloop must ignore
-    /// it too, or the write kills the process.
+    /// The OS's reason: `BrokenPipe` once the peer is gone. No `SIGPIPE` comes with it on
+    /// Linux: std's `UnixStream`, which mio's wraps, sends with `MSG_NOSIGNAL` (elsewhere a
+    /// Rust program ignores `SIGPIPE` from startup; a C host embedding evloop should too).
     ///
     /// # Cancel safety
     /// Cancel-safe: nothing is written unless this returns the count.
