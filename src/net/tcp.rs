@@ -4,15 +4,18 @@
 //! same time (share it in an `Rc`): the reactor keeps read and write readiness apart. Each
 //! method is an `async fn` built on `IoSource::poll_io`, i.e. "try; on `WouldBlock`, wait for
 //! readiness and try again".
+//!
+//! Around this file: `socket.rs` sets a socket up before it connects or listens (`TcpSocket`,
+//! which shares [`connect_socket`] with `TcpStream::connect`), `tcp_options.rs` holds the
+//! options of a live stream or listener (keepalive, linger, TTL), and `convert.rs` the
+//! conversions to and from std's sockets and raw descriptors.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::io::{AsyncRead, AsyncWrite};
 use crate::net::source::IoSource;
 use crate::reactor::Direction;
 
@@ -54,7 +57,8 @@ use crate::reactor::Direction;
 #[derive(Debug)]
 #[doc(alias = "start_server")]
 pub struct TcpListener {
-    source: IoSource<mio::net::TcpListener>,
+    /// The registered listening socket.
+    pub(super) source: IoSource<mio::net::TcpListener>,
 }
 
 impl TcpListener {
@@ -144,7 +148,8 @@ impl TcpListener {
 #[derive(Debug)]
 #[doc(alias("open_connection", "StreamReader", "StreamWriter"))]
 pub struct TcpStream {
-    source: IoSource<mio::net::TcpStream>,
+    /// The registered connected socket.
+    pub(super) source: IoSource<mio::net::TcpStream>,
 }
 
 impl TcpStream {
@@ -160,34 +165,16 @@ impl TcpStream {
     ///
     /// # Panics
     /// Outside a running evloop loop.
+    ///
+    /// To set options or bind a local address before connecting, use
+    /// [`TcpSocket`](crate::net::TcpSocket).
     pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
         let socket = Socket::new(
             Domain::for_address(addr),
             Type::STREAM.nonblocking(),
             Some(Protocol::TCP),
         )?;
-        match socket.connect(&addr.into()) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc_einprogress()) || e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-        let stream = TcpStream {
-            source: IoSource::new(mio::net::TcpStream::from_std(socket.into()))?,
-        };
-        std::future::poll_fn(|cx| stream.source.poll_ready(Direction::Write, cx)).await;
-        if let Some(error) = stream.source.get_ref().take_error()? {
-            return Err(error);
-        }
-        // Writable without an error can still be a failed connect on some systems: asking
-        // for the peer is the portable confirmation.
-        match stream.source.get_ref().peer_addr() {
-            Ok(_) => Ok(stream),
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => Err(io::Error::new(
-                io::ErrorKind::ConnectionRefused,
-                "connection failed (socket not connected)",
-            )),
-            Err(e) => Err(e),
-        }
+        connect_socket(socket, addr).await
     }
 
     /// Resolves `host` (off the loop, unless it is an IP literal) and connects to the first
@@ -345,30 +332,43 @@ impl TcpStream {
     }
 }
 
-// The generic stream traits (`io/mod.rs`), for the stream and for a shared reference to it, so
-// that one task can read while another writes through `&TcpStream`.
-macro_rules! tcp_stream_io {
-    ($($ty:ty),*) => {$(
-        impl AsyncRead for $ty {
-            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-                TcpStream::poll_read(&self, cx, buf)
-            }
-        }
+// `AsyncRead`/`AsyncWrite` for `TcpStream` and `&TcpStream` (`stream_io.rs`).
+crate::net::stream_io::impl_stream_io!(TcpStream);
 
-        impl AsyncWrite for $ty {
-            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-                TcpStream::poll_write(&self, cx, buf)
-            }
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(())) // a socket keeps no buffer of its own
-            }
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(self.shutdown(Shutdown::Write))
-            }
-        }
-    )*};
+/// The non-blocking connect, written once for [`TcpStream::connect`] and
+/// [`TcpSocket::connect`](crate::net::TcpSocket::connect): start the handshake on a
+/// non-blocking `socket` (already bound or configured, or not), register it, wait for it to
+/// become writable, then ask the socket's error slot whether the handshake succeeded.
+///
+/// # Errors
+/// The OS's reason: `ConnectionRefused`, `TimedOut`, unreachable…
+///
+/// # Cancel safety
+/// Dropping the future closes the half-open socket.
+pub(super) async fn connect_socket(socket: Socket, addr: SocketAddr) -> io::Result<TcpStream> {
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc_einprogress()) || e.kind() == io::ErrorKind::WouldBlock => {}
+        Err(e) => return Err(e),
+    }
+    let stream = TcpStream {
+        source: IoSource::new(mio::net::TcpStream::from_std(socket.into()))?,
+    };
+    std::future::poll_fn(|cx| stream.source.poll_ready(Direction::Write, cx)).await;
+    if let Some(error) = stream.source.get_ref().take_error()? {
+        return Err(error);
+    }
+    // Writable without an error can still be a failed connect on some systems: asking
+    // for the peer is the portable confirmation.
+    match stream.source.get_ref().peer_addr() {
+        Ok(_) => Ok(stream),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Err(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "connection failed (socket not connected)",
+        )),
+        Err(e) => Err(e),
+    }
 }
-tcp_stream_io!(TcpStream, &TcpStream);
 
 /// `EINPROGRESS`: what a non-blocking `connect` answers when the handshake has started. std
 /// has no stable `ErrorKind` for it yet (`io_error_inprogress` is unstable), so the number is
