@@ -75,7 +75,6 @@ impl<S: Source + AsRawFd> IoSource<S> {
     /// # Panics
     /// Outside a running loop, or on a loop other than the one that registered the socket.
     #[track_caller]
-    #[allow(dead_code, reason = "for into_std and AsyncFd::into_inner, merged next")]
     pub(crate) fn into_inner(self) -> S {
         self.core(|_| ());
         let IoSource { registration, io } = self;
@@ -183,11 +182,10 @@ impl<S: Source + AsRawFd> IoSource<S> {
 }
 
 /// Any file descriptor the program owns, as a mio source: what [`IoSource`] registers for a
-/// pipe, a child's stdio, a signal's self-pipe, or a user's descriptor (`io::AsyncFd`). mio's
+/// user's descriptor (`io::AsyncFd`) or a child's pidfd (`process/`). mio's
 /// `SourceFd` borrows a raw descriptor; this owns the value that keeps it open, so dropping the
 /// `IoSource` deregisters and then closes it, in that order.
 #[derive(Debug)]
-#[allow(dead_code, reason = "for pipes, signals and AsyncFd, merged next")]
 pub(crate) struct Fd<T: AsRawFd>(pub(crate) T);
 
 // `IoSource` asks its source for the descriptor (to deregister it on drop).
