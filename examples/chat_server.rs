@@ -41,12 +41,15 @@ const LINE_LIMIT: usize = 256;
 /// How many lines may wait for one client before the room starts dropping its lines.
 const CLIENT_BACKLOG: usize = 64;
 
+/// The lines waiting for one client's writer task (shared `str`s: a broadcast is one copy).
+type Outbox = Rc<Queue<Rc<str>>>;
+
 /// Who is in the room: each client's name and the queue its writer task drains.
 #[derive(Default)]
 struct Room {
-    /// Client number → (name, the queue of lines to send it). A `BTreeMap` so the "who is here"
-    /// line lists clients in the order they came.
-    clients: RefCell<BTreeMap<u64, (String, Rc<Queue<Rc<str>>>)>>,
+    /// Client number → (name, its outbox). A `BTreeMap` so the "who is here" line lists
+    /// clients in the order they came.
+    clients: RefCell<BTreeMap<u64, (String, Outbox)>>,
 }
 
 impl Room {
@@ -56,7 +59,9 @@ impl Room {
         let line: Rc<str> = Rc::from(format!("{line}\n"));
         let clients = self.clients.borrow();
         let others = clients.iter().filter(|(id, _)| **id != from);
-        others.filter(|(_, (_, queue))| queue.try_put(line.clone()).is_ok()).count()
+        others
+            .filter(|(_, (_, queue))| queue.try_put(line.clone()).is_ok())
+            .count()
     }
 
     /// Queues `line` for one client only.
@@ -77,7 +82,10 @@ async fn serve(listener: TcpListener, room: Rc<Room>) {
         match listener.accept().await {
             Ok((stream, peer)) => {
                 println!("server: connection {id} from {peer}");
-                drop(spawn_named(format!("client {id}"), client_session(id, stream, room.clone())));
+                drop(spawn_named(
+                    format!("client {id}"),
+                    client_session(id, stream, room.clone()),
+                ));
             }
             Err(error) => println!("server: accept failed ({error}); still listening"),
         }
@@ -88,7 +96,7 @@ async fn serve(listener: TcpListener, room: Rc<Room>) {
 async fn client_session(id: u64, stream: TcpStream, room: Rc<Room>) {
     let stream = Rc::new(stream);
     let mut reader = BufReader::new(&*stream).with_limit(LINE_LIMIT);
-    if (&*stream).write_all(b"* welcome! what is your name?\n").await.is_err() {
+    if stream.write_all(b"* welcome! what is your name?\n").await.is_err() {
         return;
     }
     let mut name = String::new();
@@ -101,7 +109,10 @@ async fn client_session(id: u64, stream: TcpStream, room: Rc<Room>) {
     let writer = spawn(write_queued(stream.clone(), queue.clone()));
     room.clients.borrow_mut().insert(id, (name.clone(), queue.clone()));
     room.tell(id, &format!("* hello {name}; here now: {}", room.names().join(", ")));
-    println!("server: {name} joined; clients told: {}", room.broadcast(id, &format!("* {name} joined")));
+    println!(
+        "server: {name} joined; clients told: {}",
+        room.broadcast(id, &format!("* {name} joined"))
+    );
 
     let mut line = String::new();
     loop {
@@ -117,14 +128,23 @@ async fn client_session(id: u64, stream: TcpStream, room: Rc<Room>) {
                 // The reader has already skipped the whole line: the next one reads normally.
                 Some(overrun) => {
                     println!("server: {name} sent a line of {} bytes; dropped", overrun.consumed);
-                    room.tell(id, &format!("* your line of {} bytes was dropped (limit {})", overrun.consumed, overrun.limit));
+                    room.tell(
+                        id,
+                        &format!(
+                            "* your line of {} bytes was dropped (limit {})",
+                            overrun.consumed, overrun.limit
+                        ),
+                    );
                 }
                 None => break, // reset, or not UTF-8: treat as gone
             },
         }
     }
     room.clients.borrow_mut().remove(&id);
-    println!("server: {name} left; clients told: {}", room.broadcast(id, &format!("* {name} left")));
+    println!(
+        "server: {name} left; clients told: {}",
+        room.broadcast(id, &format!("* {name} left"))
+    );
     let _ = queue.try_put(Rc::from("* bye\n")); // out of the room now: straight to its queue
     queue.close(); // the writer sends what is queued, then ends
     let _ = writer.await;
@@ -132,7 +152,7 @@ async fn client_session(id: u64, stream: TcpStream, room: Rc<Room>) {
 
 /// A client's writer task: sends what its queue gives, flushing whenever the queue runs dry
 /// (so a burst of lines goes out in one write), until the queue is closed and empty.
-async fn write_queued(stream: Rc<TcpStream>, queue: Rc<Queue<Rc<str>>>) -> io::Result<()> {
+async fn write_queued(stream: Rc<TcpStream>, queue: Outbox) -> io::Result<()> {
     let mut writer = BufWriter::new(&*stream);
     while let Ok(line) = queue.get().await {
         writer.write_all(line.as_bytes()).await?;

@@ -25,7 +25,10 @@ async fn all_lines(reader: &mut BufReader<ScriptedReader>) -> Vec<Result<String,
                 out.push(Ok(line));
             }
             Err(e) => {
-                let overrun = e.get_ref().and_then(|inner| inner.downcast_ref::<LimitOverrun>()).copied();
+                let overrun = e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<LimitOverrun>())
+                    .copied();
                 out.push(Err((e.kind(), overrun)));
             }
         }
@@ -72,10 +75,17 @@ fn a_line_over_the_limit_is_limit_overrun_with_its_length_and_the_reader_goes_on
         for size in [1, 3, 100] {
             let mut reader = BufReader::with_capacity(4, ScriptedReader::chunks(input, size)).with_limit(10);
             assert_eq!(reader.limit(), 10);
-            let overrun = LimitOverrun { consumed: 26, limit: 10 };
+            let overrun = LimitOverrun {
+                consumed: 26,
+                limit: 10,
+            };
             assert_eq!(
                 all_lines(&mut reader).await,
-                vec![Ok("short\n".into()), Err((ErrorKind::InvalidData, Some(overrun))), Ok("ok\n".into())],
+                vec![
+                    Ok("short\n".into()),
+                    Err((ErrorKind::InvalidData, Some(overrun))),
+                    Ok("ok\n".into())
+                ],
                 "chunks of {size}"
             );
         }
@@ -113,7 +123,13 @@ fn an_endless_line_is_skipped_in_bounded_memory() {
         };
         assert!(reader.buffer().len() <= 33, "buffered {}", reader.buffer().len());
         let overrun = error.get_ref().and_then(|e| e.downcast_ref::<LimitOverrun>()).copied();
-        assert_eq!(overrun, Some(LimitOverrun { consumed: 10_001, limit: 32 }));
+        assert_eq!(
+            overrun,
+            Some(LimitOverrun {
+                consumed: 10_001,
+                limit: 32
+            })
+        );
         assert_eq!(line, "a\n", "the failed call appended nothing");
         line.clear();
         reader.read_line(&mut line).await.expect("the next line");
@@ -140,7 +156,11 @@ fn invalid_utf8_is_invalid_data_and_the_next_line_still_reads() {
         let got = all_lines(&mut reader).await;
         assert_eq!(
             got,
-            vec![Ok("ok\n".into()), Err((ErrorKind::InvalidData, None)), Ok("fine\n".into())]
+            vec![
+                Ok("ok\n".into()),
+                Err((ErrorKind::InvalidData, None)),
+                Ok("fine\n".into())
+            ]
         );
     });
 }
@@ -179,7 +199,11 @@ fn fill_buf_and_consume_look_before_taking() {
     virtual_runtime().block_on(async {
         let mut reader = BufReader::new(ScriptedReader::chunks(b"peek", 2));
         assert_eq!(reader.fill_buf().await.expect("bytes"), b"pe");
-        assert_eq!(reader.fill_buf().await.expect("the same bytes"), b"pe", "nothing consumed");
+        assert_eq!(
+            reader.fill_buf().await.expect("the same bytes"),
+            b"pe",
+            "nothing consumed"
+        );
         reader.consume(1);
         assert_eq!(reader.fill_buf().await.expect("bytes"), b"e");
         reader.consume(10); // clamped
@@ -263,7 +287,11 @@ fn a_write_as_large_as_the_buffer_goes_straight_through() {
         let mut writer = BufWriter::with_capacity(8, sink);
         writer.write_all(b"hi").await.expect("buffered");
         writer.write_all(b"a big write").await.expect("written");
-        assert_eq!(record.borrow().writes, [b"hi".to_vec(), b"a big write".to_vec()], "in order, uncopied");
+        assert_eq!(
+            record.borrow().writes,
+            [b"hi".to_vec(), b"a big write".to_vec()],
+            "in order, uncopied"
+        );
         assert!(writer.buffer().is_empty());
     });
 }
@@ -322,12 +350,21 @@ fn lines_over_loopback_tcp_arrive_whole_and_every_socket_deregisters() {
 fn read_to_end_and_read_to_string_collect_the_whole_stream() {
     virtual_runtime().block_on(async {
         let mut bytes = b"kept".to_vec();
-        let n = ScriptedReader::chunks(b"0123456789", 4).read_to_end(&mut bytes).await.expect("all");
+        let n = ScriptedReader::chunks(b"0123456789", 4)
+            .read_to_end(&mut bytes)
+            .await
+            .expect("all");
         assert_eq!((n, bytes), (10, b"kept0123456789".to_vec()));
         let mut text = String::new();
-        ScriptedReader::chunks("héllo".as_bytes(), 2).read_to_string(&mut text).await.expect("UTF-8");
+        ScriptedReader::chunks("héllo".as_bytes(), 2)
+            .read_to_string(&mut text)
+            .await
+            .expect("UTF-8");
         assert_eq!(text, "héllo");
-        let error = ScriptedReader::chunks(b"\xff", 1).read_to_string(&mut text).await.expect_err("not UTF-8");
+        let error = ScriptedReader::chunks(b"\xff", 1)
+            .read_to_string(&mut text)
+            .await
+            .expect_err("not UTF-8");
         assert_eq!((error.kind(), text.as_str()), (ErrorKind::InvalidData, "héllo"));
     });
 }

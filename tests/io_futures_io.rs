@@ -14,7 +14,9 @@ use futures_lite::stream::StreamExt;
 async fn pair() -> (TcpStream, TcpStream) {
     let any: SocketAddr = "127.0.0.1:0".parse().expect("an address");
     let listener = TcpListener::bind(any).expect("bind");
-    let client = TcpStream::connect(listener.local_addr().expect("bound")).await.expect("connect");
+    let client = TcpStream::connect(listener.local_addr().expect("bound"))
+        .await
+        .expect("connect");
     let (server, _) = listener.accept().await.expect("accept");
     (client, server)
 }
@@ -25,11 +27,15 @@ fn futures_lite_read_to_end_reads_an_evloop_socket_to_its_end() {
         let (mut client, server) = pair().await;
         let writer = evloop::spawn(async move {
             let mut server = server;
-            futures_lite::io::AsyncWriteExt::write_all(&mut server, b"all of it").await.expect("sent");
+            futures_lite::io::AsyncWriteExt::write_all(&mut server, b"all of it")
+                .await
+                .expect("sent");
             futures_lite::io::AsyncWriteExt::close(&mut server).await.expect("FIN");
         });
         let mut got = Vec::new();
-        futures_lite::io::AsyncReadExt::read_to_end(&mut client, &mut got).await.expect("read");
+        futures_lite::io::AsyncReadExt::read_to_end(&mut client, &mut got)
+            .await
+            .expect("read");
         assert_eq!(got, b"all of it");
         writer.await.expect("done");
     });
@@ -61,11 +67,15 @@ fn futures_lite_copy_moves_bytes_between_two_evloop_sockets() {
         let (mut source, relay_in) = pair().await;
         let (relay_out, mut sink) = pair().await;
         let relay = evloop::spawn(async move {
-            let copied = futures_lite::io::copy(&relay_in, &mut &relay_out).await.expect("copied");
+            let copied = futures_lite::io::copy(&relay_in, &mut &relay_out)
+                .await
+                .expect("copied");
             (&relay_out).close().await.expect("FIN onwards");
             copied
         });
-        let message: Vec<u8> = (0..if cfg!(miri) { 2_000u32 } else { 200_000 }).map(|i| i as u8).collect();
+        let message: Vec<u8> = (0..if cfg!(miri) { 2_000u32 } else { 200_000 })
+            .map(|i| i as u8)
+            .collect();
         let sender = evloop::spawn({
             let message = message.clone();
             async move {

@@ -229,7 +229,9 @@ impl<R: AsyncRead + Unpin> BufReader<R> {
     /// it is `buf[pos..pos + n]`, not yet consumed. 0 means the end of the stream.
     fn poll_line(&mut self, cx: &mut Context<'_>, delimiter: u8) -> Poll<io::Result<usize>> {
         loop {
-            let next = self.search.step(&self.buf[self.pos..self.filled], delimiter, self.limit);
+            let next = self
+                .search
+                .step(&self.buf[self.pos..self.filled], delimiter, self.limit);
             if let Some(done) = self.act(next) {
                 return Poll::Ready(done);
             }

@@ -284,7 +284,14 @@ mod tests {
 
     #[test]
     fn the_overrun_says_what_happened_and_what_to_try() {
-        let text = LimitOverrun { consumed: 70_000, limit: 65_536 }.to_string();
-        assert!(text.contains("70000") && text.contains("65536") && text.contains("set_limit"), "{text}");
+        let text = LimitOverrun {
+            consumed: 70_000,
+            limit: 65_536,
+        }
+        .to_string();
+        assert!(
+            text.contains("70000") && text.contains("65536") && text.contains("set_limit"),
+            "{text}"
+        );
     }
 }
