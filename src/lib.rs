@@ -38,6 +38,7 @@
 //! | 5     | the ambient API: [`spawn`], [`call_soon`], [`time::sleep`], [`spawn_blocking`], [`stats`] | `create_task`, `call_soon`, `sleep`, `to_thread` | `spawn.rs`, `callback.rs`, `time/`, `blocking.rs`, `current.rs`, `net/source.rs` |
 //! | 6     | coordination: [`sync`], [`gather`], [`TaskGroup`] | `Lock`, `Queue`, `gather`, `TaskGroup` | `sync/`, `combinators/`, `group.rs` |
 //! | 6     | sockets and HTTP: [`net`], [`http`]    | `open_connection`, aiohttp                | `net/`, `http/`              |
+//! | 6     | byte streams: [`io`] (buffered reader and writer, lines, limits) | `StreamReader`, `StreamWriter` | `io/` |
 //!
 //! The `sync` primitives stand on floor 1 (the list, `waking.rs` and the std `Waker` only) and are exported
 //! on floor 6 beside the combinators that use them. DESIGN.md, at the root of the repository, is

@@ -11,7 +11,8 @@
 //! be any type, foreign ones included, so two crates could write overlapping impls. An impl
 //! for a type this crate names is allowed, so each stream type gets its own, written by
 //! [`impl_futures_io!`]. A module that defines a new stream calls it once, with no `cfg` of its
-//! own: the impls it expands to carry `#[cfg(feature = "futures-io")]` themselves.
+//! own: the impls it expands to carry `#[cfg(feature = "futures-io")]` themselves. (So this file
+//! names no stream type: `io` stays below `net`, which calls the macro in `net/tcp.rs`.)
 //!
 //! ```text
 //! crate::io::impl_futures_io!(UnixStream, &UnixStream);
@@ -68,8 +69,6 @@ macro_rules! impl_futures_io {
     )+};
 }
 pub(crate) use impl_futures_io;
-
-impl_futures_io!(crate::net::TcpStream, &crate::net::TcpStream);
 
 // The buffered types are generic, which the macro's `$ty` cannot declare: their impls are
 // written out here. A `BufReader` is also the one `AsyncBufRead`.

@@ -23,7 +23,6 @@ pub use buf_read::AsyncBufRead;
 pub use buf_reader::{BufReader, Lines};
 pub use buf_writer::BufWriter;
 pub use ext::{AsyncReadExt, AsyncWriteExt};
-#[allow(unused_imports)] // used by each stream module that calls it, and by none when there are none
 pub(crate) use futures_io::impl_futures_io;
 pub use line::LimitOverrun;
 

@@ -369,6 +369,7 @@ macro_rules! tcp_stream_io {
     )*};
 }
 tcp_stream_io!(TcpStream, &TcpStream);
+crate::io::impl_futures_io!(TcpStream, &TcpStream); // the same, as futures-io's traits (feature)
 
 /// `EINPROGRESS`: what a non-blocking `connect` answers when the handshake has started. std
 /// has no stable `ErrorKind` for it yet (`io_error_inprogress` is unstable), so the number is
