@@ -40,6 +40,7 @@
 //! | 6     | sockets and HTTP: [`net`], [`http`]    | `open_connection`, aiohttp                | `net/`, `http/`              |
 //! | 6     | any descriptor: [`io::AsyncFd`], [`io::add_reader`] | `add_reader`, `add_writer` | `io/fd.rs`, `io/watch.rs`, `io/sys.rs` |
 //! | 6     | subprocesses: [`process`]              | `create_subprocess_exec`                  | `process/`                   |
+//! | 6     | byte streams: [`io`] (buffered reader and writer, lines, limits) | `StreamReader`, `StreamWriter` | `io/` |
 //!
 //! The `sync` primitives stand on floor 1 (the list, `waking.rs` and the std `Waker` only) and are exported
 //! on floor 6 beside the combinators that use them. DESIGN.md, at the root of the repository, is

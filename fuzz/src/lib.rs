@@ -11,6 +11,7 @@
 //! | `body_framing`    | method byte, then head + body bytes | [`body_framing`]: framing as RFC 9112 §6.3 says, the body decoded the same however split |
 //! | `chunked_decoder` | limits byte, then chunked bytes     | [`chunked_decoder`]: whole = split anywhere = a reference decoder |
 //! | `url`             | `base` LF `reference` (UTF-8)       | [`url`]: parse → to_string → parse is a fixed point; join's result parses |
+//! | `line_reader`     | limit byte, piece sizes, then text  | [`line_reader`]: `BufReader::read_line` split anywhere = a reference split |
 //!
 //! A panic anywhere (a failed assertion, an overflow, an index out of range) is a crash for
 //! libFuzzer. The first byte of the `response_head` and `chunked_decoder` inputs picks the limits,
@@ -20,6 +21,10 @@ use evloop::http::{
     BodyDecoder, ChunkLimits, Error, Framing, HeadLimits, HeadStep, Malformed, Method, ResponseHead,
     ResponseHeadReader, Url, Version, body_framing as framing_of, connection_reusable, parse_response_head,
 };
+
+// The streams' line reader (evloop::io::BufReader), in a file of its own.
+mod line_reader;
+pub use line_reader::line_reader;
 
 /// An error as compared across runs: its variant and fields (errors have no `PartialEq`).
 fn kind(error: &Error) -> String {

@@ -374,6 +374,39 @@ macro_rules! fd_stream_io {
 }
 fd_stream_io!(AsyncFd<T>, &AsyncFd<T>);
 
+// The same, as futures-io's traits (feature `futures-io`; `io/futures_io.rs` says why each type
+// needs its own impl). Generic, so written out rather than through `impl_futures_io!`.
+#[cfg(feature = "futures-io")]
+macro_rules! fd_futures_io {
+    ($($ty:ty),*) => {$(
+        impl<T: AsRawFd> futures_io::AsyncRead for $ty
+        where
+            for<'r> &'r T: Read,
+        {
+            fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+                AsyncRead::poll_read(self, cx, buf)
+            }
+        }
+
+        impl<T: AsRawFd> futures_io::AsyncWrite for $ty
+        where
+            for<'r> &'r T: Write,
+        {
+            fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+                AsyncWrite::poll_write(self, cx, buf)
+            }
+            fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                AsyncWrite::poll_flush(self, cx)
+            }
+            fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+                AsyncWrite::poll_close(self, cx)
+            }
+        }
+    )*};
+}
+#[cfg(feature = "futures-io")]
+fd_futures_io!(AsyncFd<T>, &AsyncFd<T>);
+
 /// Turns the reactor's refusal into a sentence that says what to do instead.
 pub(crate) fn explain(error: io::Error, fd: RawFd) -> io::Error {
     match error.raw_os_error() {

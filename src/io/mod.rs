@@ -11,6 +11,21 @@
 //! They are evloop's own so that the default build needs no extra crate; the optional
 //! `futures-io` feature also implements the `futures-io` traits for every evloop stream.
 
+mod buf_read;
+mod buf_reader;
+mod buf_writer;
+mod ext;
+mod futures_io;
+mod line;
+mod memory;
+
+pub use buf_read::AsyncBufRead;
+pub use buf_reader::{BufReader, Lines};
+pub use buf_writer::BufWriter;
+pub use ext::{AsyncReadExt, AsyncWriteExt};
+pub(crate) use futures_io::impl_futures_io;
+pub use line::LimitOverrun;
+
 use std::io;
 use std::ops::DerefMut;
 use std::pin::Pin;

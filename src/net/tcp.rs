@@ -334,6 +334,7 @@ impl TcpStream {
 
 // `AsyncRead`/`AsyncWrite` for `TcpStream` and `&TcpStream` (`stream_io.rs`).
 crate::net::stream_io::impl_stream_io!(TcpStream);
+crate::io::impl_futures_io!(TcpStream, &TcpStream); // the same, as futures-io's traits (feature)
 
 /// The non-blocking connect, written once for [`TcpStream::connect`] and
 /// [`TcpSocket::connect`](crate::net::TcpSocket::connect): start the handshake on a

@@ -126,6 +126,8 @@ impl AsyncWrite for ChildStdin {
     }
 }
 
+crate::io::impl_futures_io!(write: ChildStdin); // as futures-io's trait (feature)
+
 /// The reading end of a child's stdout or stderr: what the two public types share.
 #[derive(Debug)]
 struct Reader {
@@ -270,3 +272,5 @@ read_pipe!(
     ChildStderr,
     std::process::ChildStderr
 );
+
+crate::io::impl_futures_io!(read: ChildStdout, ChildStderr); // as futures-io's trait (feature)

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cancel;
+pub mod scripted_io;
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -205,3 +205,4 @@ impl UnixStream {
 
 // `AsyncRead`/`AsyncWrite` for `UnixStream` and `&UnixStream` (`net/stream_io.rs`).
 crate::net::stream_io::impl_stream_io!(UnixStream);
+crate::io::impl_futures_io!(UnixStream, &UnixStream); // the same, as futures-io's traits (feature)
