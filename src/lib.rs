@@ -82,8 +82,8 @@ mod group;
 pub mod http;
 pub mod io;
 pub mod net;
-pub mod signal;
 pub mod process;
+pub mod signal;
 pub mod sync;
 
 pub use blocking::spawn_blocking;

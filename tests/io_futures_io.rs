@@ -92,3 +92,38 @@ fn futures_lite_copy_moves_bytes_between_two_evloop_sockets() {
         assert_eq!(evloop::stats().io_sources, baseline, "every socket deregistered itself");
     });
 }
+
+#[test]
+#[cfg_attr(miri, ignore = "Miri cannot spawn processes")]
+fn futures_lite_copies_a_unix_stream_into_a_childs_stdin_and_reads_its_stdout() {
+    evloop::run(async {
+        // A Unix socket pair feeds `cat` through futures-lite's `copy`, and futures-lite reads
+        // the child's stdout back: every one-way and two-way evloop stream behind the traits.
+        let (mut near, far) = evloop::net::UnixStream::pair().expect("a pair");
+        let mut child = evloop::process::Command::new("cat")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("cat");
+        let mut stdin = child.stdin.take().expect("piped");
+        let mut stdout = child.stdout.take().expect("piped");
+        let feeder = evloop::spawn(async move {
+            let mut far = far;
+            futures_lite::io::copy(&mut far, &mut stdin).await.expect("copied");
+            futures_lite::io::AsyncWriteExt::close(&mut stdin)
+                .await
+                .expect("EOF to cat");
+        });
+        futures_lite::io::AsyncWriteExt::write_all(&mut near, b"through a socket, a pipe and cat\n")
+            .await
+            .expect("sent");
+        futures_lite::io::AsyncWriteExt::close(&mut near).await.expect("FIN");
+        let mut got = String::new();
+        futures_lite::io::AsyncReadExt::read_to_string(&mut stdout, &mut got)
+            .await
+            .expect("read");
+        assert_eq!(got, "through a socket, a pipe and cat\n");
+        feeder.await.expect("fed");
+        assert!(child.wait().await.expect("exit").success());
+    });
+}
