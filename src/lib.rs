@@ -61,6 +61,7 @@ mod task;
 
 // Floor 3: the loop's parts, each a store that knows nothing of the thread-local.
 mod exception;
+pub mod record;
 mod scheduler;
 mod thread_pool;
 mod trace;
