@@ -35,7 +35,7 @@
 //! | 4     | one turn                               | `_run_once`                               | `runtime/turn.rs`            |
 //! | 4     | wakes, the current loop                | `get_running_loop()`                      | `runtime/wake.rs`, `runtime/context.rs` |
 //! | 4     | `block_on`: [`run`], [`Runtime`], [`Builder`] | `asyncio.run`, `run_until_complete` | `runtime/mod.rs`             |
-//! | 5     | the ambient API: [`spawn`], [`call_soon`], [`time::sleep`], [`spawn_blocking`], [`stats`] | `create_task`, `call_soon`, `sleep`, `to_thread` | `spawn.rs`, `callback.rs`, `time/`, `blocking.rs`, `current.rs`, `net/source.rs` |
+//! | 5     | the ambient API: [`spawn`], [`call_soon`], [`time::sleep`], [`spawn_blocking`], [`stats`] | `create_task`, `call_soon`, `sleep`, `to_thread` | `spawn.rs`, `callback.rs`, `time/`, `blocking.rs`, `current.rs`, `io/source.rs` |
 //! | 6     | coordination: [`sync`], [`gather`], [`TaskGroup`] | `Lock`, `Queue`, `gather`, `TaskGroup` | `sync/`, `combinators/`, `group.rs` |
 //! | 6     | sockets and HTTP: [`net`], [`http`]    | `open_connection`, aiohttp                | `net/`, `http/`              |
 //! | 6     | any descriptor: [`io::AsyncFd`], [`io::add_reader`] | `add_reader`, `add_writer` | `io/fd.rs`, `io/watch.rs`, `io/sys.rs` |

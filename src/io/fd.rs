@@ -44,7 +44,7 @@ use std::task::{Context, Poll};
 
 use crate::io::sys;
 use crate::io::{AsyncRead, AsyncWrite};
-use crate::net::source::{Fd, IoSource};
+use crate::io::source::{Fd, IoSource};
 use crate::reactor::Direction;
 
 /// A file descriptor registered with the current loop, for waiting on its readiness (tokio's

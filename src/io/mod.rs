@@ -10,6 +10,11 @@
 //!
 //! They are evloop's own so that the default build needs no extra crate; the optional
 //! `futures-io` feature also implements the `futures-io` traits for every evloop stream.
+//!
+//! Below the traits, `source.rs` is how any descriptor (a socket, a pipe, a pidfd, a signal's
+//! self-pipe) is registered with the running loop's reactor, and the one place the
+//! edge-triggered "try; on `WouldBlock`, wait for readiness" step is written. `net/`,
+//! `process/`, `signal/` and [`AsyncFd`] are built on it; `io` itself names none of them.
 
 mod buf_read;
 mod buf_reader;
@@ -18,6 +23,7 @@ mod ext;
 mod futures_io;
 mod line;
 mod memory;
+pub(crate) mod source;
 
 pub use buf_read::AsyncBufRead;
 pub use buf_reader::{BufReader, Lines};

@@ -17,7 +17,7 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
-use crate::net::source::IoSource;
+use crate::io::source::IoSource;
 use crate::net::unix::{UnixDatagram, UnixListener, UnixStream};
 use crate::net::{TcpListener, TcpStream, UdpSocket};
 

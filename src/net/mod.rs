@@ -7,8 +7,9 @@
 //! loop's thread: `connect` starts the handshake and waits for writability, and a host name is
 //! resolved on the blocking pool, because the system resolver (`getaddrinfo`) can only block.
 //!
-//! Read `source.rs` first: one registered socket, and the "try, and on `WouldBlock` wait for
-//! readiness" step every socket operation shares. Then, one kind of socket per file:
+//! Read `io/source.rs` first (in the `io` module, which every kind of descriptor shares): one
+//! registered socket, and the "try, and on `WouldBlock` wait for readiness" step every socket
+//! operation shares. Then, one kind of socket per file:
 //!
 //! | file             | what                                                                   |
 //! |------------------|------------------------------------------------------------------------|
@@ -24,7 +25,6 @@
 mod convert;
 mod dns;
 mod socket;
-pub(crate) mod source;
 mod stream_io;
 mod tcp;
 mod tcp_options;

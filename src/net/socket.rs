@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
-use crate::net::source::IoSource;
+use crate::io::source::IoSource;
 use crate::net::{TcpListener, TcpStream, tcp, tcp_options};
 
 /// A TCP socket before `connect` or `listen`: set options and bind it first.

@@ -16,7 +16,7 @@ use std::task::{Context, Poll};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::net::source::IoSource;
+use crate::io::source::IoSource;
 use crate::reactor::Direction;
 
 /// A TCP socket listening for connections (asyncio's `start_server`).

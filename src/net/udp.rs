@@ -20,7 +20,7 @@ use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::task::{Context, Poll};
 
-use crate::net::source::IoSource;
+use crate::io::source::IoSource;
 use crate::reactor::Direction;
 
 /// A UDP socket (asyncio's `create_datagram_endpoint` transport and protocol, in one object).

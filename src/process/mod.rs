@@ -16,7 +16,7 @@
 //!   reaper task on its loop; so no zombie is left behind, with or without `kill_on_drop`.
 //!
 //! Read in this order: `pidfd.rs`, `reap.rs`, `stdio.rs`, `child.rs`, `command.rs`. Everything
-//! stands on `net/source.rs` (one registered descriptor, "try; on `WouldBlock` wait for
+//! stands on `io/source.rs` (one registered descriptor, "try; on `WouldBlock` wait for
 //! readiness").
 
 mod child;

@@ -26,7 +26,7 @@ use std::pin::Pin;
 use std::process::ExitStatus;
 use std::task::{Context, Poll};
 
-use crate::net::source::{Fd, IoSource};
+use crate::io::source::{Fd, IoSource};
 use crate::reactor::Direction;
 
 /// A spawned child's exit, as the loop sees it: std's handle (the pid, and the status once

@@ -6,7 +6,7 @@
 //! blocking `std::process::ChildStdout` (or `ChildStdin`, `ChildStderr`). Each is turned into
 //! mio's pipe type, set non-blocking (only our end: the child's end of the pipe is a separate
 //! open file and stays as the child expects it), and registered with the loop's reactor through
-//! `IoSource` (`net/source.rs`), so `read` and `write` are the same "try; on `WouldBlock` wait for
+//! `IoSource` (`io/source.rs`), so `read` and `write` are the same "try; on `WouldBlock` wait for
 //! readiness" as a socket's. A pipe goes one way, so each type only reads or only writes.
 //!
 //! std opens the pipes close-on-exec, so one child never inherits another child's pipe: that
@@ -21,7 +21,7 @@ use std::task::{Context, Poll};
 use mio::unix::pipe;
 
 use crate::io::{AsyncRead, AsyncWrite};
-use crate::net::source::IoSource;
+use crate::io::source::IoSource;
 use crate::reactor::Direction;
 
 /// How much `read_to_end` reads at most in one call: a window of the buffer is zeroed before

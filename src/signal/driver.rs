@@ -34,7 +34,7 @@ use std::task::{Context, Poll, Waker};
 use mio::unix::pipe::Receiver;
 use slab::Slab;
 
-use crate::net::source::IoSource;
+use crate::io::source::IoSource;
 use crate::reactor::Direction;
 use crate::runtime::context;
 use crate::scheduler::LoopId;

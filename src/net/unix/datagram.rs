@@ -13,7 +13,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{Context, Poll};
 
-use crate::net::source::IoSource;
+use crate::io::source::IoSource;
 use crate::reactor::Direction;
 
 /// A Unix datagram socket: bound to a path, unbound, or one of a connected pair.

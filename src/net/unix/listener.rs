@@ -8,7 +8,7 @@ use std::io;
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
-use crate::net::source::IoSource;
+use crate::io::source::IoSource;
 use crate::net::unix::UnixStream;
 use crate::reactor::Direction;
 

@@ -10,7 +10,7 @@ use std::os::unix::net::SocketAddr;
 use std::path::Path;
 use std::task::{Context, Poll};
 
-use crate::net::source::IoSource;
+use crate::io::source::IoSource;
 use crate::reactor::Direction;
 
 /// A Unix stream connection: bytes in order, both ways.
