@@ -10,7 +10,7 @@
 //! store decides whether to keep it.
 //!
 //! **Bounded.** The recorder keeps at most `cap` events (default [`DEFAULT_CAP`], a million:
-//! about 40 MB, and a few seconds of a busy loop). Past the cap it keeps counting what it did
+//! at most 64 bytes an event, so 64 MB, and a few seconds of a busy loop). Past the cap it keeps counting what it did
 //! not keep, in [`Record::dropped`], so a record is never silently short. Pushing an event
 //! allocates nothing beyond the `Vec`'s own doubling (a spawned task's name is the one string
 //! an event carries).
@@ -288,6 +288,11 @@ mod tests {
         recorder.end_poll(99); // after the take: nothing to fill in
         assert_eq!(first.events.len(), 1);
         assert_eq!(recorder.take().events, [Event { at: 1, what: turn(0) }]);
+    }
+
+    #[test]
+    fn an_event_fits_in_a_cache_line_so_the_default_cap_is_about_64_mb() {
+        assert!(std::mem::size_of::<Event>() <= 64, "{}", std::mem::size_of::<Event>());
     }
 
     #[test]
