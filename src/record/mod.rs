@@ -16,6 +16,12 @@
 
 use crate::TaskId;
 
+mod recorder;
+pub(crate) use recorder::Recorder;
+pub use recorder::{DEFAULT_CAP, ENV_VAR, EnvError, EnvSetting, parse_env};
+
+pub use crate::current::take_record as take;
+
 /// Everything recorded since recording started (or since the last `take_record`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -35,7 +41,10 @@ pub struct Record {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// When it happened (for a poll or a wait: when it started), in nanoseconds on the loop's
-    /// clock since the runtime was built.
+    /// clock since the runtime was built. On the real clock the recorder reads the time once per
+    /// poll, so an event inside a poll (a spawn, a wake, an end) carries the poll's start, and a
+    /// [`What::Blocking`], recorded when its result reaches the loop, is placed at the time the
+    /// job started on its thread.
     pub at: u64,
     /// What happened.
     pub what: What,
@@ -95,7 +104,8 @@ pub enum What {
     },
     /// A job ran on the blocking pool (`spawn_blocking`), on one of its threads.
     Blocking {
-        /// The pool thread, numbered from 0 in the order the threads started.
+        /// The pool thread, numbered from 0 in the order the threads started (a thread that
+        /// exits after idling frees no number: the next one started gets a new one).
         thread: u32,
         /// How long it ran, in nanoseconds of real time (the pool's threads have no virtual
         /// clock; 0 on a virtual-clock runtime, to keep its record deterministic).

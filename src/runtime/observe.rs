@@ -6,6 +6,9 @@
 //! needs a clock read per poll (tens of nanoseconds, more than a whole task switch), so it only
 //! happens while someone could see the result: when tracing is on, or when warnings are enabled
 //! and a slow-poll threshold is set. With no logger installed, nothing here runs at all.
+//!
+//! The recorder (`record.rs`) hears of each poll here too: its start and, on a real clock, its
+//! duration. With recording off as well, each poll costs one test of one flag.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +24,10 @@ pub(crate) struct Observer {
     trace: bool,
     /// Warn about polls longer than this.
     slow: Option<Duration>,
+    /// Tell the recorder about every poll.
+    record: bool,
+    /// Any of the three: the one flag the poll path tests.
+    watch: bool,
 }
 
 impl Observer {
@@ -34,12 +41,28 @@ impl Observer {
         } else {
             None
         };
-        Observer { trace, slow }
+        let record = core.recorder.is_some();
+        Observer {
+            trace,
+            slow,
+            record,
+            watch: trace || slow.is_some() || record,
+        }
     }
 
-    /// Called before each poll: the start time, if this turn measures.
+    /// Called before each poll: the start time, if this turn times polls for the log (the
+    /// recorder keeps its own time, `record.rs`).
     #[inline]
-    pub(crate) fn start(&self) -> Option<Instant> {
+    pub(crate) fn start(&self, core: &Core, what: Runnable) -> Option<Instant> {
+        if self.watch { self.begin(core, what) } else { None }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn begin(&self, core: &Core, what: Runnable) -> Option<Instant> {
+        if self.record {
+            core.record_poll_start(what);
+        }
         if self.trace || self.slow.is_some() {
             Some(Instant::now())
         } else {
@@ -51,14 +74,18 @@ impl Observer {
     /// for "not measuring" stays inline; the rest is out of line, off the hot path.
     #[inline]
     pub(crate) fn finish(&self, core: &Core, what: Runnable, started: Option<Instant>) {
-        if let Some(started) = started {
+        if self.watch {
             self.report(core, what, started);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn report(&self, core: &Core, what: Runnable, started: Instant) {
+    fn report(&self, core: &Core, what: Runnable, started: Option<Instant>) {
+        if self.record {
+            core.record_poll_end();
+        }
+        let Some(started) = started else { return };
         let took = started.elapsed();
         if self.trace {
             log::trace!(target: TARGET, "ran {} in {took:?}", describe(core, what));
