@@ -72,6 +72,10 @@ mod conn;
 mod deadline;
 mod pool;
 mod retry;
+mod transport;
+// HTTPS (the `tls` feature): rustls over the connection's socket.
+#[cfg(feature = "tls")]
+pub mod tls;
 
 #[cfg(test)]
 mod tests;
@@ -84,4 +88,6 @@ pub use headers::Headers;
 pub use request::{Method, USER_AGENT, basic_authorization, encode_request_head, validate_header};
 pub use response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader, Version, parse_response_head};
 pub use retry::{RetryPolicy, with_retry};
-pub use url::{Credentials, DEFAULT_PORT, Host, Url};
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, TlsError};
+pub use url::{Credentials, DEFAULT_HTTPS_PORT, DEFAULT_PORT, Host, Scheme, Url};
