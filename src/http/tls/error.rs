@@ -70,7 +70,7 @@ impl TlsError {
                 CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => TlsError::NotYetValid,
                 CertificateError::NotValidForNameContext { expected, presented } => TlsError::WrongHost {
                     expected: name_of(&expected),
-                    presented,
+                    presented: presented.iter().map(|p| unquote(p)).collect(),
                 },
                 CertificateError::NotValidForName => TlsError::WrongHost {
                     expected: String::new(),
@@ -83,6 +83,14 @@ impl TlsError {
             rustls::Error::InvalidMessage(_) => TlsError::NotTls,
             other => TlsError::Other(other),
         }
+    }
+}
+
+/// rustls describes a presented name in `Debug` form (`DnsName("a.example")`): the name alone.
+fn unquote(presented: &str) -> String {
+    match (presented.find('"'), presented.rfind('"')) {
+        (Some(open), Some(close)) if open < close => presented[open + 1..close].to_owned(),
+        _ => presented.to_owned(),
     }
 }
 
