@@ -398,7 +398,11 @@ async fn crawl_site(base: String, pages: usize, config: ClientConfig) {
         println!("  failed       {n:>5}  {why}");
     }
     println!("  retries      {:>5}", tally.retries.get());
-    println!("  elapsed {:.2} s, {:.0} pages/s", elapsed.as_secs_f64(), pages as f64 / elapsed.as_secs_f64());
+    println!(
+        "  elapsed {:.2} s, {:.0} pages/s",
+        elapsed.as_secs_f64(),
+        pages as f64 / elapsed.as_secs_f64()
+    );
     if tally.ok.get() != pages {
         std::process::exit(1);
     }

@@ -49,11 +49,14 @@
 //! | `deadline.rs` | the one timer that bounds every wait of a request                      |
 //! | `body.rs`     | [`Response`]: the body read on demand, then the connection's fate      |
 //! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter                        |
+//! | `transport.rs`| what a connection's bytes travel on: TCP, or TLS over it               |
+//! | `tls/`        | HTTPS with rustls (feature `tls`): roots, the TLS stream, its errors   |
 //! | `tests/`      | the protocol layer's unit tests, one file per module                   |
 //!
 //! # What this layer does not do
 //!
-//! No TLS (`https` is refused by name), no request `Transfer-Encoding` (bodies have a
+//! No TLS unless the `tls` feature is on (then `https://` works: see `tls/`; without it
+//! `https` is refused by name), no request `Transfer-Encoding` (bodies have a
 //! known length), no content codings (`gzip` is the caller's business), no HTTP/2, no
 //! protocol upgrades, no `CONNECT`. Each is a deliberate omission that keeps the
 //! client small enough to read in one sitting.

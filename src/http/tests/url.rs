@@ -408,7 +408,13 @@ fn https_urls_default_to_port_443_and_keep_their_scheme_through_joins() {
     assert_eq!(secure.host_header(), "example.com");
     assert_eq!(secure.to_string(), "https://example.com/a/b");
     assert_eq!(url("https://example.com:80/").host_header(), "example.com:80");
-    assert_eq!(secure.join("//other.example/x").expect("a network-path reference").to_string(), "https://other.example/x");
+    assert_eq!(
+        secure
+            .join("//other.example/x")
+            .expect("a network-path reference")
+            .to_string(),
+        "https://other.example/x"
+    );
     let plain = secure.join("http://example.com/").expect("https -> http parses");
     assert_eq!((plain.scheme(), plain.port()), (Scheme::Http, 80));
 }
