@@ -25,6 +25,11 @@
 //!
 //! Run with: `cargo run --example crawler [-- --virtual] [--pages N]`
 //!
+//! Or crawl a real site instead of the built-in one: `--url BASE` fetches `BASE/page/0` …
+//! `BASE/page/N-1` with the same limits, timeouts and retries, and `https://` works with
+//! `--features tls` (`--cacert FILE` trusts a private CA, as curl's flag does). CI crawls a
+//! local nginx over TLS that way (`scripts/tls_peer.sh`).
+//!
 //! What to look for:
 //! 1. Both limits, counted by the server: host 0 (half the pages) never has more than 10
 //!    requests in flight, all hosts together never more than 30.
@@ -72,24 +77,55 @@ const HOST_OF: [usize; 6] = [0, 1, 0, 2, 0, 3];
 fn main() {
     support::init_logger_on_stderr();
     let (mut virtual_clock, mut pages) = (false, 1000);
+    let (mut base, mut cacert) = (None, None);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--virtual" => virtual_clock = true,
             "--pages" => pages = args.next().and_then(|n| n.parse().ok()).unwrap_or(0),
+            "--url" => base = Some(args.next().unwrap_or_else(|| usage())),
+            "--cacert" => cacert = Some(args.next().unwrap_or_else(|| usage())),
             _ => usage(),
         }
     }
-    if pages == 0 {
-        usage();
+    if pages == 0 || (virtual_clock && base.is_some()) {
+        usage(); // a real site answers in real time: a virtual clock would time every page out
     }
+    let config = client_config(cacert.as_deref());
     let runtime = support::runtime(virtual_clock);
-    runtime.block_on(crawl(pages, virtual_clock));
+    match base {
+        Some(base) => runtime.block_on(crawl_site(base, pages, config)),
+        None => runtime.block_on(crawl(pages, virtual_clock, config)),
+    }
 }
 
 fn usage() -> ! {
-    eprintln!("usage: crawler [--virtual] [--pages N]");
+    eprintln!("usage: crawler [--virtual] [--pages N] | crawler --url BASE [--cacert FILE] [--pages N]");
     std::process::exit(2)
+}
+
+/// The article's client settings, trusting `cacert` too if given.
+fn client_config(cacert: Option<&str>) -> ClientConfig {
+    #[allow(unused_mut)] // without the tls feature there is nothing to add
+    let mut config = ClientConfig {
+        limit: LIMIT,
+        limit_per_host: LIMIT_PER_HOST,
+        total_timeout: Some(TIMEOUT),
+        ..ClientConfig::default()
+    };
+    if let Some(path) = cacert {
+        #[cfg(feature = "tls")]
+        if let Err(error) = config.tls.add_root_file(path) {
+            eprintln!("crawler: --cacert {path}: {error}");
+            std::process::exit(2);
+        }
+        #[cfg(not(feature = "tls"))]
+        {
+            eprintln!("crawler: --cacert {path}: https needs evloop's `tls` feature (cargo run --features tls ...)");
+            std::process::exit(2);
+        }
+    }
+    config
 }
 
 // ---- The server: HTTP/1.1 keep-alive by hand on `TcpListener`, one listener per "host". ----
@@ -292,7 +328,7 @@ fn reason(error: &Error) -> String {
     }
 }
 
-async fn crawl(pages: usize, virtual_clock: bool) {
+async fn crawl(pages: usize, virtual_clock: bool, config: ClientConfig) {
     let stats = Rc::new(ServerStats::default());
     let mut ports = Vec::new();
     for host in 0..HOSTS {
@@ -303,30 +339,8 @@ async fn crawl(pages: usize, virtual_clock: bool) {
     println!("server: {HOSTS} hosts on 127.0.0.1, ports {ports:?}; host 0 has half of the {pages} pages");
     println!("        random delays; some 500s, some bodies cut short, some pages slower than the timeout");
     println!("client: limit {LIMIT}, limit_per_host {LIMIT_PER_HOST}, total timeout {TIMEOUT:?}, {ATTEMPTS} attempts");
-    let client = Client::with_config(ClientConfig {
-        limit: LIMIT,
-        limit_per_host: LIMIT_PER_HOST,
-        total_timeout: Some(TIMEOUT),
-        ..ClientConfig::default()
-    });
-    let (admission, tally) = (Semaphore::new(STARTED), Rc::new(Tally::default()));
-    let (start, wall) = (now(), Instant::now());
-    let tasks = (0..pages).map(|i| {
-        let url = format!("http://127.0.0.1:{}/page/{i}", ports[HOST_OF[i % HOST_OF.len()]]);
-        let (client, admission, tally) = (client.clone(), admission.clone(), tally.clone());
-        async move {
-            let result = fetch_page(client, admission, url, tally.clone()).await;
-            record(&tally, &result, pages, start);
-        }
-    });
-    for outcome in evloop::gather_all(tasks).await {
-        outcome.expect("a page task neither panics nor is cancelled");
-    }
-    let elapsed = now() - start;
-    if std::io::stdout().is_terminal() {
-        println!();
-    }
-
+    let urls = (0..pages).map(|i| format!("http://127.0.0.1:{}/page/{i}", ports[HOST_OF[i % HOST_OF.len()]]));
+    let (tally, elapsed, wall) = fetch_all(Client::with_config(config), urls.collect()).await;
     let (ok, failed) = (tally.ok.get(), pages - tally.ok.get());
     println!("summary (the same on every --virtual run):");
     println!("  ok           {ok:>5} pages");
@@ -349,6 +363,49 @@ async fn crawl(pages: usize, virtual_clock: bool) {
         "real clock".into()
     };
     println!("  elapsed {secs:.2} s ({clock}), {:.0} pages/s", pages as f64 / secs);
+}
+
+/// Every URL, a task each, under the admission semaphore; what was seen and how long it took.
+async fn fetch_all(client: Client, urls: Vec<String>) -> (Rc<Tally>, Duration, Instant) {
+    let pages = urls.len();
+    let (admission, tally) = (Semaphore::new(STARTED), Rc::new(Tally::default()));
+    let (start, wall) = (now(), Instant::now());
+    let tasks = urls.into_iter().map(|url| {
+        let (client, admission, tally) = (client.clone(), admission.clone(), tally.clone());
+        async move {
+            let result = fetch_page(client, admission, url, tally.clone()).await;
+            record(&tally, &result, pages, start);
+        }
+    });
+    for outcome in evloop::gather_all(tasks).await {
+        outcome.expect("a page task neither panics nor is cancelled");
+    }
+    if std::io::stdout().is_terminal() {
+        println!();
+    }
+    (tally, now() - start, wall)
+}
+
+/// `--url BASE`: the same crawl against a real site, `BASE/page/0` onwards. Exits with 1 if
+/// any page failed, so a script (CI) can tell.
+async fn crawl_site(base: String, pages: usize, config: ClientConfig) {
+    println!("site: {base}/page/0 .. {base}/page/{}", pages - 1);
+    let urls = (0..pages).map(|i| format!("{}/page/{i}", base.trim_end_matches('/')));
+    let (tally, elapsed, _) = fetch_all(Client::with_config(config), urls.collect()).await;
+    println!("summary:");
+    println!("  ok           {:>5} pages", tally.ok.get());
+    for (why, n) in tally.failed.borrow().iter() {
+        println!("  failed       {n:>5}  {why}");
+    }
+    println!("  retries      {:>5}", tally.retries.get());
+    println!(
+        "  elapsed {:.2} s, {:.0} pages/s",
+        elapsed.as_secs_f64(),
+        pages as f64 / elapsed.as_secs_f64()
+    );
+    if tally.ok.get() != pages {
+        std::process::exit(1);
+    }
 }
 
 fn table_row(label: &str, counters: &[Cell<usize>; HOSTS + 1]) {

@@ -12,6 +12,8 @@
 //!
 //! Run with: `cargo run --example fetch -- [-X METHOD] [-H 'Name: value']... [-d DATA]
 //! [--timeout SECS] [-i] [-L] URL...` (try `python3 -m http.server --bind 127.0.0.1 8000`).
+//! For `https://` URLs add `--features tls` (after `--example fetch`), and `--cacert FILE` to
+//! trust a private CA as curl does (here in addition to the bundled roots).
 //!
 //! What to look for:
 //! 1. One `Client` for every URL, fetched in order: a server that keeps connections alive
@@ -45,6 +47,7 @@ const HELP: &str = "Fetches each URL in order, on one keep-alive client, and wri
   --timeout SECS  total deadline per request, connecting and the whole body included
   -i              print the status line and headers before the body
   -L              follow redirects (up to 10)
+  --cacert FILE   also trust the CA certificate(s) in FILE (PEM or DER) for https://
   -h, --help      show this help
 
 Exit status: 0 if every URL was fetched, 1 if any failed, 2 on bad usage.";
@@ -58,6 +61,7 @@ struct Args {
     timeout: Option<Duration>,
     include_head: bool,
     follow: bool,
+    cacert: Option<String>,
     urls: Vec<String>,
 }
 
@@ -111,6 +115,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, Usage> {
                 args.headers.push((name, val));
             }
             "-d" | "--data" => args.data = Some(value("-d")?),
+            "--cacert" => args.cacert = Some(value("--cacert")?),
             "--timeout" | "-m" | "--max-time" => {
                 let text = value("--timeout")?;
                 let secs: f64 = text
@@ -142,11 +147,22 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, Usage> {
 
 /// Fetches every URL in order on one client; true if all of them succeeded.
 async fn fetch_all(args: Args) -> bool {
-    let config = ClientConfig {
+    #[allow(unused_mut)] // without the tls feature, --cacert only fails
+    let mut config = ClientConfig {
         // curl's default is not to follow; `-L` follows, curl's limit is 50, aiohttp's 10.
         max_redirects: if args.follow { 10 } else { 0 },
         ..ClientConfig::default()
     };
+    if let Some(path) = &args.cacert {
+        #[cfg(feature = "tls")]
+        let added = config.tls.add_root_file(path).map(drop).map_err(|e| e.to_string());
+        #[cfg(not(feature = "tls"))]
+        let added: Result<(), String> = Err("https needs evloop's `tls` feature (cargo run --features tls ...)".into());
+        if let Err(error) = added {
+            eprintln!("fetch: --cacert {path}: {error}");
+            return false;
+        }
+    }
     // aiohttp's `async with ClientSession() as session:` — one pool shared by every request.
     let client = Client::with_config(config);
     let mut all_ok = true;

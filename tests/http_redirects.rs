@@ -133,6 +133,7 @@ fn max_redirects_zero_returns_the_3xx_itself() {
 }
 
 #[test]
+#[cfg(not(feature = "tls"))] // with it, https:// is followed (tests/http_tls.rs)
 fn a_redirect_to_https_is_refused_by_name() {
     run(async {
         let server = ScriptServer::start(vec![answers([redirect(301, "https://example.com/")])]);

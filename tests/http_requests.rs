@@ -167,6 +167,7 @@ fn headers_that_could_inject_lines_or_reframe_the_body_are_refused_before_connec
 }
 
 #[test]
+#[cfg(not(feature = "tls"))] // with it, https:// is followed (tests/http_tls.rs)
 fn invalid_urls_and_https_are_refused_with_errors_that_say_what_to_do() {
     run(async {
         let client = Client::new();

@@ -70,6 +70,9 @@ pub struct ClientConfig {
     /// Most body bytes `Response::bytes`/`text` will buffer (default 10 MiB; streaming with
     /// `chunk` is not capped).
     pub max_body: u64,
+    /// Which roots `https://` connections trust (default: Mozilla's, compiled in).
+    #[cfg(feature = "tls")]
+    pub tls: crate::http::TlsConfig,
 }
 
 impl Default for ClientConfig {
@@ -87,6 +90,8 @@ impl Default for ClientConfig {
             head_limits: HeadLimits::default(),
             chunk_limits: ChunkLimits::default(),
             max_body: 10 * 1024 * 1024,
+            #[cfg(feature = "tls")]
+            tls: crate::http::TlsConfig::default(),
         }
     }
 }
@@ -311,7 +316,9 @@ impl RequestBuilder {
                 method = Method::GET;
                 body = None;
             }
-            if next.origin() != url.origin() {
+            // An origin is scheme, host and port (RFC 6454): https → http changes it, so it is
+            // followed as aiohttp follows it, without the credentials (DESIGN.md §9, HTTPS).
+            if next.origin() != url.origin() || next.scheme() != url.scheme() {
                 // Never send credentials or cookies meant for one origin to another, nor a
                 // `Host` naming the old one (RFC 9110 §7.2: Host names the target's authority).
                 for name in ["authorization", "proxy-authorization", "cookie", "host"] {
@@ -351,6 +358,7 @@ impl Client {
             request.extend_from_slice(body);
         }
         let origin = Origin {
+            scheme: url.scheme(),
             host: url.host().clone(),
             port: url.port(),
         };
@@ -366,7 +374,7 @@ impl Client {
             let pooled = if fresh_only { None } else { self.pool.checkout(&origin) };
             let mut conn = match pooled {
                 Some(conn) => conn,
-                None => Conn::connect(origin.clone(), config.connect_timeout, deadline).await?,
+                None => Conn::connect(origin.clone(), config, deadline).await?,
             };
             match conn.exchange(&request, config.head_limits, deadline).await {
                 Ok(head) => {

@@ -17,16 +17,22 @@
 //! only once the receive queue is empty) shows nothing more had arrived; only a read that
 //! filled the buffer, or a close the reactor already saw, costs a probing `read` (see
 //! `mark_idle`). Reusing it later costs no system call unless an event arrived meanwhile.
+//!
+//! An `https://` origin gets the same, over TLS: after the TCP connect, the handshake runs
+//! under the same connect timeout, and the [`Transport`] then carries TLS records (see
+//! `transport.rs` for the two places where that changes the count above).
 
 use std::future::poll_fn;
 use std::io;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::http::client::ClientConfig;
 use crate::http::deadline::Deadline;
 use crate::http::error::{Error, TimeoutKind};
 use crate::http::response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader};
-use crate::http::url::Host;
+use crate::http::transport::Transport;
+use crate::http::url::{Host, Scheme};
 use crate::net::TcpStream;
 
 /// How many bytes one `read` asks for.
@@ -35,6 +41,8 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Where a connection goes: what the pool groups idle connections by.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Origin {
+    /// `https` connections are TLS: never shared with `http` ones to the same host and port.
+    pub(crate) scheme: Scheme,
     pub(crate) host: Host,
     pub(crate) port: u16,
 }
@@ -84,7 +92,7 @@ impl ReadBuf {
 
 /// One connection to one origin.
 pub(crate) struct Conn {
-    stream: TcpStream,
+    stream: Transport,
     buf: ReadBuf,
     /// Where it is connected, for the pool.
     pub(crate) origin: Origin,
@@ -109,13 +117,10 @@ pub(crate) struct ExchangeError {
 }
 
 impl Conn {
-    /// Resolves (off the loop, unless the host is an IP literal) and connects, within the
-    /// connect timeout and the total deadline.
-    pub(crate) async fn connect(
-        origin: Origin,
-        timeout: Option<Duration>,
-        deadline: &mut Deadline,
-    ) -> Result<Conn, Error> {
+    /// Resolves (off the loop, unless the host is an IP literal) and connects, then for
+    /// `https` runs the TLS handshake, all within the connect timeout and the total deadline.
+    pub(crate) async fn connect(origin: Origin, config: &ClientConfig, deadline: &mut Deadline) -> Result<Conn, Error> {
+        let timeout = config.connect_timeout;
         let connect_error = |source: io::Error| Error::Connect {
             host: origin.host.to_string(),
             port: origin.port,
@@ -133,6 +138,13 @@ impl Conn {
         let stream = deadline.run(connect).await?;
         // Requests are written in one piece; Nagle's algorithm would only delay them.
         stream.set_nodelay(true).map_err(connect_error)?;
+        let stream = match origin.scheme {
+            Scheme::Http => Transport::Plain(stream),
+            #[cfg(feature = "tls")]
+            Scheme::Https => crate::http::tls::connect(stream, &origin.host, config, deadline).await?,
+            #[cfg(not(feature = "tls"))]
+            Scheme::Https => unreachable!("Url::parse refuses https:// without the tls feature"),
+        };
         Ok(Conn {
             stream,
             buf: ReadBuf::new(),
@@ -184,10 +196,17 @@ impl Conn {
                 }
                 HeadStep::Interim { consumed, .. } => self.buf.consume(consumed),
                 HeadStep::NeedMore => {
-                    let n = self.fill(deadline).await.map_err(|error| ExchangeError {
-                        before_response: !received_any && !error.is_timeout(),
-                        error,
-                    })?;
+                    let n = match self.fill(deadline).await {
+                        // Over TLS, a close without `close_notify` here is the same close as on
+                        // plain TCP (an idle connection the server dropped, or a head cut
+                        // short), and is reported the same way.
+                        #[cfg(feature = "tls")]
+                        Err(Error::Tls(crate::http::tls::TlsError::NoCloseNotify)) => 0,
+                        result => result.map_err(|error| ExchangeError {
+                            before_response: !received_any && !error.is_timeout(),
+                            error,
+                        })?,
+                    };
                     if n == 0 {
                         let error = if received_any {
                             Error::Truncated {
@@ -220,7 +239,11 @@ impl Conn {
                     Poll::Pending => return deadline.poll_expired(cx).map(Err),
                 }
             }
-            Poll::Ready(Ok(()))
+            // Over TLS the last records may still be queued; a plain socket is done already.
+            match self.stream.poll_flush(cx) {
+                Poll::Ready(result) => Poll::Ready(result.map_err(Error::Io)),
+                Poll::Pending => deadline.poll_expired(cx).map(Err),
+            }
         })
         .await
     }
@@ -229,16 +252,16 @@ impl Conn {
     /// `Ok(0)` at end of stream.
     pub(crate) async fn fill(&mut self, deadline: &mut Deadline) -> Result<usize, Error> {
         deadline.arm_read();
-        let stream = &self.stream;
+        let stream = &mut self.stream;
         let spare = self.buf.spare();
         let room = spare.len();
         let n = poll_fn(|cx| match stream.poll_read(cx, spare) {
-            Poll::Ready(result) => Poll::Ready(result.map_err(Error::Io)),
+            Poll::Ready(result) => Poll::Ready(result.map_err(read_error)),
             Poll::Pending => deadline.poll_expired(cx).map(Err),
         })
         .await?;
         self.buf.end += n;
-        self.last_read_short = n < room;
+        self.last_read_short = n < room && self.stream.short_read_means_drained();
         Ok(n)
     }
 
@@ -281,7 +304,7 @@ impl Conn {
     /// if the reactor reported no read event since, nothing arrived and the server did not
     /// close it: reuse it with no system call. Otherwise look: bytes waiting (an unrequested
     /// response) or end of stream (the server closed it) both rule it out.
-    pub(crate) fn is_reusable_after_idle(&self) -> bool {
+    pub(crate) fn is_reusable_after_idle(&mut self) -> bool {
         if self.stream.read_events() == self.read_events_at_idle {
             return true;
         }
@@ -291,4 +314,15 @@ impl Conn {
             Ok(_) | Err(_) => false,
         }
     }
+}
+
+/// A read error as the client reports it. Over TLS, a TCP close without `close_notify` comes
+/// back from rustls as `UnexpectedEof`: the response may have been truncated by someone on the
+/// path, so it is an error of its own, never a clean end of the body.
+fn read_error(e: io::Error) -> Error {
+    #[cfg(feature = "tls")]
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        return Error::Tls(crate::http::tls::TlsError::NoCloseNotify);
+    }
+    Error::Io(e)
 }

@@ -110,6 +110,11 @@ pub enum Error {
     /// The connection closed before any byte of a response arrived. On a reused
     /// connection this usually means the server had already timed it out.
     Closed,
+    /// An `https://` connection failed in TLS: an untrusted, expired or wrong-host
+    /// certificate, a handshake timeout, a server that speaks no TLS, a body cut short
+    /// without `close_notify` (the `tls` feature).
+    #[cfg(feature = "tls")]
+    Tls(crate::http::tls::TlsError),
 }
 
 /// Which deadline passed, in [`Error::Timeout`].
@@ -240,10 +245,14 @@ impl fmt::Display for Error {
                     "invalid URL: {reason}; expected the form http://host[:port]/path?query"
                 )
             }
+            Error::UnsupportedScheme { scheme } if cfg!(feature = "tls") => write!(
+                f,
+                "unsupported URL scheme `{scheme}`: only http:// and https:// are supported; use one of those"
+            ),
             Error::UnsupportedScheme { scheme } => write!(
                 f,
-                "unsupported URL scheme `{scheme}`: only plain http:// is supported (evloop has no TLS); \
-                 use an http:// URL, or a TLS-capable client for {scheme}"
+                "unsupported URL scheme `{scheme}`: only plain http:// is supported (https:// needs evloop's \
+                 `tls` feature); use an http:// URL, or a TLS-capable client for {scheme}"
             ),
             Error::InvalidMethod { method, reason } => {
                 write!(
@@ -310,6 +319,8 @@ impl fmt::Display for Error {
                 "connection closed before the response started; an idle connection may have expired, \
                  retrying on a new connection usually works"
             ),
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => e.fmt(f),
         }
     }
 }
@@ -338,6 +349,10 @@ impl From<Malformed> for Error {
 impl Error {
     /// Whether a deadline passed.
     pub fn is_timeout(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Error::Tls(crate::http::tls::TlsError::HandshakeTimeout { .. }) = self {
+            return true;
+        }
         matches!(self, Error::Timeout(_))
     }
 
@@ -387,6 +402,7 @@ mod tests {
     use std::error::Error as _;
 
     #[test]
+    #[cfg(not(feature = "tls"))] // with it, https:// is supported
     fn unsupported_scheme_names_it_and_says_only_http_works() {
         let text = Error::UnsupportedScheme { scheme: "https".into() }.to_string();
         assert!(

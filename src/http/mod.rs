@@ -49,11 +49,14 @@
 //! | `deadline.rs` | the one timer that bounds every wait of a request                      |
 //! | `body.rs`     | [`Response`]: the body read on demand, then the connection's fate      |
 //! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter                        |
+//! | `transport.rs`| what a connection's bytes travel on: TCP, or TLS over it               |
+//! | `tls/`        | HTTPS with rustls (feature `tls`): roots, the TLS stream, its errors   |
 //! | `tests/`      | the protocol layer's unit tests, one file per module                   |
 //!
 //! # What this layer does not do
 //!
-//! No TLS (`https` is refused by name), no request `Transfer-Encoding` (bodies have a
+//! No TLS unless the `tls` feature is on (then `https://` works: see `tls/`; without it
+//! `https` is refused by name), no request `Transfer-Encoding` (bodies have a
 //! known length), no content codings (`gzip` is the caller's business), no HTTP/2, no
 //! protocol upgrades, no `CONNECT`. Each is a deliberate omission that keeps the
 //! client small enough to read in one sitting.
@@ -72,6 +75,10 @@ mod conn;
 mod deadline;
 mod pool;
 mod retry;
+mod transport;
+// HTTPS (the `tls` feature): rustls over the connection's socket.
+#[cfg(feature = "tls")]
+pub mod tls;
 
 #[cfg(test)]
 mod tests;
@@ -84,4 +91,6 @@ pub use headers::Headers;
 pub use request::{Method, USER_AGENT, basic_authorization, encode_request_head, validate_header};
 pub use response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader, Version, parse_response_head};
 pub use retry::{RetryPolicy, with_retry};
-pub use url::{Credentials, DEFAULT_PORT, Host, Url};
+#[cfg(feature = "tls")]
+pub use tls::{TlsConfig, TlsError};
+pub use url::{Credentials, DEFAULT_HTTPS_PORT, DEFAULT_PORT, Host, Scheme, Url};

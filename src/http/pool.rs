@@ -107,7 +107,7 @@ impl Pool {
         let conns = &mut idle[at].1;
         let now = crate::time::now();
         // An emptied list stays (with its capacity) for the check-in that usually follows.
-        while let Some(conn) = conns.pop() {
+        while let Some(mut conn) = conns.pop() {
             if now.duration_since(conn.idle_since) < self.idle_timeout && conn.is_reusable_after_idle() {
                 return Some(conn);
             }
@@ -160,6 +160,7 @@ mod tests {
 
     fn origin(port: u16) -> Origin {
         Origin {
+            scheme: crate::http::url::Scheme::Http,
             host: Host::Ipv4(Ipv4Addr::LOCALHOST),
             port,
         }

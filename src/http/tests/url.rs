@@ -82,6 +82,9 @@ fn other_schemes_are_refused_by_name() {
         ("ws://h", "ws"),
         ("mailto:a@b", "mailto"),
     ] {
+        if cfg!(feature = "tls") && scheme == "https" {
+            continue; // supported then: see `https_urls_default_to_port_443`
+        }
         match Url::parse(input) {
             Err(Error::UnsupportedScheme { scheme: s }) => assert_eq!(s, scheme),
             other => panic!("{input}: {other:?}"),
@@ -303,7 +306,9 @@ fn join_follows_the_rfc_3986_examples() {
 #[test]
 fn join_refuses_other_schemes_and_http_without_authority() {
     assert!(matches!(base().join("g:h"), Err(Error::UnsupportedScheme { scheme }) if scheme == "g"));
-    assert!(matches!(base().join("https://a/"), Err(Error::UnsupportedScheme { scheme }) if scheme == "https"));
+    if !cfg!(feature = "tls") {
+        assert!(matches!(base().join("https://a/"), Err(Error::UnsupportedScheme { scheme }) if scheme == "https"));
+    }
     assert!(
         matches!(base().join("http:g"), Err(Error::InvalidUrl { .. })),
         "RFC 3986 strict parsers read http:g as absolute"
@@ -392,4 +397,24 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+#[cfg(feature = "tls")]
+fn https_urls_default_to_port_443_and_keep_their_scheme_through_joins() {
+    use crate::http::Scheme;
+    let secure = url("HTTPS://Example.com/a/b");
+    assert_eq!((secure.scheme(), secure.port()), (Scheme::Https, 443));
+    assert_eq!(secure.host_header(), "example.com");
+    assert_eq!(secure.to_string(), "https://example.com/a/b");
+    assert_eq!(url("https://example.com:80/").host_header(), "example.com:80");
+    assert_eq!(
+        secure
+            .join("//other.example/x")
+            .expect("a network-path reference")
+            .to_string(),
+        "https://other.example/x"
+    );
+    let plain = secure.join("http://example.com/").expect("https -> http parses");
+    assert_eq!((plain.scheme(), plain.port()), (Scheme::Http, 80));
 }

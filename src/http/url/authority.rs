@@ -11,7 +11,7 @@
 //!   bracketed IPv6 address (`[::1]`, no zone id). A host whose last label looks numeric
 //!   must be a valid dotted quad: the C resolver would read `127.1` or `0x7f.1` as
 //!   127.0.0.1.
-//! * The port is `1..=65535`; an empty port (`http://h:/`) means 80.
+//! * The port is `1..=65535`; an empty port (`http://h:/`) means the scheme's default (80, or 443 for https).
 //! * The userinfo is percent-decoded into [`Credentials`], kept apart from the host so a
 //!   redirect to another origin can drop it; a user name cannot hold `:` (RFC 7617 §2).
 
@@ -19,7 +19,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::percent::{decode as percent_decode, is_userinfo_char};
-use super::{DEFAULT_PORT, Error, invalid};
+use super::{Error, invalid};
 
 /// The host part of a URL: what to resolve or connect to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -108,7 +108,7 @@ pub(super) fn parse_userinfo(userinfo: &str) -> Result<Option<Credentials>, Erro
 }
 
 /// The host and port after the `@`: `[v6]`, `[v6]:port`, `host` or `host:port`.
-pub(super) fn parse_host_port(host_port: &str) -> Result<(Host, u16), Error> {
+pub(super) fn parse_host_port(host_port: &str, default_port: u16) -> Result<(Host, u16), Error> {
     let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
         let (literal, after) = bracketed
             .split_once(']')
@@ -141,7 +141,7 @@ pub(super) fn parse_host_port(host_port: &str) -> Result<(Host, u16), Error> {
         (parse_host(host)?, port)
     };
     let port = match port {
-        None | Some("") => DEFAULT_PORT,
+        None | Some("") => default_port,
         Some(digits) => parse_port(digits)?,
     };
     Ok((host, port))

@@ -17,8 +17,8 @@
 //!
 //! This parser is deliberately narrower than a browser's (the WHATWG URL Standard):
 //!
-//! * only `http` — `https` and everything else is refused with
-//!   [`Error::UnsupportedScheme`], because evloop has no TLS;
+//! * only `http`, plus `https` when the `tls` feature is on — everything else (and
+//!   `https` without the feature) is refused with [`Error::UnsupportedScheme`];
 //! * whitespace and control characters anywhere are refused, not trimmed or skipped;
 //! * the host, port and userinfo follow the stricter rules in `authority.rs`;
 //! * in the path and query, bytes that may not appear there raw (non-ASCII, `"`,
@@ -48,7 +48,49 @@ use percent::{is_path_char, is_query_char, is_unreserved, is_userinfo_char, norm
 /// The port of the `http` scheme (RFC 9110 §4.2.1), used when the URL names none.
 pub const DEFAULT_PORT: u16 = 80;
 
-/// A parsed `http://` URL.
+/// The port of the `https` scheme (RFC 9110 §4.2.2).
+pub const DEFAULT_HTTPS_PORT: u16 = 443;
+
+/// A URL's scheme: plain `http`, or `https` (TLS, with the `tls` feature; without it an
+/// `https://` URL is refused by [`Url::parse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    /// `http://`: HTTP over TCP.
+    Http,
+    /// `https://`: HTTP over TLS over TCP (RFC 9110 §4.2.2).
+    Https,
+}
+
+impl Scheme {
+    /// The scheme as written in a URL, lower-case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        }
+    }
+
+    /// The port used when a URL names none: 80 or 443.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => DEFAULT_PORT,
+            Scheme::Https => DEFAULT_HTTPS_PORT,
+        }
+    }
+
+    /// The scheme named `name` (any case) if this build can speak it.
+    fn supported(name: &str) -> Option<Scheme> {
+        if name.eq_ignore_ascii_case("http") {
+            Some(Scheme::Http)
+        } else if cfg!(feature = "tls") && name.eq_ignore_ascii_case("https") {
+            Some(Scheme::Https)
+        } else {
+            None
+        }
+    }
+}
+
+/// A parsed `http://` (or, with the `tls` feature, `https://`) URL.
 ///
 /// ```
 /// # use evloop::http::{Host, Url};
@@ -60,9 +102,11 @@ pub const DEFAULT_PORT: u16 = 80;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Url {
+    /// `http` or `https`: whether the connection is plain or TLS, and the default port.
+    scheme: Scheme,
     /// Where to connect, and the first half of the `Host` header.
     host: Host,
-    /// The TCP port; [`DEFAULT_PORT`] when the URL names none.
+    /// The TCP port; the scheme's default (80 or 443) when the URL names none.
     port: u16,
     /// The absolute path as sent on the request line: starts with `/`, percent-encoded,
     /// dot segments removed.
@@ -80,25 +124,29 @@ impl Url {
     ///
     /// # Errors
     ///
-    /// [`Error::UnsupportedScheme`] for any scheme but `http`; [`Error::InvalidUrl`]
+    /// [`Error::UnsupportedScheme`] for any scheme but `http` (and `https`, with the `tls`
+    /// feature); [`Error::InvalidUrl`]
     /// for everything else this module's docs list.
     pub fn parse(input: &str) -> Result<Url, Error> {
         check_characters(input)?;
-        let rest = match split_scheme(input) {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-            Some((_, rest)) if looks_like_port(rest) => {
-                return Err(invalid("missing scheme: start the URL with http://"));
-            }
-            Some((scheme, _)) => {
-                return Err(Error::UnsupportedScheme {
-                    scheme: scheme.to_ascii_lowercase(),
-                });
-            }
+        let (scheme, rest) = match split_scheme(input) {
+            Some((name, rest)) => match Scheme::supported(name) {
+                Some(scheme) => (scheme, rest),
+                None if looks_like_port(rest) => {
+                    return Err(invalid("missing scheme: start the URL with http://"));
+                }
+                None => {
+                    return Err(Error::UnsupportedScheme {
+                        scheme: name.to_ascii_lowercase(),
+                    });
+                }
+            },
             None => return Err(invalid("missing scheme: start the URL with http://")),
         };
         let rest = rest
             .strip_prefix("//")
             .ok_or(invalid("`http:` must be followed by `//` and a host"))?;
+        let scheme_port = scheme.default_port();
         let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, reference) = rest.split_at(authority_end);
         let (userinfo, host_port) = match authority.rsplit_once('@') {
@@ -110,7 +158,7 @@ impl Url {
             Some(userinfo) => parse_userinfo(userinfo)?,
             None => None,
         };
-        let (host, port) = parse_host_port(host_port)?;
+        let (host, port) = parse_host_port(host_port, scheme_port)?;
         let (path, query) = parse_path_and_query(reference)?;
         // Nearly every path is already absolute with no dot segment: then it stays as it is.
         let path = if path.starts_with('/') && !path.contains("/.") {
@@ -119,6 +167,7 @@ impl Url {
             resolve::remove_dot_segments(&path) // "" becomes "/"
         };
         Ok(Url {
+            scheme,
             host,
             port,
             path,
@@ -127,12 +176,17 @@ impl Url {
         })
     }
 
+    /// `http` or `https`.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
     /// The host to connect to.
     pub fn host(&self) -> &Host {
         &self.host
     }
 
-    /// The port to connect to (80 unless the URL names another).
+    /// The port to connect to (80 or 443, by scheme, unless the URL names another).
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -181,14 +235,14 @@ impl Url {
         })
     }
 
-    /// `(host, port)`: two URLs with equal origins may share a connection and
-    /// credentials. The scheme is always `http`, so it is left out.
+    /// `(host, port)`: two URLs with equal origins (and equal [`scheme`](Url::scheme)s) may
+    /// share a connection and credentials.
     pub fn origin(&self) -> (&Host, u16) {
         (&self.host, self.port)
     }
 
     /// The `Host` header value (RFC 9112 §3.2, RFC 9110 §7.2): the host, IPv6 in
-    /// brackets, plus `:port` unless the port is 80.
+    /// brackets, plus `:port` unless the port is the scheme's default.
     pub fn host_header(&self) -> String {
         let mut out = Vec::new();
         self.write_host_header(&mut out);
@@ -215,7 +269,7 @@ impl Url {
                 let _ = write!(out, "{literal}");
             }
         }
-        if self.port != DEFAULT_PORT {
+        if self.port != self.scheme.default_port() {
             out.push(b':');
             out.extend_from_slice(super::request::decimal(self.port.into(), &mut [0; 20]));
         }
@@ -233,7 +287,8 @@ impl Url {
 /// For people and logs, not for serialization: a password is shown as `***`.
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("http://")?;
+        f.write_str(self.scheme.as_str())?;
+        f.write_str("://")?;
         if let Some(credentials) = &self.credentials {
             f.write_str(&percent::encode(credentials.username(), is_userinfo_char))?;
             if credentials.password().is_some() {
@@ -242,7 +297,7 @@ impl fmt::Display for Url {
             f.write_char('@')?;
         }
         write!(f, "{}", self.host)?;
-        if self.port != DEFAULT_PORT {
+        if self.port != self.scheme.default_port() {
             write!(f, ":{}", self.port)?;
         }
         f.write_str(&self.request_target())

@@ -32,7 +32,7 @@ impl Url {
             return Url::parse(reference);
         }
         if reference.starts_with("//") {
-            return Url::parse(&format!("http:{reference}"));
+            return Url::parse(&format!("{}:{reference}", self.scheme.as_str()));
         }
         let (path, query) = parse_path_and_query(reference)?;
         let mut target = self.clone();
