@@ -44,7 +44,7 @@ fn a_cookie_set_by_a_redirect_goes_with_the_next_hop() {
         let redirect = "HTTP/1.1 302 Found\r\nSet-Cookie: session=abc; HttpOnly\r\nLocation: /home\r\nContent-Length: 0\r\n\r\n";
         let server = ScriptServer::start(vec![answers([redirect.to_string(), ok("welcome")])]);
         let client = Client::new();
-        let response = client.post(server.url("/login")).body("user=me").send().await.unwrap();
+        let response = client.post(&server.url("/login")).body("user=me").send().await.unwrap();
         assert_eq!(response.history().len(), 1);
         assert_eq!(response.text().await.unwrap(), "welcome");
         assert_eq!(server.lines(), ["POST /login", "GET /home"]);
@@ -101,7 +101,7 @@ fn the_callers_cookie_header_and_the_jars_cookies_share_one_line() {
         let server = ScriptServer::start(vec![answers([setting(&["jar=1"]), ok("both")])]);
         let client = Client::new();
         get_text(&client, &server.url("/")).await.unwrap();
-        let response = client.get(server.url("/")).header("Cookie", "mine=0").send().await.unwrap();
+        let response = client.get(&server.url("/")).header("Cookie", "mine=0").send().await.unwrap();
         response.text().await.unwrap();
         assert_eq!(server.requests()[1].text(), get_head(&server, "/", "Cookie: mine=0; jar=1\r\n"));
         server.shutdown().await;

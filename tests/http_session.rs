@@ -20,7 +20,7 @@ fn default_headers_go_with_every_request_and_a_request_header_overrides_one() {
             ..ClientConfig::default()
         });
         get_text(&client, &server.url("/a")).await.unwrap();
-        let response = client.get(server.url("/b")).header("accept", "text/plain").send().await.unwrap();
+        let response = client.get(&server.url("/b")).header("accept", "text/plain").send().await.unwrap();
         response.text().await.unwrap();
         let port = server.port();
         let head = |path: &str, headers: &str| {
@@ -44,7 +44,7 @@ fn an_invalid_default_header_is_refused_before_anything_is_sent() {
             default_headers,
             ..ClientConfig::default()
         });
-        let error = client.get(server.url("/")).send().await.unwrap_err();
+        let error = client.get(&server.url("/")).send().await.unwrap_err();
         assert!(matches!(&error, Error::InvalidHeader { name, .. } if name == "X-Bad"), "{error}");
         assert_eq!(server.accepted(), 0);
         server.shutdown().await;
@@ -80,7 +80,7 @@ fn a_relative_url_without_a_base_is_an_invalid_url_that_says_why() {
         let client = Client::new();
         let error = client.get("users").send().await.unwrap_err();
         assert!(matches!(error, Error::InvalidUrl { reason } if reason.contains("scheme")), "{error}");
-        let error = client.get(String::from("http://bad host/")).send().await.unwrap_err();
+        let error = client.get(&String::from("http://bad host/")).send().await.unwrap_err();
         assert!(matches!(error, Error::InvalidUrl { .. }), "{error}");
         assert_no_leaks(&client);
     });
@@ -94,7 +94,7 @@ fn the_history_lists_every_redirect_with_its_status_url_and_headers() {
         };
         let server = ScriptServer::start(vec![answers([moved(301, "/two"), moved(302, "/three"), ok("end")])]);
         let client = Client::new();
-        let response = client.get(server.url("/one")).send().await.unwrap();
+        let response = client.get(&server.url("/one")).send().await.unwrap();
         let hops: Vec<(u16, &str, Option<&str>)> = response
             .history()
             .iter()
@@ -142,7 +142,7 @@ fn a_proxy_receives_the_absolute_form_and_proxy_authorization() {
     run(async {
         let proxy = ScriptServer::start(vec![answers([ok("via proxy"), ok("again")])]);
         let client = Client::with_config(ClientConfig {
-            proxy: Some(Proxy::new(format!("http://u:p@127.0.0.1:{}", proxy.port())).unwrap()),
+            proxy: Some(Proxy::new(&format!("http://u:p@127.0.0.1:{}", proxy.port())).unwrap()),
             ..ClientConfig::default()
         });
         // No DNS lookup for the target: the client only ever connects to the proxy.
@@ -169,7 +169,7 @@ fn a_host_in_no_proxy_is_reached_directly() {
         let proxy = ScriptServer::start(vec![answers([ok("proxied")])]);
         let target = ScriptServer::start(vec![answers([ok("direct")])]);
         let client = Client::with_config(ClientConfig {
-            proxy: Some(Proxy::new(format!("http://127.0.0.1:{}", proxy.port())).unwrap().no_proxy("127.0.0.1")),
+            proxy: Some(Proxy::new(&format!("http://127.0.0.1:{}", proxy.port())).unwrap().no_proxy("127.0.0.1")),
             ..ClientConfig::default()
         });
         assert_eq!(get_text(&client, &target.url("/here")).await.unwrap(), "direct");

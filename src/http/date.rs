@@ -22,28 +22,22 @@ pub(crate) fn parse_http_date(text: &str) -> Option<SystemTime> {
     let (mut time, mut day, mut month, mut year) = (None, None, None, None);
     for token in text.split(is_delimiter).filter(|t| !t.is_empty()) {
         // Each part is taken from the first token that matches it; the order is the RFC's.
-        if time.is_none() {
-            if let Some(hms) = parse_time(token) {
-                time = Some(hms);
-                continue;
-            }
-        }
-        if day.is_none() {
-            if let Some(d) = leading_digits(token, 1, 2) {
-                day = Some(d);
-                continue;
-            }
-        }
-        if month.is_none() {
-            if let Some(m) = parse_month(token) {
-                month = Some(m);
-                continue;
-            }
-        }
-        if year.is_none() {
-            if let Some(y) = leading_digits(token, 2, 4) {
-                year = Some(y);
-            }
+        if time.is_none()
+            && let Some(hms) = parse_time(token)
+        {
+            time = Some(hms);
+        } else if day.is_none()
+            && let Some(d) = leading_digits(token, 1, 2)
+        {
+            day = Some(d);
+        } else if month.is_none()
+            && let Some(m) = parse_month(token)
+        {
+            month = Some(m);
+        } else if year.is_none()
+            && let Some(y) = leading_digits(token, 2, 4)
+        {
+            year = Some(y);
         }
     }
     let ((hour, minute, second), day, month, mut year) = (time?, day?, month?, year?);
@@ -104,7 +98,7 @@ fn parse_month(token: &str) -> Option<u32> {
 }
 
 fn is_leap(year: u32) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+    year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400))
 }
 
 fn days_in_month(year: u32, month: u32) -> u32 {

@@ -102,7 +102,7 @@ impl Proxy {
         let proxy = if value.contains("://") {
             Proxy::new(value)?
         } else {
-            Proxy::new(format!("http://{value}"))?
+            Proxy::new(&format!("http://{value}"))?
         };
         let bypass = set("no_proxy").or_else(|| set("NO_PROXY")).unwrap_or_default();
         Ok(Some(proxy.no_proxy(&bypass)))

@@ -40,6 +40,10 @@ use crate::http::url::Url;
 /// assert_eq!((&parsed).into_url(Some(&base)).unwrap(), parsed, "a Url is used as it is");
 /// assert!("users".into_url(None).is_err(), "no base: a relative URL is an error");
 /// ```
+///
+/// There is deliberately no implementation for an owned `String`: with one, `get(&url)` and
+/// `get(url)` would both compile and Clippy would ask for the second everywhere. Lend it:
+/// `client.get(&url)`.
 pub trait IntoUrl {
     /// The absolute URL: a string is resolved against `base` when there is one (RFC 3986
     /// §5.2, as a redirect's `Location` is) and parsed otherwise; a `Url` is itself.
@@ -59,12 +63,6 @@ impl IntoUrl for &str {
 }
 
 impl IntoUrl for &String {
-    fn into_url(self, base: Option<&Url>) -> Result<Url, Error> {
-        self.as_str().into_url(base)
-    }
-}
-
-impl IntoUrl for String {
     fn into_url(self, base: Option<&Url>) -> Result<Url, Error> {
         self.as_str().into_url(base)
     }

@@ -15,9 +15,11 @@
 //!    this client does not know, or whose value does not parse, is ignored — never the cookie.
 //! 4. When an attribute appears twice, the last one wins (§5.3 step 3 reads "the last").
 //!
-//! Limits against a hostile server: a name and value longer than 4096 bytes together, and any
-//! attribute value longer than 1024, are ignored (RFC 6265bis §5.7 steps 5 and 8.3: browsers
-//! draw the same lines).
+//! Limits against a hostile server: a name or value holding a control character (tab aside),
+//! a name and value longer than 4096 bytes together, and any attribute value longer than 1024,
+//! are ignored (RFC 6265bis §5.7 steps 3, 5 and 8.3: browsers draw the same lines). The first
+//! rule also keeps every `Cookie` header the jar builds a valid header: a CR, LF or NUL stored
+//! from one response would otherwise make every later request to that site fail.
 
 use std::time::SystemTime;
 
@@ -65,12 +67,14 @@ pub struct SetCookie {
 
 impl SetCookie {
     /// Parses one `Set-Cookie` header value; `None` when RFC 6265 §5.2 says to ignore it
-    /// (no `=` before the first `;`, an empty name, or a name and value over 4096 bytes).
+    /// (no `=` before the first `;`, an empty name), or RFC 6265bis does (a control character
+    /// in the name or value, or both together over 4096 bytes).
     pub fn parse(header: &str) -> Option<SetCookie> {
         let (pair, attributes) = header.split_once(';').unwrap_or((header, ""));
         let (name, value) = pair.split_once('=')?;
         let (name, value) = (trim(name), trim(value));
-        if name.is_empty() || name.len() + value.len() > MAX_NAME_VALUE {
+        let control = |text: &str| text.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f);
+        if name.is_empty() || name.len() + value.len() > MAX_NAME_VALUE || control(name) || control(value) {
             return None;
         }
         let mut cookie = SetCookie {
@@ -171,6 +175,10 @@ mod tests {
             assert_eq!(SetCookie::parse(header), None, "{header:?}");
         }
         assert_eq!(SetCookie::parse(&format!("a={}", "x".repeat(MAX_NAME_VALUE))), None);
+        for header in ["a=1\r\nX: y", "a=\u{0}", "a\u{7f}=1", "a=b\u{1}c"] {
+            assert_eq!(SetCookie::parse(header), None, "{header:?}: a control character");
+        }
+        assert_eq!(parse("a=x\ty").value, "x\ty", "a tab inside is kept");
     }
 
     #[test]
