@@ -40,7 +40,9 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use evloop::http::{Client, ClientConfig, Cookie, CookieJar, Error, Method, Proxy, Response, Url, Version, validate_header};
+use evloop::http::{
+    Client, ClientConfig, Cookie, CookieJar, Error, Method, Proxy, Response, Url, Version, validate_header,
+};
 
 const USAGE: &str = "usage: fetch [-X METHOD] [-H 'Name: value']... [-d DATA] [-b COOKIES|FILE] [-c FILE] [-x PROXY] [--timeout SECS] [-i] [-L] URL...";
 
@@ -138,7 +140,11 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, Usage> {
             "-c" | "--cookie-jar" => args.cookie_jar = Some(value("-c")?),
             "-x" | "--proxy" => {
                 let text = value("-x")?;
-                let url = if text.contains("://") { text.clone() } else { format!("http://{text}") };
+                let url = if text.contains("://") {
+                    text.clone()
+                } else {
+                    format!("http://{text}")
+                };
                 let proxy = Proxy::new(&url).map_err(|e| Usage::Bad(format!("-x {text:?}: {e}")))?;
                 args.proxy = Some(proxy);
             }
@@ -302,12 +308,22 @@ mod netscape {
         let mut out = String::from("# Netscape HTTP Cookie File\n# Written by evloop's fetch example.\n\n");
         let flag = |b: bool| if b { "TRUE" } else { "FALSE" };
         for c in jar.cookies() {
-            let expires = c.expires.and_then(|at| at.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs());
+            let expires = c
+                .expires
+                .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
             // A domain cookie is written with a leading dot, as curl does.
-            let domain = if c.host_only { c.domain.clone() } else { format!(".{}", c.domain) };
+            let domain = if c.host_only {
+                c.domain.clone()
+            } else {
+                format!(".{}", c.domain)
+            };
             let prefix = if c.http_only { "#HttpOnly_" } else { "" };
             let (subdomains, secure) = (flag(!c.host_only), flag(c.secure));
-            out.push_str(&format!("{prefix}{domain}\t{subdomains}\t{}\t{secure}\t{expires}\t{}\t{}\n", c.path, c.name, c.value));
+            out.push_str(&format!(
+                "{prefix}{domain}\t{subdomains}\t{}\t{secure}\t{expires}\t{}\t{}\n",
+                c.path, c.name, c.value
+            ));
         }
         out
     }

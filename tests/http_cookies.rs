@@ -41,14 +41,18 @@ fn a_cookie_the_server_sets_is_sent_back_on_the_next_request() {
 #[test]
 fn a_cookie_set_by_a_redirect_goes_with_the_next_hop() {
     run(async {
-        let redirect = "HTTP/1.1 302 Found\r\nSet-Cookie: session=abc; HttpOnly\r\nLocation: /home\r\nContent-Length: 0\r\n\r\n";
+        let redirect =
+            "HTTP/1.1 302 Found\r\nSet-Cookie: session=abc; HttpOnly\r\nLocation: /home\r\nContent-Length: 0\r\n\r\n";
         let server = ScriptServer::start(vec![answers([redirect.to_string(), ok("welcome")])]);
         let client = Client::new();
         let response = client.post(&server.url("/login")).body("user=me").send().await.unwrap();
         assert_eq!(response.history().len(), 1);
         assert_eq!(response.text().await.unwrap(), "welcome");
         assert_eq!(server.lines(), ["POST /login", "GET /home"]);
-        assert_eq!(server.requests()[1].text(), get_head(&server, "/home", "Cookie: session=abc\r\n"));
+        assert_eq!(
+            server.requests()[1].text(),
+            get_head(&server, "/home", "Cookie: session=abc\r\n")
+        );
         server.shutdown().await;
         assert_no_leaks(&client);
     });
@@ -69,7 +73,11 @@ fn a_cookie_with_a_path_is_sent_only_below_that_path() {
         }
         let cookies: Vec<Option<String>> = server.requests().iter().map(|r| r.header("cookie")).collect();
         let cart = Some("cart=3".to_string());
-        assert_eq!(cookies, [None, cart.clone(), cart, None], "/shopping is not below /shop");
+        assert_eq!(
+            cookies,
+            [None, cart.clone(), cart, None],
+            "/shopping is not below /shop"
+        );
         server.shutdown().await;
         assert_no_leaks(&client);
     });
@@ -101,9 +109,17 @@ fn the_callers_cookie_header_and_the_jars_cookies_share_one_line() {
         let server = ScriptServer::start(vec![answers([setting(&["jar=1"]), ok("both")])]);
         let client = Client::new();
         get_text(&client, &server.url("/")).await.unwrap();
-        let response = client.get(&server.url("/")).header("Cookie", "mine=0").send().await.unwrap();
+        let response = client
+            .get(&server.url("/"))
+            .header("Cookie", "mine=0")
+            .send()
+            .await
+            .unwrap();
         response.text().await.unwrap();
-        assert_eq!(server.requests()[1].text(), get_head(&server, "/", "Cookie: mine=0; jar=1\r\n"));
+        assert_eq!(
+            server.requests()[1].text(),
+            get_head(&server, "/", "Cookie: mine=0; jar=1\r\n")
+        );
         server.shutdown().await;
         assert_no_leaks(&client);
     });
@@ -149,7 +165,13 @@ fn with_cookies_off_nothing_is_kept_or_sent() {
 fn cookies_refused_by_the_jar_are_never_sent() {
     run(async {
         let server = ScriptServer::start(vec![answers([
-            setting(&["other=1; Domain=example.com", "suffix=1; Domain=com", "secure=1; Secure", "=noname", "ok=1"]),
+            setting(&[
+                "other=1; Domain=example.com",
+                "suffix=1; Domain=com",
+                "secure=1; Secure",
+                "=noname",
+                "ok=1",
+            ]),
             ok("filtered"),
         ])]);
         let client = Client::new();

@@ -76,7 +76,10 @@ fn main() {
         ("httpbin_headers_and_query_arrive_as_sent", httpbin_headers_and_query),
         ("httpbin_bytes_and_stream_bodies_are_complete", httpbin_bodies),
         ("httpbin_redirects_are_followed_up_to_the_limit", httpbin_redirects),
-        ("httpbin_cookies_set_on_a_redirect_come_back_and_can_be_deleted", httpbin_cookies),
+        (
+            "httpbin_cookies_set_on_a_redirect_come_back_and_can_be_deleted",
+            httpbin_cookies,
+        ),
         ("httpbin_redirect_to_is_recorded_in_the_history", httpbin_history),
         (
             "httpbin_delay_and_drip_are_cut_off_by_the_total_deadline",
@@ -265,9 +268,15 @@ fn httpbin_cookies(p: &Peers) {
             .send()
             .await
             .expect("GET /cookies/set");
-        assert_eq!(response.history().iter().map(|hop| hop.status).collect::<Vec<_>>(), [302]);
+        assert_eq!(
+            response.history().iter().map(|hop| hop.status).collect::<Vec<_>>(),
+            [302]
+        );
         let body = response.text().await.expect("body");
-        assert!(body.contains("\"a\": \"1\"") && body.contains("\"b\": \"two\""), "{body}");
+        assert!(
+            body.contains("\"a\": \"1\"") && body.contains("\"b\": \"two\""),
+            "{body}"
+        );
         let body = client
             .get(&p.url("EVLOOP_HTTPBIN", "/cookies/delete?a"))
             .send()
@@ -286,7 +295,11 @@ fn httpbin_history(p: &Peers) {
         let client = Client::new();
         let start = p.url("EVLOOP_HTTPBIN", "/redirect-to?url=%2Fget&status_code=307");
         let response = client.get(&start).send().await.expect("GET /redirect-to");
-        let hops: Vec<(u16, String)> = response.history().iter().map(|h| (h.status, h.url.to_string())).collect();
+        let hops: Vec<(u16, String)> = response
+            .history()
+            .iter()
+            .map(|h| (h.status, h.url.to_string()))
+            .collect();
         assert_eq!(hops, [(307, start.clone())]);
         assert!(response.url().to_string().ends_with("/get"), "{}", response.url());
         assert_eq!(response.status(), 200);

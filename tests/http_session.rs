@@ -16,19 +16,32 @@ fn default_headers_go_with_every_request_and_a_request_header_overrides_one() {
     run(async {
         let server = ScriptServer::start(vec![answers([ok("1"), ok("2")])]);
         let client = Client::with_config(ClientConfig {
-            default_headers: [("Accept", "application/json"), ("X-Api-Key", "k1")].into_iter().collect(),
+            default_headers: [("Accept", "application/json"), ("X-Api-Key", "k1")]
+                .into_iter()
+                .collect(),
             ..ClientConfig::default()
         });
         get_text(&client, &server.url("/a")).await.unwrap();
-        let response = client.get(&server.url("/b")).header("accept", "text/plain").send().await.unwrap();
+        let response = client
+            .get(&server.url("/b"))
+            .header("accept", "text/plain")
+            .send()
+            .await
+            .unwrap();
         response.text().await.unwrap();
         let port = server.port();
         let head = |path: &str, headers: &str| {
             format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n{headers}\r\n")
         };
         let requests = server.requests();
-        assert_eq!(requests[0].text(), head("/a", "Accept: application/json\r\nX-Api-Key: k1\r\n"));
-        assert_eq!(requests[1].text(), head("/b", "accept: text/plain\r\nX-Api-Key: k1\r\n"));
+        assert_eq!(
+            requests[0].text(),
+            head("/a", "Accept: application/json\r\nX-Api-Key: k1\r\n")
+        );
+        assert_eq!(
+            requests[1].text(),
+            head("/b", "accept: text/plain\r\nX-Api-Key: k1\r\n")
+        );
         server.shutdown().await;
         assert_no_leaks(&client);
     });
@@ -45,7 +58,10 @@ fn an_invalid_default_header_is_refused_before_anything_is_sent() {
             ..ClientConfig::default()
         });
         let error = client.get(&server.url("/")).send().await.unwrap_err();
-        assert!(matches!(&error, Error::InvalidHeader { name, .. } if name == "X-Bad"), "{error}");
+        assert!(
+            matches!(&error, Error::InvalidHeader { name, .. } if name == "X-Bad"),
+            "{error}"
+        );
         assert_eq!(server.accepted(), 0);
         server.shutdown().await;
         assert_no_leaks(&client);
@@ -68,7 +84,15 @@ fn relative_urls_resolve_against_the_base_url_and_a_parsed_url_is_sent_as_it_is(
         for _ in 0..2 {
             client.get(&parsed).send().await.unwrap().text().await.unwrap();
         }
-        assert_eq!(server.lines(), ["GET /api/v1/users?id=7", "GET /health", "GET /api/v2/items", "GET /api/v2/items"]);
+        assert_eq!(
+            server.lines(),
+            [
+                "GET /api/v1/users?id=7",
+                "GET /health",
+                "GET /api/v2/items",
+                "GET /api/v2/items"
+            ]
+        );
         server.shutdown().await;
         assert_no_leaks(&client);
     });
@@ -79,7 +103,10 @@ fn a_relative_url_without_a_base_is_an_invalid_url_that_says_why() {
     run(async {
         let client = Client::new();
         let error = client.get("users").send().await.unwrap_err();
-        assert!(matches!(error, Error::InvalidUrl { reason } if reason.contains("scheme")), "{error}");
+        assert!(
+            matches!(error, Error::InvalidUrl { reason } if reason.contains("scheme")),
+            "{error}"
+        );
         let error = client.get(&String::from("http://bad host/")).send().await.unwrap_err();
         assert!(matches!(error, Error::InvalidUrl { .. }), "{error}");
         assert_no_leaks(&client);
@@ -146,7 +173,10 @@ fn a_proxy_receives_the_absolute_form_and_proxy_authorization() {
             ..ClientConfig::default()
         });
         // No DNS lookup for the target: the client only ever connects to the proxy.
-        assert_eq!(get_text(&client, "http://example.invalid/x?y=1").await.unwrap(), "via proxy");
+        assert_eq!(
+            get_text(&client, "http://example.invalid/x?y=1").await.unwrap(),
+            "via proxy"
+        );
         assert_eq!(get_text(&client, "http://other.invalid:8080/").await.unwrap(), "again");
         let requests = proxy.requests();
         assert_eq!(
@@ -157,7 +187,11 @@ fn a_proxy_receives_the_absolute_form_and_proxy_authorization() {
             )
         );
         assert_eq!(requests[1].line(), "GET http://other.invalid:8080/");
-        assert_eq!(proxy.accepted(), 1, "one kept-alive connection to the proxy served both");
+        assert_eq!(
+            proxy.accepted(),
+            1,
+            "one kept-alive connection to the proxy served both"
+        );
         proxy.shutdown().await;
         assert_no_leaks(&client);
     });
@@ -169,7 +203,11 @@ fn a_host_in_no_proxy_is_reached_directly() {
         let proxy = ScriptServer::start(vec![answers([ok("proxied")])]);
         let target = ScriptServer::start(vec![answers([ok("direct")])]);
         let client = Client::with_config(ClientConfig {
-            proxy: Some(Proxy::new(&format!("http://127.0.0.1:{}", proxy.port())).unwrap().no_proxy("127.0.0.1")),
+            proxy: Some(
+                Proxy::new(&format!("http://127.0.0.1:{}", proxy.port()))
+                    .unwrap()
+                    .no_proxy("127.0.0.1"),
+            ),
             ..ClientConfig::default()
         });
         assert_eq!(get_text(&client, &target.url("/here")).await.unwrap(), "direct");

@@ -175,7 +175,9 @@ impl Client {
         if config.trust_env && config.proxy.is_none() {
             match Proxy::from_env() {
                 Ok(proxy) => config.proxy = proxy,
-                Err(_) => env_proxy_error = Some("the http_proxy (or HTTP_PROXY) variable is not an http://host:port URL"),
+                Err(_) => {
+                    env_proxy_error = Some("the http_proxy (or HTTP_PROXY) variable is not an http://host:port URL")
+                }
             }
         }
         let pool = Pool::new(

@@ -84,12 +84,17 @@ fn all_digits(field: &str, max: usize) -> Option<u32> {
 /// with a digit (so `1994x` reads as 1994, but `19945` is no year).
 fn leading_digits(token: &str, min: usize, max: usize) -> Option<u32> {
     let digits = token.bytes().take_while(u8::is_ascii_digit).count();
-    (min..=max).contains(&digits).then(|| token[..digits].parse().ok()).flatten()
+    (min..=max)
+        .contains(&digits)
+        .then(|| token[..digits].parse().ok())
+        .flatten()
 }
 
 /// A token that starts with a month's three-letter name, any case (`Nov`, `november`, `NOV.`).
 fn parse_month(token: &str) -> Option<u32> {
-    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
     let prefix = token.get(..3)?;
     MONTHS
         .iter()
@@ -152,7 +157,11 @@ mod tests {
         assert_eq!(unix("Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
         assert_eq!(unix("Thu, 01 Jan 1970 00:00:00 GMT+0200"), Some(0), "zones are ignored");
         assert_eq!(unix("Fri, 31 Dec 1999 23:59:59 GMT"), Some(946_684_799));
-        assert_eq!(unix("Tue, 29 Feb 2000 12:00:00 GMT"), Some(951_825_600), "2000 is a leap year");
+        assert_eq!(
+            unix("Tue, 29 Feb 2000 12:00:00 GMT"),
+            Some(951_825_600),
+            "2000 is a leap year"
+        );
         assert_eq!(unix("Mon, 01 Jan 1601 00:00:00 GMT"), Some(-11_644_473_600));
     }
 

@@ -71,7 +71,10 @@ impl Proxy {
                 Some((host, port)) if !host.contains(':') || host.ends_with(']') => (host, port.parse().ok()),
                 _ => (entry, None),
             };
-            let host = host.trim_start_matches('.').trim_start_matches('[').trim_end_matches(']');
+            let host = host
+                .trim_start_matches('.')
+                .trim_start_matches('[')
+                .trim_end_matches(']');
             self.bypass.push((host.to_ascii_lowercase(), port));
         }
         self
@@ -192,7 +195,9 @@ mod tests {
 
     #[test]
     fn no_proxy_matches_names_suffixes_addresses_and_ports() {
-        let proxy = Proxy::new("http://proxy.test:3128").unwrap().no_proxy(" example.com, .corp.test,10.0.0.1, [::1], only.test:81 ,");
+        let proxy = Proxy::new("http://proxy.test:3128")
+            .unwrap()
+            .no_proxy(" example.com, .corp.test,10.0.0.1, [::1], only.test:81 ,");
         let table = [
             ("http://example.com/", false),
             ("http://www.example.com/", false),
@@ -209,7 +214,12 @@ mod tests {
         for (target, proxied) in table {
             assert_eq!(proxy.applies_to(&url(target)), proxied, "{target}");
         }
-        assert!(!Proxy::new("http://p.test/").unwrap().no_proxy("*").applies_to(&url("http://x.test/")));
+        assert!(
+            !Proxy::new("http://p.test/")
+                .unwrap()
+                .no_proxy("*")
+                .applies_to(&url("http://x.test/"))
+        );
     }
 
     #[test]
@@ -220,10 +230,22 @@ mod tests {
         let found = |vars| Proxy::from_lookup(env(vars)).unwrap().map(|p| p.url().to_string());
         assert_eq!(found(&[]), None);
         assert_eq!(found(&[("http_proxy", " ")]), None, "empty means unset");
-        assert_eq!(found(&[("http_proxy", "lower:1"), ("HTTP_PROXY", "http://upper:2")]).as_deref(), Some("http://lower:1/"));
-        assert_eq!(found(&[("HTTP_PROXY", "http://upper:2")]).as_deref(), Some("http://upper:2/"));
-        assert_eq!(found(&[("HTTP_PROXY", "http://evil:2"), ("REQUEST_METHOD", "GET")]), None, "httpoxy");
-        let proxy = Proxy::from_lookup(env(&[("http_proxy", "p:1"), ("NO_PROXY", "direct.test")])).unwrap().unwrap();
+        assert_eq!(
+            found(&[("http_proxy", "lower:1"), ("HTTP_PROXY", "http://upper:2")]).as_deref(),
+            Some("http://lower:1/")
+        );
+        assert_eq!(
+            found(&[("HTTP_PROXY", "http://upper:2")]).as_deref(),
+            Some("http://upper:2/")
+        );
+        assert_eq!(
+            found(&[("HTTP_PROXY", "http://evil:2"), ("REQUEST_METHOD", "GET")]),
+            None,
+            "httpoxy"
+        );
+        let proxy = Proxy::from_lookup(env(&[("http_proxy", "p:1"), ("NO_PROXY", "direct.test")]))
+            .unwrap()
+            .unwrap();
         assert!(!proxy.applies_to(&url("http://direct.test/")));
         assert!(Proxy::from_lookup(env(&[("http_proxy", "https://p:1")])).is_err());
     }

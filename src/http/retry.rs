@@ -243,7 +243,11 @@ mod tests {
         let with = |value: &str| -> Headers { [("Retry-After", value)].into_iter().collect() };
         assert_eq!(retry_after(503, &with("120")), Some(Duration::from_secs(120)));
         assert_eq!(retry_after(429, &with(" 0 ")), Some(Duration::ZERO));
-        assert_eq!(retry_after(503, &with("Thu, 01 Jan 1970 00:00:00 GMT")), Some(Duration::ZERO), "past: now");
+        assert_eq!(
+            retry_after(503, &with("Thu, 01 Jan 1970 00:00:00 GMT")),
+            Some(Duration::ZERO),
+            "past: now"
+        );
         let later = retry_after(503, &with("Fri, 31 Dec 9999 23:59:59 GMT")).unwrap();
         assert!(later > Duration::from_secs(3600 * 24 * 365 * 1000), "{later:?}");
         assert_eq!(retry_after(503, &with("-5")), None);

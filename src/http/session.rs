@@ -149,8 +149,16 @@ mod tests {
         let url = Url::parse("http://h.test/").unwrap();
         assert!(jar.store(&url, "b=2"));
         let own: Headers = [("Cookie", "a=1")].into_iter().collect();
-        assert_eq!(with_cookies(&own, Some(&jar), &url).get_all("cookie").collect::<Vec<_>>(), ["a=1; b=2"]);
+        assert_eq!(
+            with_cookies(&own, Some(&jar), &url)
+                .get_all("cookie")
+                .collect::<Vec<_>>(),
+            ["a=1; b=2"]
+        );
         let none = Headers::new();
-        assert!(matches!(with_cookies(&none, None, &url), Cow::Borrowed(_)), "no jar: no copy");
+        assert!(
+            matches!(with_cookies(&none, None, &url), Cow::Borrowed(_)),
+            "no jar: no copy"
+        );
     }
 }

@@ -113,7 +113,11 @@ impl CookieJar {
         let expires = match set.max_age {
             // Max-Age wins over Expires (§5.3 step 3); zero or less means "already expired".
             Some(seconds) if seconds <= 0 => Some(UNIX_EPOCH),
-            Some(seconds) => Some(now.checked_add(Duration::from_secs(seconds as u64)).unwrap_or(latest).min(latest)),
+            Some(seconds) => Some(
+                now.checked_add(Duration::from_secs(seconds as u64))
+                    .unwrap_or(latest)
+                    .min(latest),
+            ),
             None => set.expires.map(|at| at.min(latest)),
         };
         let cookie = Cookie {
@@ -141,7 +145,9 @@ impl CookieJar {
         let mut store = self.store.borrow_mut();
         let stamp = store.tick();
         store.entries.retain(|e| !e.cookie.is_expired_at(now));
-        let same = |e: &Entry| e.cookie.name == cookie.name && e.cookie.domain == cookie.domain && e.cookie.path == cookie.path;
+        let same = |e: &Entry| {
+            e.cookie.name == cookie.name && e.cookie.domain == cookie.domain && e.cookie.path == cookie.path
+        };
         let created = match store.entries.iter().position(same) {
             Some(i) => store.entries.swap_remove(i).created,
             None => stamp,
@@ -179,7 +185,11 @@ impl CookieJar {
             .iter_mut()
             .filter(|e| {
                 let c = &e.cookie;
-                let host_ok = if c.host_only { c.domain == host } else { domain_match(&host, is_ip, &c.domain) };
+                let host_ok = if c.host_only {
+                    c.domain == host
+                } else {
+                    domain_match(&host, is_ip, &c.domain)
+                };
                 host_ok && path_match(url.path(), &c.path) && (secure || !c.secure)
             })
             .collect();
@@ -234,7 +244,12 @@ impl Store {
     /// While more than `limit` entries satisfy `which`, removes the least recently used one.
     fn evict_least_used(&mut self, which: impl Fn(&Entry) -> bool, limit: usize) {
         while self.entries.iter().filter(|e| which(e)).count() > limit {
-            let oldest = self.entries.iter().enumerate().filter(|(_, e)| which(e)).min_by_key(|(_, e)| e.used);
+            let oldest = self
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| which(e))
+                .min_by_key(|(_, e)| e.used);
             let Some((index, _)) = oldest else { return };
             self.entries.swap_remove(index);
         }
@@ -269,7 +284,11 @@ fn host_name(url: &Url) -> (String, bool) {
 /// Domain matching (RFC 6265 §5.1.3): `host` is `domain`, or ends with `.domain` and is a
 /// name, not an IP address (`1.2.3.4` must not match `3.4`).
 pub(crate) fn domain_match(host: &str, host_is_ip: bool, domain: &str) -> bool {
-    host == domain || (!host_is_ip && host.len() > domain.len() && host.ends_with(domain) && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
+    host == domain
+        || (!host_is_ip
+            && host.len() > domain.len()
+            && host.ends_with(domain)
+            && host.as_bytes()[host.len() - domain.len() - 1] == b'.')
 }
 
 /// Path matching (RFC 6265 §5.1.4): `request_path` is `cookie_path`, or begins with it and

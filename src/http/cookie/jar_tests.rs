@@ -85,7 +85,11 @@ fn a_domain_cookie_reaches_the_domain_and_its_subdomains() {
     let cookie = &jar.cookies()[0];
     assert_eq!((cookie.domain.as_str(), cookie.host_only), ("example.com", false));
     for host in ["example.com", "www.example.com", "deep.api.example.com"] {
-        assert_eq!(header(&jar, &format!("http://{host}/")).as_deref(), Some("a=1"), "{host}");
+        assert_eq!(
+            header(&jar, &format!("http://{host}/")).as_deref(),
+            Some("a=1"),
+            "{host}"
+        );
     }
     assert_eq!(header(&jar, "http://notexample.com/"), None);
 }
@@ -94,7 +98,11 @@ fn a_domain_cookie_reaches_the_domain_and_its_subdomains() {
 fn a_server_may_not_set_a_cookie_for_another_domain_or_a_public_suffix() {
     let jar = CookieJar::new();
     assert!(!store(&jar, "http://www.example.com/", "a=1; Domain=other.com"));
-    assert!(!store(&jar, "http://www.example.com/", "a=1; Domain=sub.www.example.com"));
+    assert!(!store(
+        &jar,
+        "http://www.example.com/",
+        "a=1; Domain=sub.www.example.com"
+    ));
     assert!(!store(&jar, "http://www.example.com/", "a=1; Domain=com"));
     assert!(!store(&jar, "http://1.2.3.4/", "a=1; Domain=3.4"));
     assert!(jar.is_empty());
@@ -109,9 +117,21 @@ fn a_server_may_not_set_a_cookie_for_another_domain_or_a_public_suffix() {
 fn max_age_wins_over_expires_and_cookies_expire_on_time() {
     let jar = CookieJar::new();
     // Expires is in the past, but Max-Age (in either order) says 60 s from now.
-    assert!(store(&jar, "http://h.test/", "a=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=60"));
-    assert!(store(&jar, "http://h.test/", "b=2; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
-    assert!(store(&jar, "http://h.test/", "c=3; Expires=Fri, 01 Jan 2021 00:00:30 GMT"));
+    assert!(store(
+        &jar,
+        "http://h.test/",
+        "a=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=60"
+    ));
+    assert!(store(
+        &jar,
+        "http://h.test/",
+        "b=2; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    ));
+    assert!(store(
+        &jar,
+        "http://h.test/",
+        "c=3; Expires=Fri, 01 Jan 2021 00:00:30 GMT"
+    ));
     assert!(store(&jar, "http://h.test/", "session=4"));
     let at = |secs| jar.header_for_at(&url("http://h.test/"), false, now() + Duration::from_secs(secs));
     assert_eq!(at(0).as_deref(), Some("a=1; b=2; c=3; session=4"));
@@ -124,7 +144,11 @@ fn max_age_wins_over_expires_and_cookies_expire_on_time() {
 fn no_cookie_lives_longer_than_400_days() {
     let jar = CookieJar::new();
     assert!(store(&jar, "http://h.test/", "a=1; Max-Age=99999999999999"));
-    assert!(store(&jar, "http://h.test/", "b=1; Expires=Fri, 31 Dec 9999 23:59:59 GMT"));
+    assert!(store(
+        &jar,
+        "http://h.test/",
+        "b=1; Expires=Fri, 31 Dec 9999 23:59:59 GMT"
+    ));
     for cookie in jar.cookies() {
         assert_eq!(cookie.expires, Some(now() + MAX_LIFETIME), "{}", cookie.name);
     }
@@ -137,7 +161,11 @@ fn an_expired_set_cookie_deletes_the_stored_one() {
     assert!(store(&jar, "http://h.test/", "a=gone; Max-Age=0"));
     assert!(jar.is_empty());
     assert!(store(&jar, "http://h.test/", "b=1"));
-    assert!(store(&jar, "http://h.test/", "b=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
+    assert!(store(
+        &jar,
+        "http://h.test/",
+        "b=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+    ));
     assert_eq!(header(&jar, "http://h.test/"), None);
 }
 
@@ -148,7 +176,10 @@ fn the_header_lists_longer_paths_first_then_older_cookies() {
     assert!(store(&jar, "http://h.test/", "deep=2; Path=/a/b"));
     assert!(store(&jar, "http://h.test/", "mid=3; Path=/a"));
     assert!(store(&jar, "http://h.test/", "root2=4; Path=/"));
-    assert_eq!(header(&jar, "http://h.test/a/b/c").as_deref(), Some("deep=2; mid=3; root=1; root2=4"));
+    assert_eq!(
+        header(&jar, "http://h.test/a/b/c").as_deref(),
+        Some("deep=2; mid=3; root=1; root2=4")
+    );
     // Replacing a cookie keeps its creation time, so its place among equals (§5.3 step 11.3).
     assert!(store(&jar, "http://h.test/", "root=new; Path=/"));
     assert_eq!(header(&jar, "http://h.test/").as_deref(), Some("root=new; root2=4"));
@@ -169,7 +200,10 @@ fn same_name_with_another_path_or_domain_is_another_cookie() {
 fn secure_cookies_need_a_secure_channel_both_ways() {
     let jar = CookieJar::new();
     let target = url("http://h.test/");
-    assert!(!jar.store_at(&target, false, "s=1; Secure", now()), "not accepted over http");
+    assert!(
+        !jar.store_at(&target, false, "s=1; Secure", now()),
+        "not accepted over http"
+    );
     assert!(jar.store_at(&target, true, "s=1; Secure", now()));
     assert!(jar.store_at(&target, true, "plain=2", now()));
     assert_eq!(jar.header_for_at(&target, false, now()).as_deref(), Some("plain=2"));
@@ -200,7 +234,10 @@ fn a_domain_keeps_at_most_50_cookies_and_the_least_used_goes() {
     assert_eq!(names.len(), MAX_PER_DOMAIN);
     assert!(!names.contains(&"first".to_string()), "the least recently used went");
     assert!(names.contains(&"second".to_string()), "the one just sent stayed");
-    assert!(store(&jar, "http://other.test/", "elsewhere=1"), "other domains are not affected");
+    assert!(
+        store(&jar, "http://other.test/", "elsewhere=1"),
+        "other domains are not affected"
+    );
 }
 
 #[test]

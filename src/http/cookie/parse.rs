@@ -122,9 +122,13 @@ impl SetCookie {
         } else if is("httponly") {
             self.http_only = true;
         } else if is("samesite") {
-            let parsed = [("strict", SameSite::Strict), ("lax", SameSite::Lax), ("none", SameSite::None)]
-                .into_iter()
-                .find(|(name, _)| value.eq_ignore_ascii_case(name));
+            let parsed = [
+                ("strict", SameSite::Strict),
+                ("lax", SameSite::Lax),
+                ("none", SameSite::None),
+            ]
+            .into_iter()
+            .find(|(name, _)| value.eq_ignore_ascii_case(name));
             if let Some((_, same_site)) = parsed {
                 self.same_site = Some(same_site);
             }
@@ -164,7 +168,10 @@ mod tests {
     #[test]
     fn name_and_value_are_trimmed_of_spaces_and_tabs_only() {
         let cookie = parse(" \tSID = \"31d4d96e407aad42\" \t; ");
-        assert_eq!((cookie.name.as_str(), cookie.value.as_str()), ("SID", "\"31d4d96e407aad42\""));
+        assert_eq!(
+            (cookie.name.as_str(), cookie.value.as_str()),
+            ("SID", "\"31d4d96e407aad42\"")
+        );
         assert_eq!(parse("a=").value, "", "an empty value is a value");
         assert_eq!(parse("a=b=c").value, "b=c", "only the first '=' splits");
     }
@@ -197,12 +204,22 @@ mod tests {
 
     #[test]
     fn bad_attribute_values_are_ignored_and_the_cookie_kept() {
-        let cookie = parse("a=1; Expires=tomorrow; Max-Age=12s; Max-Age=; Domain=; Path=docs; SameSite=Sometimes; Flavour=mint");
+        let cookie =
+            parse("a=1; Expires=tomorrow; Max-Age=12s; Max-Age=; Domain=; Path=docs; SameSite=Sometimes; Flavour=mint");
         assert_eq!(
-            (cookie.expires, cookie.max_age, cookie.domain, cookie.path, cookie.same_site),
+            (
+                cookie.expires,
+                cookie.max_age,
+                cookie.domain,
+                cookie.path,
+                cookie.same_site
+            ),
             (None, None, None, None, None)
         );
-        assert_eq!(parse(&format!("a=1; Path=/{}", "p".repeat(MAX_ATTRIBUTE_VALUE))).path, None);
+        assert_eq!(
+            parse(&format!("a=1; Path=/{}", "p".repeat(MAX_ATTRIBUTE_VALUE))).path,
+            None
+        );
     }
 
     #[test]
