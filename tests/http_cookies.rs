@@ -59,6 +59,10 @@ fn a_cookie_set_by_a_redirect_goes_with_the_next_hop() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "slow under Miri; the jar rule it checks is unit-tested (under Miri too) in src/http/cookie"
+)]
 fn a_cookie_with_a_path_is_sent_only_below_that_path() {
     run(async {
         let server = ScriptServer::start(vec![answers([
@@ -84,6 +88,10 @@ fn a_cookie_with_a_path_is_sent_only_below_that_path() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "slow under Miri; the jar rule it checks is unit-tested (under Miri too) in src/http/cookie"
+)]
 fn an_expired_set_cookie_deletes_the_cookie() {
     run(async {
         let server = ScriptServer::start(vec![answers([
@@ -104,6 +112,10 @@ fn an_expired_set_cookie_deletes_the_cookie() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "slow under Miri; the jar rule it checks is unit-tested (under Miri too) in src/http/cookie"
+)]
 fn the_callers_cookie_header_and_the_jars_cookies_share_one_line() {
     run(async {
         let server = ScriptServer::start(vec![answers([setting(&["jar=1"]), ok("both")])]);
@@ -126,6 +138,10 @@ fn the_callers_cookie_header_and_the_jars_cookies_share_one_line() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "slow under Miri; the jar rule it checks is unit-tested (under Miri too) in src/http/cookie"
+)]
 fn two_clients_given_one_jar_share_their_cookies() {
     run(async {
         let server = ScriptServer::start(vec![answers([setting(&["shared=yes"])]), answers([ok("other")])]);
@@ -162,6 +178,10 @@ fn with_cookies_off_nothing_is_kept_or_sent() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "slow under Miri; the jar rule it checks is unit-tested (under Miri too) in src/http/cookie"
+)]
 fn cookies_refused_by_the_jar_are_never_sent() {
     run(async {
         let server = ScriptServer::start(vec![answers([
