@@ -41,7 +41,8 @@ use crate::http::url::Url;
 /// assert!("users".into_url(None).is_err(), "no base: a relative URL is an error");
 /// ```
 ///
-/// There is deliberately no implementation for an owned `String`: with one, `get(&url)` and
+/// Borrowed text of any kind is accepted. There is deliberately no implementation for an owned
+/// `String`: with one, `get(&url)` and
 /// `get(url)` would both compile and Clippy would ask for the second everywhere. Lend it:
 /// `client.get(&url)`.
 pub trait IntoUrl {
@@ -53,18 +54,13 @@ pub trait IntoUrl {
     fn into_url(self, base: Option<&Url>) -> Result<Url, Error>;
 }
 
-impl IntoUrl for &str {
+/// Any borrowed text: `&str`, `&String`, `&Rc<str>`, `&Cow<str>`…
+impl<T: AsRef<str> + ?Sized> IntoUrl for &T {
     fn into_url(self, base: Option<&Url>) -> Result<Url, Error> {
         match base {
-            Some(base) => base.join(self),
-            None => Url::parse(self),
+            Some(base) => base.join(self.as_ref()),
+            None => Url::parse(self.as_ref()),
         }
-    }
-}
-
-impl IntoUrl for &String {
-    fn into_url(self, base: Option<&Url>) -> Result<Url, Error> {
-        self.as_str().into_url(base)
     }
 }
 
