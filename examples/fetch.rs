@@ -11,7 +11,8 @@
 //! high-performance applications), section "3.3 内存优化技巧" (memory optimization techniques).
 //!
 //! Run with: `cargo run --example fetch -- [-X METHOD] [-H 'Name: value']... [-d DATA]
-//! [--timeout SECS] [-i] [-L] URL...` (try `python3 -m http.server --bind 127.0.0.1 8000`).
+//! [-b COOKIES|FILE] [-c FILE] [-x PROXY] [--timeout SECS] [-i] [-L] URL...` (try
+//! `python3 -m http.server --bind 127.0.0.1 8000`).
 //! For `https://` URLs add `--features tls` (after `--example fetch`), and `--cacert FILE` to
 //! trust a private CA as curl does (here in addition to the bundled roots).
 //!
@@ -24,6 +25,11 @@
 //!    answer, as with curl. (Today the client fails with "gave up after 0 redirects" instead;
 //!    fetch then says "use -L" and exits 1.) With `-L` the client follows up to 10 redirects
 //!    inside `send`, so `-i` shows the last head only (curl shows every hop's).
+//! 4. Cookies (aiohttp's session jar): every URL shares the client's `CookieJar`, so a cookie
+//!    the first URL sets goes to the second. `-b 'a=1; b=2'` adds a `Cookie` header, `-b FILE`
+//!    loads a jar and `-c FILE` saves it at the end, both in the Netscape cookie file format
+//!    curl uses (one tab-separated line per cookie). Unlike curl, whose cookie engine is off
+//!    unless `-b` or `-c` turns it on, evloop's client keeps cookies by default, as aiohttp's does.
 //!
 //! What production tools do differently: curl speaks TLS, HTTP/2 and 3, and decodes gzip; it
 //! writes to stdout without blocking its event loop. Here a write to a full pipe blocks the
@@ -33,17 +39,25 @@ mod support;
 
 use std::io::{self, Write};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::rc::Rc;
+use std::time::{Duration, UNIX_EPOCH};
 
-use evloop::http::{Client, ClientConfig, Error, Method, Response, Url, Version, validate_header};
+use evloop::http::{
+    Client, ClientConfig, Cookie, CookieJar, Error, Method, Proxy, Response, Url, Version, validate_header,
+};
 
-const USAGE: &str = "usage: fetch [-X METHOD] [-H 'Name: value']... [-d DATA] [--timeout SECS] [-i] [-L] URL...";
+const USAGE: &str = "usage: fetch [-X METHOD] [-H 'Name: value']... [-d DATA] [-b COOKIES|FILE] [-c FILE] [-x PROXY] [--timeout SECS] [-i] [-L] URL...";
 
 const HELP: &str = "Fetches each URL in order, on one keep-alive client, and writes the bodies to stdout.
 
   -X METHOD       request method (default GET, or POST with -d)
   -H 'Name: val'  add a request header (repeatable)
   -d DATA         send DATA as the body (form-encoded unless -H sets Content-Type)
+  -b, --cookie 'a=1; b=2' | FILE
+                  send these cookies, or load a Netscape-format cookie file into the jar
+  -c, --cookie-jar FILE
+                  write every cookie of the jar to FILE at the end (Netscape format)
+  -x, --proxy URL use this http:// proxy (http://[user:pass@]host:port)
   --timeout SECS  total deadline per request, connecting and the whole body included
   -i              print the status line and headers before the body
   -L              follow redirects (up to 10)
@@ -62,6 +76,13 @@ struct Args {
     include_head: bool,
     follow: bool,
     cacert: Option<String>,
+    /// `-b name=value…`: sent as a `Cookie` header.
+    cookie_header: Option<String>,
+    /// `-b FILE`: a cookie file to load into the jar first.
+    cookie_file: Option<String>,
+    /// `-c FILE`: where to save the jar at the end.
+    cookie_jar: Option<String>,
+    proxy: Option<Proxy>,
     urls: Vec<String>,
 }
 
@@ -116,6 +137,22 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, Usage> {
             }
             "-d" | "--data" => args.data = Some(value("-d")?),
             "--cacert" => args.cacert = Some(value("--cacert")?),
+            // curl's rule: with an `=` it is cookie data, otherwise a file name.
+            "-b" | "--cookie" => match value("-b")? {
+                data if data.contains('=') => args.cookie_header = Some(data),
+                file => args.cookie_file = Some(file),
+            },
+            "-c" | "--cookie-jar" => args.cookie_jar = Some(value("-c")?),
+            "-x" | "--proxy" => {
+                let text = value("-x")?;
+                let url = if text.contains("://") {
+                    text.clone()
+                } else {
+                    format!("http://{text}")
+                };
+                let proxy = Proxy::new(&url).map_err(|e| Usage::Bad(format!("-x {text:?}: {e}")))?;
+                args.proxy = Some(proxy);
+            }
             "--timeout" | "-m" | "--max-time" => {
                 let text = value("--timeout")?;
                 let secs: f64 = text
@@ -147,10 +184,20 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Args, Usage> {
 
 /// Fetches every URL in order on one client; true if all of them succeeded.
 async fn fetch_all(args: Args) -> bool {
+    let jar = Rc::new(CookieJar::new());
+    if let Some(path) = &args.cookie_file {
+        match std::fs::read_to_string(path) {
+            Ok(text) => netscape::load(&jar, &text),
+            // curl too goes on without the cookies when the file cannot be read.
+            Err(e) => eprintln!("fetch: -b {path}: {e} (going on without those cookies)"),
+        }
+    }
     #[allow(unused_mut)] // without the tls feature, --cacert only fails
     let mut config = ClientConfig {
         // curl's default is not to follow; `-L` follows, curl's limit is 50, aiohttp's 10.
         max_redirects: if args.follow { 10 } else { 0 },
+        cookies: Some(jar.clone()),
+        proxy: args.proxy.clone(),
         ..ClientConfig::default()
     };
     if let Some(path) = &args.cacert {
@@ -175,6 +222,12 @@ async fn fetch_all(args: Args) -> bool {
             all_ok = false;
         }
         log::debug!("idle connections kept for the next URL: {}", client.idle_connections());
+    }
+    if let Some(path) = &args.cookie_jar
+        && let Err(e) = std::fs::write(path, netscape::save(&jar))
+    {
+        eprintln!("fetch: -c {path}: {e}");
+        all_ok = false;
     }
     all_ok
 }
@@ -208,6 +261,9 @@ async fn fetch_one(client: &Client, args: &Args, url: &str) -> Result<(), Failur
     let mut request = client.request(method, url);
     for (name, value) in &args.headers {
         request = request.header(name, value);
+    }
+    if let Some(cookies) = &args.cookie_header {
+        request = request.header("Cookie", cookies);
     }
     if let Some(data) = &args.data {
         if !args
@@ -254,4 +310,68 @@ fn write_head(out: &mut impl Write, response: &Response) -> io::Result<()> {
         write!(out, "{name}: {value}\r\n")?;
     }
     out.write_all(b"\r\n")
+}
+
+/// The Netscape cookie file format (curl's `-b FILE`/`-c FILE`): one cookie per line, seven
+/// tab-separated fields — domain, "include subdomains", path, secure, expiry (Unix seconds,
+/// 0 for a session cookie), name, value — with `#HttpOnly_` before the domain of an HttpOnly
+/// cookie and `#` starting a comment.
+mod netscape {
+    use super::*;
+
+    /// Every cookie of the jar, one line each, under curl's header comment.
+    pub fn save(jar: &CookieJar) -> String {
+        let mut out = String::from("# Netscape HTTP Cookie File\n# Written by evloop's fetch example.\n\n");
+        let flag = |b: bool| if b { "TRUE" } else { "FALSE" };
+        for c in jar.cookies() {
+            let expires = c
+                .expires
+                .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            // A domain cookie is written with a leading dot, as curl does.
+            let domain = if c.host_only {
+                c.domain.clone()
+            } else {
+                format!(".{}", c.domain)
+            };
+            let prefix = if c.http_only { "#HttpOnly_" } else { "" };
+            let (subdomains, secure) = (flag(!c.host_only), flag(c.secure));
+            out.push_str(&format!(
+                "{prefix}{domain}\t{subdomains}\t{}\t{secure}\t{expires}\t{}\t{}\n",
+                c.path, c.name, c.value
+            ));
+        }
+        out
+    }
+
+    /// Puts every well-formed line of `text` into the jar; other lines are skipped.
+    pub fn load(jar: &CookieJar, text: &str) {
+        for line in text.lines() {
+            let (http_only, line) = match line.strip_prefix("#HttpOnly_") {
+                Some(rest) => (true, rest),
+                None if line.starts_with('#') => continue,
+                None => (false, line),
+            };
+            let fields: Vec<&str> = line.split('\t').collect();
+            let [domain, subdomains, path, secure, expires, name, value] = fields[..] else {
+                continue;
+            };
+            let expires = match expires.parse::<u64>() {
+                Ok(0) => None,
+                Ok(secs) => Some(UNIX_EPOCH + Duration::from_secs(secs)),
+                Err(_) => continue,
+            };
+            jar.insert(Cookie {
+                name: name.to_string(),
+                value: value.to_string(),
+                domain: domain.trim_start_matches('.').to_ascii_lowercase(),
+                path: path.to_string(),
+                expires,
+                secure: secure == "TRUE",
+                http_only,
+                host_only: subdomains != "TRUE",
+                same_site: None,
+            });
+        }
+    }
 }

@@ -77,6 +77,11 @@ fn main() {
         ("httpbin_bytes_and_stream_bodies_are_complete", httpbin_bodies),
         ("httpbin_redirects_are_followed_up_to_the_limit", httpbin_redirects),
         (
+            "httpbin_cookies_set_on_a_redirect_come_back_and_can_be_deleted",
+            httpbin_cookies,
+        ),
+        ("httpbin_redirect_to_is_recorded_in_the_history", httpbin_history),
+        (
             "httpbin_delay_and_drip_are_cut_off_by_the_total_deadline",
             httpbin_timeouts,
         ),
@@ -250,6 +255,54 @@ fn httpbin_redirects(p: &Peers) {
             .send()
             .await;
         assert!(matches!(away, Err(Error::RedirectNotHttp { .. })), "{away:?}");
+    });
+}
+
+fn httpbin_cookies(p: &Peers) {
+    on_loop(async {
+        let client = Client::new();
+        // /cookies/set answers 302 with the Set-Cookie and a Location of /cookies: the jar
+        // must take the cookie from the redirect and send it on the next hop.
+        let response = client
+            .get(&p.url("EVLOOP_HTTPBIN", "/cookies/set?a=1&b=two"))
+            .send()
+            .await
+            .expect("GET /cookies/set");
+        assert_eq!(
+            response.history().iter().map(|hop| hop.status).collect::<Vec<_>>(),
+            [302]
+        );
+        let body = response.text().await.expect("body");
+        assert!(
+            body.contains("\"a\": \"1\"") && body.contains("\"b\": \"two\""),
+            "{body}"
+        );
+        let body = client
+            .get(&p.url("EVLOOP_HTTPBIN", "/cookies/delete?a"))
+            .send()
+            .await
+            .expect("GET /cookies/delete")
+            .text()
+            .await
+            .expect("body");
+        assert!(!body.contains("\"a\"") && body.contains("\"b\": \"two\""), "{body}");
+        assert_eq!(client.cookie_jar().map(|jar| jar.len()), Some(1));
+    });
+}
+
+fn httpbin_history(p: &Peers) {
+    on_loop(async {
+        let client = Client::new();
+        let start = p.url("EVLOOP_HTTPBIN", "/redirect-to?url=%2Fget&status_code=307");
+        let response = client.get(&start).send().await.expect("GET /redirect-to");
+        let hops: Vec<(u16, String)> = response
+            .history()
+            .iter()
+            .map(|h| (h.status, h.url.to_string()))
+            .collect();
+        assert_eq!(hops, [(307, start.clone())]);
+        assert!(response.url().to_string().ends_with("/get"), "{}", response.url());
+        assert_eq!(response.status(), 200);
     });
 }
 

@@ -12,6 +12,7 @@
 //! | `chunked_decoder` | limits byte, then chunked bytes     | [`chunked_decoder`]: whole = split anywhere = a reference decoder |
 //! | `url`             | `base` LF `reference` (UTF-8)       | [`url`]: parse → to_string → parse is a fixed point; join's result parses |
 //! | `line_reader`     | limit byte, piece sizes, then text  | [`line_reader`]: `BufReader::read_line` split anywhere = a reference split |
+//! | `set_cookie`      | request URL LF `Set-Cookie` lines   | [`set_cookie`]: parsed cookies are sane; the jar keeps only the host's own; its `Cookie` header is valid |
 //!
 //! A panic anywhere (a failed assertion, an overflow, an index out of range) is a crash for
 //! libFuzzer. The first byte of the `response_head` and `chunked_decoder` inputs picks the limits,
@@ -25,6 +26,10 @@ use evloop::http::{
 // The streams' line reader (evloop::io::BufReader), in a file of its own.
 mod line_reader;
 pub use line_reader::line_reader;
+
+// Set-Cookie parsing and the cookie jar (evloop::http::cookie), in a file of its own.
+mod set_cookie;
+pub use set_cookie::set_cookie;
 
 /// An error as compared across runs: its variant and fields (errors have no `PartialEq`).
 fn kind(error: &Error) -> String {

@@ -24,6 +24,7 @@ use crate::http::framing::{BodyDecoder, ChunkLimits, Framing};
 use crate::http::headers::Headers;
 use crate::http::pool::{Pool, Slot};
 use crate::http::response::{ResponseHead, Version};
+use crate::http::session::Redirect;
 use crate::http::url::Url;
 use crate::timer::deadline_after;
 
@@ -105,6 +106,8 @@ pub struct Response {
     reading: Option<Box<Reading>>,
     /// Most bytes `bytes()`/`text()` will buffer.
     max_body: u64,
+    /// The redirects followed on the way here, oldest first (`session.rs`).
+    history: Vec<Redirect>,
 }
 
 impl Response {
@@ -114,6 +117,7 @@ impl Response {
             url,
             reading: Some(reading),
             max_body,
+            history: Vec::new(),
         };
         // A bodiless response (HEAD, 204, 304, Content-Length: 0) is complete already.
         response.finish_if_done();
@@ -145,14 +149,28 @@ impl Response {
         &self.url
     }
 
+    /// The redirects followed to get here, oldest first (aiohttp's `resp.history`); empty when
+    /// the first answer was final.
+    pub fn history(&self) -> &[Redirect] {
+        &self.history
+    }
+
+    pub(crate) fn set_history(&mut self, history: Vec<Redirect>) {
+        self.history = history;
+    }
+
     /// `Err(Error::Status(code))` for a 4xx or 5xx status, the response otherwise
     /// (aiohttp's `raise_for_status`).
     ///
     /// # Errors
-    /// [`Error::Status`] for 4xx and 5xx.
+    /// [`Error::Status`] for 4xx and 5xx; [`Error::RetryAfter`] instead for a 429 or 503
+    /// whose `Retry-After` says when to come back.
     pub fn error_for_status(self) -> Result<Response, Error> {
-        if (400..600).contains(&self.head.status) {
-            Err(Error::Status(self.head.status))
+        let status = self.head.status;
+        if let Some(delay) = crate::http::retry::retry_after(status, &self.head.headers) {
+            Err(Error::RetryAfter { status, delay })
+        } else if (400..600).contains(&status) {
+            Err(Error::Status(status))
         } else {
             Ok(self)
         }

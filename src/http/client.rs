@@ -9,7 +9,9 @@
 //!    ├─ write head + body; read 1xx heads, then the final head    ── `read` timeout per read
 //!    │    (a reused connection that fails before any response byte: retry once on a fresh
 //!    │     connection, for idempotent methods only — never for POST)
-//!    ├─ 301/302/303/307/308 with a Location: drain, follow (up to `max_redirects`)
+//!    │    (each hop carries the jar's cookies, and its Set-Cookies go into the jar: session.rs)
+//!    ├─ 301/302/303/307/308 with a Location: drain, follow (up to `max_redirects`), and
+//!    │    remember the hop in the response's history
 //!    └─ return the Response; its body is read on demand, then the connection goes back to
 //!       the pool (or is closed) and the slot is released
 //! ```
@@ -24,13 +26,16 @@ use std::time::Duration;
 
 use crate::http::body::{Reading, Response};
 use crate::http::conn::{Conn, Origin};
+use crate::http::cookie::CookieJar;
 use crate::http::deadline::Deadline;
 use crate::http::error::{Error, TimeoutKind};
 use crate::http::framing::{ChunkLimits, Framing, body_framing, connection_reusable};
 use crate::http::headers::Headers;
 use crate::http::pool::Pool;
+use crate::http::proxy::Proxy;
 use crate::http::request::{Method, encode_request_head, validate_header};
 use crate::http::response::{HeadLimits, ResponseHead};
+use crate::http::session::{self, IntoUrl, Redirect};
 use crate::http::url::Url;
 use crate::timer::deadline_after;
 
@@ -73,6 +78,20 @@ pub struct ClientConfig {
     /// Which roots `https://` connections trust (default: Mozilla's, compiled in).
     #[cfg(feature = "tls")]
     pub tls: crate::http::TlsConfig,
+    /// Headers sent with every request that does not set the same name itself (aiohttp's
+    /// `ClientSession(headers=…)`). Checked like a request's own, at `send`.
+    pub default_headers: Headers,
+    /// What relative string URLs resolve against (aiohttp's `base_url`), as a redirect's
+    /// `Location` does: `"users"` against `http://h/v1/` is `http://h/v1/users`.
+    pub base_url: Option<Url>,
+    /// The cookie jar (default: a fresh, empty one, as aiohttp's session has); `None` sends and
+    /// keeps no cookies. Cloning the config, or putting one `Rc` in several, shares the jar.
+    pub cookies: Option<Rc<CookieJar>>,
+    /// The proxy for `http://` requests (default none).
+    pub proxy: Option<Proxy>,
+    /// Read the proxy from `http_proxy`/`no_proxy` when `proxy` is `None` (aiohttp's
+    /// `trust_env`; default false: like aiohttp, the environment is ignored unless asked).
+    pub trust_env: bool,
 }
 
 impl Default for ClientConfig {
@@ -92,6 +111,11 @@ impl Default for ClientConfig {
             max_body: 10 * 1024 * 1024,
             #[cfg(feature = "tls")]
             tls: crate::http::TlsConfig::default(),
+            default_headers: Headers::new(),
+            base_url: None,
+            cookies: Some(Rc::new(CookieJar::new())),
+            proxy: None,
+            trust_env: false,
         }
     }
 }
@@ -133,6 +157,9 @@ impl Default for ClientConfig {
 pub struct Client {
     config: Rc<ClientConfig>,
     pool: Rc<Pool>,
+    /// Why the environment's proxy (`trust_env`) could not be used: every request fails with
+    /// it, rather than silently going around the proxy the environment asked for.
+    env_proxy_error: Option<&'static str>,
 }
 
 impl Default for Client {
@@ -148,7 +175,16 @@ impl Client {
     }
 
     /// A client with `config`.
-    pub fn with_config(config: ClientConfig) -> Client {
+    pub fn with_config(mut config: ClientConfig) -> Client {
+        let mut env_proxy_error = None;
+        if config.trust_env && config.proxy.is_none() {
+            match Proxy::from_env() {
+                Ok(proxy) => config.proxy = proxy,
+                Err(_) => {
+                    env_proxy_error = Some("the http_proxy (or HTTP_PROXY) variable is not an http://host:port URL")
+                }
+            }
+        }
         let pool = Pool::new(
             config.limit,
             config.limit_per_host,
@@ -158,6 +194,7 @@ impl Client {
         Client {
             config: Rc::new(config),
             pool: Rc::new(pool),
+            env_proxy_error,
         }
     }
 
@@ -167,31 +204,37 @@ impl Client {
     }
 
     /// Starts a GET request.
-    pub fn get(&self, url: &str) -> RequestBuilder {
+    pub fn get(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::GET, url)
     }
 
     /// Starts a HEAD request.
-    pub fn head(&self, url: &str) -> RequestBuilder {
+    pub fn head(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::HEAD, url)
     }
 
     /// Starts a POST request.
-    pub fn post(&self, url: &str) -> RequestBuilder {
+    pub fn post(&self, url: impl IntoUrl) -> RequestBuilder {
         self.request(Method::POST, url)
     }
 
-    /// Starts a request with any method.
-    pub fn request(&self, method: Method, url: &str) -> RequestBuilder {
+    /// Starts a request with any method, to a [`Url`] or a string (resolved against the
+    /// configured `base_url`, if any; an invalid one is reported by `send`).
+    pub fn request(&self, method: Method, url: impl IntoUrl) -> RequestBuilder {
         RequestBuilder {
             client: self.clone(),
             method,
-            url: Url::parse(url),
+            url: url.into_url(self.config.base_url.as_ref()),
             headers: Headers::new(),
             body: None,
             error: None,
             total_timeout: self.config.total_timeout,
         }
+    }
+
+    /// The cookie jar, if cookies are on.
+    pub fn cookie_jar(&self) -> Option<&CookieJar> {
+        self.config.cookies.as_deref()
     }
 
     /// Idle connections currently kept (for tests and curiosity).
@@ -277,17 +320,25 @@ impl RequestBuilder {
         if let Some(error) = error {
             return Err(error);
         }
+        if let Some(reason) = client.env_proxy_error {
+            return Err(Error::InvalidUrl { reason });
+        }
         let mut url = url?;
         let config = &*client.config;
+        session::add_default_headers(&mut headers, &config.default_headers);
+        let jar = config.cookies.as_deref();
+        let mut history = Vec::new();
         let mut deadline = Deadline::new(
             total_timeout.map(|d| deadline_after(crate::time::now(), d)),
             config.read_timeout,
         );
         let mut redirects = 0;
         loop {
+            let hop_headers = session::with_cookies(&headers, jar, &url);
             let (head, reading) = client
-                .execute(&method, &url, &headers, body.as_deref(), &mut deadline)
+                .execute(&method, &url, &hop_headers, body.as_deref(), &mut deadline)
                 .await?;
+            session::store_cookies(jar, &url, &head.headers);
             // `max_redirects: 0` means "do not follow": the 3xx itself is the answer (curl
             // without -L). Otherwise a redirect past the limit is an error (a loop, likely).
             let location = match head.status {
@@ -295,7 +346,9 @@ impl RequestBuilder {
                 _ => None,
             };
             let Some(location) = location else {
-                return Ok(Response::new(head, url, reading, config.max_body));
+                let mut response = Response::new(head, url, reading, config.max_body);
+                response.set_history(history);
+                return Ok(response);
             };
             if redirects == config.max_redirects {
                 return Err(Error::TooManyRedirects {
@@ -312,6 +365,11 @@ impl RequestBuilder {
             // 303, and 301/302 after a POST (what every browser does), become a bodiless GET;
             // 307 and 308 repeat the request as it was.
             let status = head.status;
+            history.push(Redirect {
+                status,
+                url: url.clone(),
+                headers: head.headers,
+            });
             if status == 303 && method != Method::HEAD || (matches!(status, 301 | 302) && method == Method::POST) {
                 method = Method::GET;
                 body = None;
@@ -354,13 +412,19 @@ impl Client {
         let config = &*self.config;
         let mut request = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
         encode_request_head(method, url, headers, body.map(|b| b.len() as u64), &mut request)?;
+        // Through a proxy (proxy.rs): connect to it, and name the whole URL on the request line.
+        let proxy = config.proxy.as_ref().filter(|proxy| proxy.applies_to(url));
+        if let Some(proxy) = proxy {
+            proxy.rewrite_head(&mut request, method, url, headers.contains("proxy-authorization"));
+        }
         if let Some(body) = body {
             request.extend_from_slice(body);
         }
+        let to = proxy.map_or(url, Proxy::url);
         let origin = Origin {
-            scheme: url.scheme(),
-            host: url.host().clone(),
-            port: url.port(),
+            scheme: to.scheme(),
+            host: to.host().clone(),
+            port: to.port(),
         };
         // Waiting for a slot counts toward the total deadline; whichever limit cuts it off,
         // the error says it was the pool wait.

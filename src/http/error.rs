@@ -9,7 +9,7 @@
 //! | the caller's input      | `InvalidUrl`, `UnsupportedScheme`, `InvalidMethod`, `InvalidHeader`   |
 //! | the network             | `Io`, `Connect`, `Timeout`, `Closed`                                   |
 //! | the server's bytes      | `Malformed`, `HeadTooLarge`, `TooManyHeaders`, `BodyTooLarge`, `Truncated`, `UnexpectedUpgrade` |
-//! | the client's policy     | `TooManyRedirects`, `RedirectNotHttp`, `Status`                        |
+//! | the client's policy     | `TooManyRedirects`, `RedirectNotHttp`, `Status`, `RetryAfter`          |
 //!
 //! Every `Display` says what happened and what to try (STYLE habit 10). Two rules
 //! keep secrets out of logs: an error never repeats a whole URL (it may carry
@@ -107,6 +107,15 @@ pub enum Error {
     /// The server answered with an error status (4xx or 5xx); produced only when the
     /// caller asks for it (`error_for_status`).
     Status(u16),
+    /// The server answered 429 (Too Many Requests) or 503 (Service Unavailable) and said in
+    /// `Retry-After` when to come back; produced by `error_for_status` instead of
+    /// [`Error::Status`], and honoured by [`with_retry`](super::with_retry).
+    RetryAfter {
+        /// The status code (429 or 503).
+        status: u16,
+        /// How long the server asked the client to wait.
+        delay: std::time::Duration,
+    },
     /// The connection closed before any byte of a response arrived. On a reused
     /// connection this usually means the server had already timed it out.
     Closed,
@@ -314,6 +323,12 @@ impl fmt::Display for Error {
                  disable redirects to see the 3xx response, or use a TLS-capable client"
             ),
             Error::Status(code) => write!(f, "server answered with error status {code}"),
+            Error::RetryAfter { status, delay } => write!(
+                f,
+                "server answered with status {status} and asked to be retried after {} s; \
+                 with_retry waits that long (up to RetryPolicy::max_retry_after)",
+                delay.as_secs()
+            ),
             Error::Closed => write!(
                 f,
                 "connection closed before the response started; an idle connection may have expired, \

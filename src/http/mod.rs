@@ -22,6 +22,7 @@
 //! | [`response`] | parse response heads, skip 1xx, enforce head limits       | RFC 9112 §4, §5          |
 //! | [`framing`]  | decide where the body ends; decode it byte by byte        | RFC 9112 §6, §7          |
 //! | [`headers`]  | the ordered, case-insensitive header map both sides use   | RFC 9110 §5              |
+//! | [`cookie`]   | parse `Set-Cookie`; the jar that keeps and sends cookies  | RFC 6265 §5              |
 //! | [`error`]    | the one error type of the client                          |                          |
 //!
 //! The order of one exchange, and which piece does each step:
@@ -51,6 +52,10 @@
 //! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter                        |
 //! | `transport.rs`| what a connection's bytes travel on: TCP, or TLS over it               |
 //! | `tls/`        | HTTPS with rustls (feature `tls`): roots, the TLS stream, its errors   |
+//! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter, `Retry-After`         |
+//! | `session.rs`  | [`IntoUrl`], default headers, cookies per hop, [`Redirect`] history    |
+//! | `proxy.rs`    | [`Proxy`]: plain-HTTP forward proxies, `http_proxy`/`no_proxy`         |
+//! | `date.rs`     | the lenient HTTP/cookie date parser (`Expires`, `Retry-After`)         |
 //! | `tests/`      | the protocol layer's unit tests, one file per module                   |
 //!
 //! # What this layer does not do
@@ -61,6 +66,7 @@
 //! protocol upgrades, no `CONNECT`. Each is a deliberate omission that keeps the
 //! client small enough to read in one sitting.
 
+pub mod cookie;
 pub mod error;
 pub mod framing;
 pub mod headers;
@@ -72,25 +78,31 @@ pub mod url;
 mod body;
 mod client;
 mod conn;
+mod date;
 mod deadline;
 mod pool;
+mod proxy;
 mod retry;
 mod transport;
 // HTTPS (the `tls` feature): rustls over the connection's socket.
 #[cfg(feature = "tls")]
 pub mod tls;
+mod session;
 
 #[cfg(test)]
 mod tests;
 
 pub use body::Response;
 pub use client::{Client, ClientConfig, RequestBuilder};
+pub use cookie::{Cookie, CookieJar, SameSite};
 pub use error::{Error, Malformed, TimeoutKind};
 pub use framing::{BodyDecoder, ChunkLimits, Framing, body_framing, connection_reusable};
 pub use headers::Headers;
+pub use proxy::Proxy;
 pub use request::{Method, USER_AGENT, basic_authorization, encode_request_head, validate_header};
 pub use response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader, Version, parse_response_head};
 pub use retry::{RetryPolicy, with_retry};
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
+pub use session::{IntoUrl, Redirect};
 pub use url::{Credentials, DEFAULT_HTTPS_PORT, DEFAULT_PORT, Host, Scheme, Url};

@@ -8,12 +8,22 @@
 //! once do not retry in lock-step and hammer the server together. What is retryable by
 //! default: timeouts, connection failures, a connection closed before the response, and 5xx
 //! statuses (when the attempt turns them into `Error::Status` with `error_for_status`).
+//!
+//! A server that says *when* to come back is believed: a 429 or 503 with `Retry-After`
+//! (RFC 9110 §10.2.3: delay-seconds, or an HTTP-date) becomes `Error::RetryAfter` in
+//! `error_for_status`, and the wait before the next attempt is then the server's delay — not
+//! the backoff, and without jitter — capped by `max_retry_after`, so a server asking for an
+//! hour cannot stall a program that allows a minute. A date is read against the wall clock
+//! (`SystemTime`), since that is what it names; the wait itself is a loop timer, so a virtual
+//! clock skips it like any other sleep.
 
 use std::cell::Cell;
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
+use crate::http::date::parse_http_date;
 use crate::http::error::Error;
+use crate::http::headers::Headers;
 
 /// When and how often [`with_retry`] tries again.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +40,9 @@ pub struct RetryPolicy {
     /// reproducible demo); `None` (the default) draws it from a per-thread generator seeded
     /// from the system clock, so that separate processes do not retry in lock-step.
     pub jitter_seed: Option<u64>,
+    /// The longest wait a server's `Retry-After` may impose (default 60 s); a longer one is
+    /// cut to this.
+    pub max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -40,6 +53,7 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(10),
             retry_if: RetryPolicy::is_retryable,
             jitter_seed: None,
+            max_retry_after: Duration::from_secs(60),
         }
     }
 }
@@ -51,6 +65,8 @@ impl RetryPolicy {
     pub fn is_retryable(error: &Error) -> bool {
         match error {
             Error::Status(code) => *code >= 500,
+            // The server asked to be tried again later: a 429 as much as a 503.
+            Error::RetryAfter { .. } => true,
             Error::Timeout(_) | Error::Connect { .. } | Error::Closed | Error::Io(_) | Error::Truncated { .. } => true,
             _ => false,
         }
@@ -94,8 +110,10 @@ where
                 };
                 // `mul_f64` would panic where the product rounds past `Duration::MAX`.
                 let backoff = policy.backoff(n);
-                let delay =
-                    Duration::try_from_secs_f64(backoff.as_secs_f64() * (0.5 + 0.5 * random)).unwrap_or(backoff);
+                let delay = match &error {
+                    Error::RetryAfter { delay, .. } => (*delay).min(policy.max_retry_after),
+                    _ => Duration::try_from_secs_f64(backoff.as_secs_f64() * (0.5 + 0.5 * random)).unwrap_or(backoff),
+                };
                 log::debug!(target: "evloop::http", "attempt {} failed ({error}); retrying in {delay:?}", n + 1);
                 crate::time::sleep(delay).await;
                 n += 1;
@@ -103,6 +121,21 @@ where
             Err(error) => return Err(error),
         }
     }
+}
+
+/// The delay a 429 or 503 response asks for in `Retry-After` (RFC 9110 §10.2.3), if it has
+/// one that parses: whole seconds, or an HTTP-date (a date in the past is "now"). Other
+/// statuses give `None`: `Retry-After` on a 3xx is about redirects, not retries.
+pub(crate) fn retry_after(status: u16, headers: &Headers) -> Option<Duration> {
+    if status != 429 && status != 503 {
+        return None;
+    }
+    let value = headers.get("retry-after")?.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = parse_http_date(value)?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
 thread_local! {
@@ -203,6 +236,46 @@ mod tests {
             attempts
         });
         assert_eq!(attempts, 1);
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_for_429_and_503_only() {
+        let with = |value: &str| -> Headers { [("Retry-After", value)].into_iter().collect() };
+        assert_eq!(retry_after(503, &with("120")), Some(Duration::from_secs(120)));
+        assert_eq!(retry_after(429, &with(" 0 ")), Some(Duration::ZERO));
+        assert_eq!(
+            retry_after(503, &with("Thu, 01 Jan 1970 00:00:00 GMT")),
+            Some(Duration::ZERO),
+            "past: now"
+        );
+        let later = retry_after(503, &with("Fri, 31 Dec 9999 23:59:59 GMT")).unwrap();
+        assert!(later > Duration::from_secs(3600 * 24 * 365 * 1000), "{later:?}");
+        assert_eq!(retry_after(503, &with("-5")), None);
+        assert_eq!(retry_after(503, &with("soon")), None);
+        assert_eq!(retry_after(503, &Headers::new()), None);
+        assert_eq!(retry_after(500, &with("5")), None, "only 429 and 503");
+    }
+
+    #[test]
+    fn a_retry_after_delay_replaces_the_backoff_up_to_the_cap() {
+        let rt = crate::Runtime::builder().virtual_clock().build().unwrap();
+        let waits = rt.block_on(async {
+            let policy = RetryPolicy {
+                max_attempts: 3,
+                max_retry_after: Duration::from_secs(30),
+                ..Default::default()
+            };
+            let start = crate::time::now();
+            let mut at = Vec::new();
+            let _ = with_retry(policy, |n| {
+                at.push((crate::time::now() - start).as_secs());
+                let delay = Duration::from_secs(if n == 0 { 7 } else { 3600 });
+                async move { Err::<(), _>(Error::RetryAfter { status: 503, delay }) }
+            })
+            .await;
+            at
+        });
+        assert_eq!(waits, [0, 7, 37], "7 s as asked, then an hour cut to 30 s");
     }
 
     #[test]
