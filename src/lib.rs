@@ -54,6 +54,7 @@ mod list;
 mod reactor;
 mod slots;
 mod timer;
+mod waits_on;
 mod waking;
 
 // Floor 2: the task core.
@@ -73,6 +74,7 @@ mod runtime;
 mod blocking;
 mod callback;
 mod current;
+mod eager;
 mod remote_spawn;
 mod spawn;
 pub mod time;
@@ -90,11 +92,12 @@ pub mod sync;
 pub use blocking::spawn_blocking;
 pub use callback::{CallbackHandle, CallbackId, call_at, call_later, call_soon};
 pub use combinators::{AsCompleted, Either, ReturnWhen, Waited, as_completed, gather, gather_all, race, select, wait};
-pub use current::{current_id, set_exception_handler, stats};
+pub use current::{all_tasks, current_id, set_exception_handler, stats};
+pub use eager::spawn_eager;
 pub use exception::ExceptionContext;
 pub use group::{Failure, GroupError, TaskGroup};
 pub use remote_spawn::RemoteHandle;
-pub use runtime::{Builder, Remote, RunReady, Runtime, Stats};
+pub use runtime::{Builder, Ran, Remote, RunReady, Runtime, Stats, TaskDump, TaskInfo, TaskState, TurnReport, WaitsOn, Wakes};
 pub use spawn::{YieldNow, shield, spawn, spawn_named, yield_now};
 pub use task::{JoinError, JoinHandle, TaskId};
 

@@ -72,6 +72,12 @@ pub(crate) struct IoKey(Key);
 const _: () = assert!(usize::BITS >= 64, "evloop packs a 64-bit key into each mio token");
 
 impl IoKey {
+    /// The key as one number, stable for the life of the registration: how the task dump and
+    /// the record name an I/O source.
+    pub(crate) fn bits(self) -> u64 {
+        self.0.to_bits()
+    }
+
     fn token(self) -> Token {
         Token(self.0.to_bits() as usize)
     }
@@ -212,6 +218,11 @@ impl Reactor {
     /// How many read-side events this source has seen (wrapping); `None` if not registered.
     pub(crate) fn read_events(&self, key: IoKey) -> Option<u32> {
         self.sources.get(key.0).map(|s| s.read_events)
+    }
+
+    /// How many events the last [`turn`](Self::turn) returned (for `Stats::io_events`).
+    pub(crate) fn last_events(&self) -> usize {
+        self.events.iter().count()
     }
 
     /// Waits for events for at most `timeout` (`None`: until one arrives) and collects the

@@ -31,16 +31,21 @@ use crate::timer::clock::Clock;
 
 pub(crate) mod context;
 pub(crate) mod core;
+pub(crate) mod dump;
+mod eager;
 mod observe;
 mod remote;
 mod stats;
+mod step;
 mod turn;
 mod wake;
 
 pub(crate) use self::core::TimerAction;
 use self::core::{Config, Core};
 pub use self::remote::Remote;
-pub use self::stats::Stats;
+pub use self::dump::{TaskDump, TaskInfo, TaskState, WaitsOn};
+pub use self::stats::{Stats, Wakes};
+pub use self::step::{Ran, TurnReport};
 use self::turn::Check;
 use self::wake::MainWaker;
 
@@ -67,6 +72,8 @@ use self::wake::MainWaker;
 pub struct Builder {
     config: Config,
     virtual_clock: bool,
+    /// Start with the virtual clock's auto-advance off (`start_paused`).
+    paused: bool,
 }
 
 impl Default for Builder {
@@ -84,8 +91,10 @@ impl Builder {
                 slow_poll_threshold: Some(Duration::from_millis(100)),
                 max_blocking_threads: 16,
                 blocking_idle_timeout: Duration::from_secs(10),
+                eager_tasks: false,
             },
             virtual_clock: false,
+            paused: false,
         }
     }
 
@@ -132,6 +141,33 @@ impl Builder {
         self
     }
 
+    /// Runs the loop on a virtual clock that starts paused (tokio's `start_paused`): time
+    /// moves only when a task calls [`time::advance`](crate::time::advance), or after
+    /// [`time::resume`](crate::time::resume). With `false`, this is the default real clock
+    /// unless [`virtual_clock`](Self::virtual_clock) was asked for.
+    ///
+    /// A paused loop with nothing to run does not jump to the next timer: it waits for I/O or
+    /// another thread, so a program whose every task sleeps waits forever. See
+    /// [`time::pause`](crate::time::pause).
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.paused = paused;
+        if paused {
+            self.virtual_clock = true;
+        }
+        self
+    }
+
+    /// Makes every `spawn` inside the loop eager (asyncio 3.12's `eager_task_factory`): the new
+    /// task is polled at once, inside `spawn`, until its first await; if it completes there it
+    /// is never queued. Default off. [`Runtime::spawn`], from outside the loop, is never eager
+    /// (no loop is turning to poll it on). For one task at a time, see
+    /// [`spawn_eager`](crate::spawn_eager).
+    #[doc(alias = "eager_task_factory")]
+    pub fn eager_tasks(mut self, eager: bool) -> Builder {
+        self.config.eager_tasks = eager;
+        self
+    }
+
     /// Most threads `spawn_blocking` may run at once (default 16; minimum 1).
     pub fn max_blocking_threads(mut self, threads: usize) -> Builder {
         self.config.max_blocking_threads = threads.max(1);
@@ -156,10 +192,12 @@ impl Builder {
         } else {
             Clock::real()
         };
+        clock.set_auto_advance(!self.paused);
         let core = Core {
             inbox,
             sched: Scheduler::new(),
             callbacks: RefCell::new(Callbacks::new()),
+            looked_at: Cell::new(clock.now()),
             timers: RefCell::new(Timers::new(clock)),
             reactor: RefCell::new(reactor),
             blocking: BlockingPool::new(self.config.max_blocking_threads, self.config.blocking_idle_timeout),
@@ -252,7 +290,7 @@ impl Runtime {
         F::Output: 'static,
     {
         let _enter = context::enter_unchecked(&self.core);
-        self.core.spawn(future, None)
+        self.core.spawn_with(future, None, false)
     }
 
     /// Replaces the handler for errors nobody else will see: a panic in a task whose
@@ -265,6 +303,53 @@ impl Runtime {
     /// Counts of live tasks, timers, sockets and so on.
     pub fn stats(&self) -> Stats {
         self.core.stats()
+    }
+
+    /// Every live task of this loop: its state, what it waits on, for how long (asyncio's
+    /// `all_tasks()`; see [`TaskDump`]). For the thread that owns the runtime, between
+    /// `block_on` calls; inside the loop use [`all_tasks`](crate::all_tasks), from another
+    /// thread [`Remote::dump`].
+    #[doc(alias = "all_tasks")]
+    pub fn dump(&self) -> TaskDump {
+        self.core.dump()
+    }
+
+    /// Runs exactly one turn of the loop, and says what it did: what ran, what was woken and by
+    /// what, how many timers fired and I/O events came, and whether (and how long, on the
+    /// loop's clock) it waited.
+    ///
+    /// It is the turn `block_on` runs: if something is ready, it runs the ready snapshot (after
+    /// a non-blocking look outward once every `event_interval` polls); if nothing is, it first
+    /// waits for I/O, another thread or the next timer, and so **it may block**. On a virtual
+    /// clock it jumps to the next deadline instead; on a paused one it does not jump, and with
+    /// no I/O and no other thread to wake it, it blocks forever (the same as `block_on` would;
+    /// check [`Stats::timers`] and [`Stats::ready`] first, or use [`run_ready`](Self::run_ready),
+    /// which never blocks).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evloop::Ran;
+    ///
+    /// let runtime = evloop::Runtime::builder().virtual_clock().build()?;
+    /// let task = runtime.spawn(evloop::time::sleep(Duration::from_millis(50)));
+    /// let first = runtime.run_once(); // the task's first step: it parks on its timer
+    /// assert_eq!(first.ran, [Ran::Task(task.id())]);
+    /// let second = runtime.run_once(); // idle: the clock jumps, the timer fires, the task ends
+    /// assert_eq!(second.waited, Some(Duration::from_millis(50)));
+    /// assert_eq!(second.timers_fired, 1);
+    /// assert!(task.is_finished());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// Inside a running loop on this thread (the same rule as `block_on`).
+    #[doc(alias = "_run_once")]
+    pub fn run_once(&self) -> TurnReport {
+        let core = &*self.core;
+        let _enter = context::enter(core);
+        core.run_once()
     }
 
     /// A `Send + Sync` handle for scheduling callbacks on this loop from other threads.
@@ -327,9 +412,12 @@ impl Runtime {
             let timers = core.timers.borrow();
             if timers.wheel.is_empty() {
                 None
-            } else if timers.clock.is_virtual() {
+            } else if timers.clock.auto_advances() {
                 // The next call jumps to the deadline.
                 Some(Duration::ZERO)
+            } else if timers.clock.is_virtual() {
+                // Paused: only `time::advance` (or I/O, or another thread) makes anything ready.
+                None
             } else {
                 timers.time_to_next(timers.now())
             }

@@ -5,7 +5,8 @@
 //! global maximum level, which is `Off` when no logger is installed), not per wake. Poll timing
 //! needs a clock read per poll (tens of nanoseconds, more than a whole task switch), so it only
 //! happens while someone could see the result: when tracing is on, or when warnings are enabled
-//! and a slow-poll threshold is set. With no logger installed, nothing here runs at all.
+//! and a slow-poll threshold is set. With no logger installed, nothing here runs at all. A
+//! timed task poll also adds to that task's "time polled" in the task dump.
 
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,12 @@ impl Observer {
     #[inline(never)]
     fn report(&self, core: &Core, what: Runnable, started: Instant) {
         let took = started.elapsed();
+        // The task dump's "time polled" (`task/vitals.rs`): only polls timed here count.
+        if let Runnable::Task(id) = what
+            && let Some(task) = core.sched.tasks.borrow().get(id.key())
+        {
+            task.header().vitals.add_time_polled(took);
+        }
         if self.trace {
             log::trace!(target: TARGET, "ran {} in {took:?}", describe(core, what));
         }

@@ -150,6 +150,16 @@ impl<T> WaitList<T> {
         Some(WaiterKey(head))
     }
 
+    /// The waiter's place in the queue, 1 for the next to be served (0 once unlinked): what the
+    /// task dump shows (`waits_on.rs`). Walks the queue, so it is called only when a future
+    /// parks.
+    pub(crate) fn place(&mut self, key: WaiterKey) -> usize {
+        if !self.is_queued(key) {
+            return 0;
+        }
+        self.queue.position(key.0, &mut self.nodes).map_or(0, |at| at + 1)
+    }
+
     /// True while the waiter is still queued, false once its outcome has been decided.
     pub(crate) fn is_queued(&self, key: WaiterKey) -> bool {
         self.nodes.get(key.0 as usize).expect(NO_SLOT).queued

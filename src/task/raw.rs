@@ -46,6 +46,7 @@ use std::task::{Context, Poll};
 
 use crate::task::error::JoinError;
 use crate::task::header::{Header, Vtable};
+use crate::task::vitals::Vitals;
 use crate::task::id::TaskId;
 use crate::task::schedule::Schedule;
 use crate::task::state::State;
@@ -93,6 +94,7 @@ impl RawTask {
                 state: Cell::new(State::new()),
                 remote_wake: AtomicBool::new(false),
                 join_waker: Cell::new(None),
+                vitals: Vitals::new(),
             },
             scheduler,
             contents: UnsafeCell::new(Contents::Running(future)),
