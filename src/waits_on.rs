@@ -18,6 +18,14 @@
 //! anyone: one store per park, nothing when no loop is running (the note is simply
 //! overwritten, or never read).
 //!
+//! **A place in line that stays right.** A waiter's place changes after it parks, as the
+//! waiters ahead of it are served, and nobody polls it meanwhile. So the note does not keep a
+//! number but a [`Place`]: the place it had when it parked (found by walking the queue), and a
+//! handle on its queue's count of waiters that left from the *front* (a [`Line`], one shared
+//! atomic counter per queue, bumped by `sync/waiters.rs`). Its place now is the first minus
+//! the front departures since. That is exact, except that a waiter ahead of it that is
+//! cancelled (leaves from the middle) is still counted until the task is polled again.
+//!
 //! **The first note of a poll wins.** A task awaiting `timeout(d, sem.acquire())` polls the
 //! acquire first, then the timer: the acquire is what it is really waiting for, so the first
 //! note is kept and later ones in the same poll are ignored. A primitive built on another (a
@@ -25,34 +33,74 @@
 //! future left with [`relabel`], keeping the place in line.
 
 use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::slots::Key;
 
-/// What one parked future said it waits on. Plain data, `Copy`, so that storing it costs a
-/// few word writes and no allocation.
-///
-/// A "place in line" is 1 for the waiter that will be served next. It is the place when the
-/// future last parked: if waiters ahead of it leave later, the number is not updated until the
-/// task is polled again (the dump cannot reach the primitive's queue, which it does not own).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One queue's count of waiters that left it from the front (served, or cancelled while first
+/// in line), shared with the notes of its waiters. Atomic only so that the primitives stay
+/// `Send`; it is only ever touched on one thread at a time, with relaxed ordering.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Line(Arc<AtomicU64>);
+
+impl Line {
+    /// A waiter left from the front.
+    pub(crate) fn left_front(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A waiter's place now, which was `place` when it parked.
+    pub(crate) fn place(&self, place: usize) -> Place {
+        Place {
+            line: self.clone(),
+            at_park: place,
+            departures_at_park: self.0.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A waiter's place in line, 1 for the next to be served (see the module docs).
+#[derive(Debug, Clone)]
+pub(crate) struct Place {
+    /// Its queue's front departures.
+    line: Line,
+    /// Its place when it parked.
+    at_park: usize,
+    /// The queue's front departures then.
+    departures_at_park: u64,
+}
+
+impl Place {
+    /// The place now: never below 1 (a waiter whose turn came is woken, not parked).
+    pub(crate) fn now(&self) -> usize {
+        let since = self.line.0.load(Ordering::Relaxed).wrapping_sub(self.departures_at_park);
+        let since = usize::try_from(since).unwrap_or(usize::MAX);
+        self.at_park.saturating_sub(since).max(1)
+    }
+}
+
+/// What one parked future said it waits on: plain data (a waiter's [`Place`] holds one counted
+/// reference), so that leaving a note costs a few word writes and no allocation.
+#[derive(Debug, Clone)]
 pub(crate) enum Parked {
     /// A `Sleep` (and through it `timeout`, `interval`) until this deadline, on its loop's clock.
     Timer { deadline: Instant },
     /// An I/O source (its reactor key and its file descriptor) in one direction.
     Io { source: u64, fd: i32, write: bool },
     /// A semaphore's waiter, asking for `wanted` permits.
-    Semaphore { place: usize, wanted: usize },
+    Semaphore { place: Place, wanted: usize },
     /// A `Lock`'s waiter.
-    Lock { place: usize },
+    Lock { place: Place },
     /// A queue's `get`, waiting for an item.
-    QueueGet { place: usize },
+    QueueGet { place: Place },
     /// A queue's `put`, waiting for room.
-    QueuePut { place: usize },
+    QueuePut { place: Place },
     /// An `Event`'s waiter (all of them are woken together).
     Event,
     /// A `Condition`'s waiter.
-    Condition { place: usize },
+    Condition { place: Place },
     /// Another task's `JoinHandle` (the task's key).
     Task { task: Key },
 }
@@ -67,9 +115,8 @@ thread_local! {
 #[inline]
 pub(crate) fn note(parked: Parked) {
     NOTE.with(|slot| {
-        if slot.get().is_none() {
-            slot.set(Some(parked));
-        }
+        let first = slot.take();
+        slot.set(Some(first.unwrap_or(parked)));
     });
 }
 
@@ -78,7 +125,7 @@ pub(crate) fn note(parked: Parked) {
 #[inline]
 pub(crate) fn relabel(rename: impl FnOnce(Parked) -> Parked) {
     NOTE.with(|slot| {
-        if let Some(parked) = slot.get() {
+        if let Some(parked) = slot.take() {
             slot.set(Some(rename(parked)));
         }
     });
@@ -95,25 +142,53 @@ pub(crate) fn take() -> Option<Parked> {
 mod tests {
     use super::*;
 
+    /// A note's kind and, for a waiter, its place now.
+    fn seen(parked: Option<Parked>) -> Option<(&'static str, usize)> {
+        parked.map(|parked| match parked {
+            Parked::Event => ("event", 0),
+            Parked::Lock { place } => ("lock", place.now()),
+            Parked::Semaphore { place, .. } => ("semaphore", place.now()),
+            _ => ("other", 0),
+        })
+    }
+
     #[test]
     fn the_first_note_of_a_poll_is_kept_and_taking_it_clears_it() {
         let _ = take();
+        let line = Line::default();
         note(Parked::Event);
-        note(Parked::Lock { place: 2 });
-        assert_eq!(take(), Some(Parked::Event));
-        assert_eq!(take(), None);
+        note(Parked::Lock { place: line.place(2) });
+        assert_eq!(seen(take()), Some(("event", 0)));
+        assert_eq!(seen(take()), None);
     }
 
     #[test]
     fn relabel_renames_a_note_and_does_nothing_without_one() {
         let _ = take();
         relabel(|_| Parked::Event);
-        assert_eq!(take(), None);
-        note(Parked::Semaphore { place: 3, wanted: 1 });
+        assert_eq!(seen(take()), None);
+        let line = Line::default();
+        note(Parked::Semaphore {
+            place: line.place(3),
+            wanted: 1,
+        });
         relabel(|parked| match parked {
             Parked::Semaphore { place, .. } => Parked::Lock { place },
             other => other,
         });
-        assert_eq!(take(), Some(Parked::Lock { place: 3 }));
+        assert_eq!(seen(take()), Some(("lock", 3)));
+    }
+
+    #[test]
+    fn a_place_moves_up_as_waiters_leave_from_the_front_and_never_below_one() {
+        let line = Line::default();
+        line.left_front(); // before this waiter parked: not counted
+        let place = line.place(3);
+        assert_eq!(place.now(), 3);
+        line.left_front();
+        assert_eq!(place.now(), 2);
+        line.left_front();
+        line.left_front();
+        assert_eq!(place.now(), 1);
     }
 }

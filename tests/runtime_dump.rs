@@ -81,7 +81,16 @@ fn semaphore_waiters_show_their_place_in_line_and_the_permits_they_asked_for() {
                 permits: 2
             }
         );
-        first.cancel();
+        // The first waiter is served; the second, never polled since, moves up the line.
+        drop(_held);
+        first.await.unwrap();
+        assert_eq!(
+            parked_on(&all_tasks(), second.id()),
+            WaitsOn::Semaphore {
+                place_in_line: 1,
+                permits: 2
+            }
+        );
         second.cancel();
     });
 }

@@ -81,7 +81,8 @@ pub struct TaskInfo {
     pub polls: u64,
     /// Time spent in its polls, summed over the polls the loop timed: zero unless trace
     /// logging or slow-poll warnings were on (a clock read per poll costs more than a task
-    /// switch, so it is not taken otherwise; DESIGN.md §10).
+    /// switch, so it is not taken otherwise; DESIGN.md §10), and zero on a virtual clock, where
+    /// a poll takes no time (so a dump is the same from run to run).
     pub time_polled: Duration,
 }
 
@@ -187,7 +188,7 @@ impl Core {
                 TaskState::Parked
             };
             let park = vitals.last_park();
-            let note = park.and_then(|(_, note)| note);
+            let note = park.as_ref().and_then(|(_, note)| note.clone());
             let (waits_on, parked_for) = match (state, park) {
                 (TaskState::Parked, Some((since, note))) => (
                     Some(note.map_or(WaitsOn::Unknown, waits_on)),
@@ -221,14 +222,22 @@ fn waits_on(note: Parked) -> WaitsOn {
             direction: if write { Direction::Write } else { Direction::Read },
         },
         Parked::Semaphore { place, wanted } => WaitsOn::Semaphore {
-            place_in_line: place,
+            place_in_line: place.now(),
             permits: wanted,
         },
-        Parked::Lock { place } => WaitsOn::Lock { place_in_line: place },
-        Parked::QueueGet { place } => WaitsOn::QueueGet { place_in_line: place },
-        Parked::QueuePut { place } => WaitsOn::QueuePut { place_in_line: place },
+        Parked::Lock { place } => WaitsOn::Lock {
+            place_in_line: place.now(),
+        },
+        Parked::QueueGet { place } => WaitsOn::QueueGet {
+            place_in_line: place.now(),
+        },
+        Parked::QueuePut { place } => WaitsOn::QueuePut {
+            place_in_line: place.now(),
+        },
         Parked::Event => WaitsOn::Event,
-        Parked::Condition { place } => WaitsOn::Condition { place_in_line: place },
+        Parked::Condition { place } => WaitsOn::Condition {
+            place_in_line: place.now(),
+        },
         Parked::Task { task } => WaitsOn::Task { task: TaskId::new(task) },
     }
 }

@@ -61,8 +61,10 @@ impl Observer {
     #[inline(never)]
     fn report(&self, core: &Core, what: Runnable, started: Instant) {
         let took = started.elapsed();
-        // The task dump's "time polled" (`task/vitals.rs`): only polls timed here count.
+        // The task dump's "time polled" (`task/vitals.rs`): only polls timed here count, and
+        // only on the real clock (on a virtual one a poll takes no time, as in the record).
         if let Runnable::Task(id) = what
+            && !core.timers.borrow().clock.is_virtual()
             && let Some(task) = core.sched.tasks.borrow().get(id.key())
         {
             task.header().vitals.add_time_polled(took);

@@ -206,7 +206,9 @@ impl<'a, T: ?Sized> Future for ConditionWait<'a, '_, T> {
                     let lock = LockGuard::source(&guard);
                     let mut waiters = this.condition.waiters.borrow_mut();
                     let key = waiters.push_back(Some(cx.waker().clone()));
-                    waits_on::note(Parked::Condition { place: waiters.len() });
+                    waits_on::note(Parked::Condition {
+                        place: waiters.place_at_back(),
+                    });
                     drop(waiters);
                     this.stage = Stage::Waiting { key, lock };
                     // Unlock only after registering, and with no borrow held: unlocking may

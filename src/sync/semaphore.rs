@@ -347,7 +347,7 @@ impl Future for Acquire {
                     waker: Some(cx.waker().clone()),
                 };
                 this.stage = Stage::Queued(state.waiters.push_back(waiter));
-                let place = state.waiters.len(); // at the back
+                let place = state.waiters.place_at_back();
                 waits_on::note(Parked::Semaphore { place, wanted: this.wanted });
                 Poll::Pending
             }

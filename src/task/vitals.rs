@@ -12,7 +12,7 @@
 //! poll counter and the parked note after each poll (`Core::run_task`), the wake cause when the
 //! task is queued (`Scheduler::schedule_local`). Only the time polled needs the clock, and it
 //! is added only when the loop times polls anyway (tracing, slow-poll warnings:
-//! `runtime/observe.rs`); otherwise it stays zero.
+//! `runtime/observe.rs`) on the real clock; otherwise it stays zero.
 //!
 //! # Invariant
 //! Like the rest of the header's `Cell`s, touched only on the thread running the task's loop.
@@ -42,7 +42,6 @@ pub(crate) enum Woken {
 }
 
 /// The counters and notes of one task.
-#[derive(Debug)]
 pub(crate) struct Vitals {
     /// How many times its future was polled.
     polls: Cell<u64>,
@@ -51,10 +50,20 @@ pub(crate) struct Vitals {
     time_polled: Cell<Duration>,
     /// When it last returned `Pending`, on the loop's clock as of the loop's last look outward
     /// (so reading it costs no clock read per poll), and what it said it waits on then. `None`
-    /// before its first poll.
+    /// before its first poll, and once it finished.
     parked: Cell<Option<(Instant, Option<Parked>)>>,
     /// What queued it last.
     last_wake: Cell<Woken>,
+}
+
+impl std::fmt::Debug for Vitals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vitals")
+            .field("polls", &self.polls())
+            .field("last_park", &self.last_park())
+            .field("last_wake", &self.last_wake())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Vitals {
@@ -106,7 +115,9 @@ impl Vitals {
 
     /// When it last parked and on what; `None` before its first poll.
     pub(crate) fn last_park(&self) -> Option<(Instant, Option<Parked>)> {
-        self.parked.get()
+        let park = self.parked.take();
+        self.parked.set(park.clone());
+        park
     }
 
     /// What queued it last.

@@ -81,7 +81,9 @@ impl<T> Future for Get<'_, T> {
                         waker: Some(cx.waker().clone()),
                     };
                     this.stage = Stage::Queued(state.getters.push_back(getter));
-                    waits_on::note(Parked::QueueGet { place: state.getters.len() });
+                    waits_on::note(Parked::QueueGet {
+                        place: state.getters.place_at_back(),
+                    });
                     return Poll::Pending;
                 }
             },
