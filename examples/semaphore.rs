@@ -165,7 +165,10 @@ const DUMP_AT: Duration = Duration::from_millis(250);
 async fn print_dump_at(at: Duration) {
     sleep(at).await;
     let dump = evloop::all_tasks();
-    println!("  -- task dump at t = {} (evloop::all_tasks(), like `python -m asyncio ps`) --", secs(at));
+    println!(
+        "  -- task dump at t = {} (evloop::all_tasks(), like `python -m asyncio ps`) --",
+        secs(at)
+    );
     let table = dump.to_string();
     let lines: Vec<&str> = table.lines().collect();
     for line in lines.iter().take(14) {

@@ -97,7 +97,9 @@ pub use eager::spawn_eager;
 pub use exception::ExceptionContext;
 pub use group::{Failure, GroupError, TaskGroup};
 pub use remote_spawn::RemoteHandle;
-pub use runtime::{Builder, Ran, Remote, RunReady, Runtime, Stats, TaskDump, TaskInfo, TaskState, TurnReport, WaitsOn, Wakes};
+pub use runtime::{
+    Builder, Ran, Remote, RunReady, Runtime, Stats, TaskDump, TaskInfo, TaskState, TurnReport, WaitsOn, Wakes,
+};
 pub use spawn::{YieldNow, shield, spawn, spawn_named, yield_now};
 pub use task::{JoinError, JoinHandle, TaskId};
 

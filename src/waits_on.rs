@@ -75,7 +75,11 @@ pub(crate) struct Place {
 impl Place {
     /// The place now: never below 1 (a waiter whose turn came is woken, not parked).
     pub(crate) fn now(&self) -> usize {
-        let since = self.line.0.load(Ordering::Relaxed).wrapping_sub(self.departures_at_park);
+        let since = self
+            .line
+            .0
+            .load(Ordering::Relaxed)
+            .wrapping_sub(self.departures_at_park);
         let since = usize::try_from(since).unwrap_or(usize::MAX);
         self.at_park.saturating_sub(since).max(1)
     }

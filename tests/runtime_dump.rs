@@ -15,7 +15,9 @@ use support::virtual_runtime;
 
 /// The dump's entry for a task that must be alive.
 fn info(dump: &TaskDump, id: evloop::TaskId) -> TaskInfo {
-    dump.task(id).cloned().unwrap_or_else(|| panic!("{id} is not in the dump:\n{dump}"))
+    dump.task(id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} is not in the dump:\n{dump}"))
 }
 
 /// What a task waits on, asserting it is parked.
@@ -44,7 +46,11 @@ fn a_sleeping_task_shows_its_timer_deadline_and_how_long_it_has_been_parked() {
             })
         );
         assert_eq!(task.parked_for, Some(Duration::from_millis(1500)));
-        assert_eq!(task.last_wake, WakeCause::Spawn, "it has not been woken since its spawn");
+        assert_eq!(
+            task.last_wake,
+            WakeCause::Spawn,
+            "it has not been woken since its spawn"
+        );
         assert_eq!(task.polls, 1);
         assert_eq!(task.time_polled, Duration::ZERO, "no logger: polls are not timed");
         sleeper.cancel();
@@ -136,8 +142,14 @@ fn lock_queue_event_and_condition_waiters_each_say_what_they_wait_for() {
         let dump = all_tasks();
         assert_eq!(parked_on(&dump, locker.id()), WaitsOn::Lock { place_in_line: 1 });
         assert_eq!(parked_on(&dump, putter.id()), WaitsOn::QueuePut { place_in_line: 1 });
-        assert_eq!(parked_on(&dump, getters[0].id()), WaitsOn::QueueGet { place_in_line: 1 });
-        assert_eq!(parked_on(&dump, getters[1].id()), WaitsOn::QueueGet { place_in_line: 2 });
+        assert_eq!(
+            parked_on(&dump, getters[0].id()),
+            WaitsOn::QueueGet { place_in_line: 1 }
+        );
+        assert_eq!(
+            parked_on(&dump, getters[1].id()),
+            WaitsOn::QueueGet { place_in_line: 2 }
+        );
         assert_eq!(parked_on(&dump, waiter.id()), WaitsOn::Event);
         assert_eq!(parked_on(&dump, notified.id()), WaitsOn::Condition { place_in_line: 1 });
 
@@ -186,13 +198,21 @@ fn a_reader_shows_its_descriptor_and_direction_and_then_an_io_wake() {
             // Parked again, now that it was woken by I/O: what woke it is the read half.
             let me = evloop::current_id().unwrap();
             let last = all_tasks().task(me).unwrap().last_wake;
-            assert!(matches!(last, WakeCause::Io { direction: Direction::Read, .. }));
+            assert!(matches!(
+                last,
+                WakeCause::Io {
+                    direction: Direction::Read,
+                    ..
+                }
+            ));
             n
         });
         yield_now().await;
         let dump = all_tasks();
         let WaitsOn::Io {
-            fd: parked_fd, direction, ..
+            fd: parked_fd,
+            direction,
+            ..
         } = parked_on(&dump, reader.id())
         else {
             panic!("the reader waits on I/O:\n{dump}");
@@ -335,7 +355,11 @@ fn stats_count_turns_polls_wakes_by_cause_and_timers_fired() {
     assert_eq!(after.timers_fired - before.timers_fired, 1);
     assert_eq!(after.wakes.spawn - before.wakes.spawn, 1);
     assert_eq!(after.wakes.timer - before.wakes.timer, 1);
-    assert_eq!(after.wakes.total() - before.wakes.total(), 2, "main's wakes are not a task's");
+    assert_eq!(
+        after.wakes.total() - before.wakes.total(),
+        2,
+        "main's wakes are not a task's"
+    );
     assert!(after.turns > before.turns);
     assert_eq!(after.tasks, 0);
 }

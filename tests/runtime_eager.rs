@@ -37,7 +37,12 @@ fn order_on(rt: &Runtime) -> Vec<String> {
 fn without_eager_start_the_child_first_runs_after_the_parent_steps_aside() {
     assert_eq!(
         order_on(&virtual_runtime()),
-        ["parent: after spawn", "child: first step", "child: second step", "parent: joined"]
+        [
+            "parent: after spawn",
+            "child: first step",
+            "child: second step",
+            "parent: joined"
+        ]
     );
 }
 
@@ -45,7 +50,12 @@ fn without_eager_start_the_child_first_runs_after_the_parent_steps_aside() {
 fn with_eager_start_the_child_runs_inside_spawn_until_its_first_await() {
     assert_eq!(
         order_on(&eager_runtime()),
-        ["child: first step", "parent: after spawn", "child: second step", "parent: joined"]
+        [
+            "child: first step",
+            "parent: after spawn",
+            "child: second step",
+            "parent: joined"
+        ]
     );
 }
 

@@ -10,13 +10,17 @@ use evloop::time::sleep;
 use evloop::{Ran, Runtime, TurnReport, call_soon, yield_now};
 use support::{Log, virtual_runtime};
 
-/// A report with the given parts and nothing else.
-fn report(looked: bool, waited: Option<Duration>, ran: Vec<Ran>, woken: Vec<(evloop::TaskId, WakeCause)>) -> (bool, Option<Duration>, Vec<Ran>, Vec<(evloop::TaskId, WakeCause)>) {
-    (looked, waited, ran, woken)
-}
+type Wakes = Vec<(evloop::TaskId, WakeCause)>;
 
-fn parts(turn: &TurnReport) -> (bool, Option<Duration>, Vec<Ran>, Vec<(evloop::TaskId, WakeCause)>) {
-    (turn.looked, turn.waited, turn.ran.clone(), turn.woken.clone())
+/// A report's looks, waits, runs and wakes, to compare with an expected tuple in one assert.
+fn parts(turn: &TurnReport) -> (bool, Option<Duration>, Vec<Ran>, Wakes, Wakes) {
+    (
+        turn.looked,
+        turn.waited,
+        turn.ran.clone(),
+        turn.events_woke.clone(),
+        turn.ran_woke.clone(),
+    )
 }
 
 #[test]
@@ -35,7 +39,10 @@ fn each_turn_reports_what_ran_what_it_woke_and_what_the_clock_did() {
 
     // Turn 1: work is ready, so no look outward; both first steps run. The sleeper parks.
     let turn = rt.run_once();
-    assert_eq!(parts(&turn), report(false, None, vec![Ran::Task(s), Ran::Task(q)], vec![]));
+    assert_eq!(
+        parts(&turn),
+        (false, None, vec![Ran::Task(s), Ran::Task(q)], vec![], vec![])
+    );
     assert_eq!((turn.timers_fired, turn.io_polls, turn.io_events), (0, 0, 0));
     assert!(quick.is_finished());
 
@@ -44,11 +51,12 @@ fn each_turn_reports_what_ran_what_it_woke_and_what_the_clock_did() {
     let turn = rt.run_once();
     assert_eq!(
         parts(&turn),
-        report(
+        (
             true,
             Some(Duration::from_millis(10)),
             vec![Ran::Task(s)],
-            vec![(s, WakeCause::Timer), (s, WakeCause::Task(s))]
+            vec![(s, WakeCause::Timer)],
+            vec![(s, WakeCause::Task(s))]
         )
     );
     assert_eq!(turn.timers_fired, 1);
@@ -57,7 +65,7 @@ fn each_turn_reports_what_ran_what_it_woke_and_what_the_clock_did() {
 
     // Turn 3: it is ready again; it finishes.
     let turn = rt.run_once();
-    assert_eq!(parts(&turn), report(false, None, vec![Ran::Task(s)], vec![]));
+    assert_eq!(parts(&turn), (false, None, vec![Ran::Task(s)], vec![], vec![]));
     assert_eq!(log.take(), ["sleeper done"]);
     assert!(sleeper.is_finished());
     assert_eq!(rt.stats().tasks, 0);
@@ -93,10 +101,17 @@ fn a_busy_loop_looks_outward_without_waiting_once_every_event_interval_polls() {
         })
         .collect();
     // Polls since the last look: 1 after turn 1, 2 after turn 2 (look at turn 3), and so on.
-    assert_eq!(looks, [(false, None), (false, None), (true, None), (false, None), (true, None)]);
+    assert_eq!(
+        looks,
+        [(false, None), (false, None), (true, None), (false, None), (true, None)]
+    );
     spinner.cancel();
     let turn = rt.run_once();
-    assert_eq!(turn.ran, [Ran::Task(spinner.id())], "the cancelled task's drop is its last step");
+    assert_eq!(
+        turn.ran,
+        [Ran::Task(spinner.id())],
+        "the cancelled task's drop is its last step"
+    );
     assert_eq!(rt.stats().tasks, 0);
 }
 

@@ -32,7 +32,11 @@ fn advance_fires_the_timers_due_on_the_way_in_deadline_order_and_no_later_one() 
         yield_now().await; // the sleepers register their timers
         advance(Duration::from_millis(40)).await;
         l.push(format!("advance returned at {} ms", (now() - start).as_millis()));
-        assert_eq!(now() - start, Duration::from_millis(40), "exactly the duration asked for");
+        assert_eq!(
+            now() - start,
+            Duration::from_millis(40),
+            "exactly the duration asked for"
+        );
     });
     assert_eq!(
         log.take(),
@@ -111,7 +115,10 @@ fn a_paused_idle_loop_waits_for_another_thread_as_a_real_loop_would() {
         // Nothing else can run: the loop blocks in epoll_wait (it does not jump) until the
         // helper's call arrives through the inbox, whenever that is.
         sleep(Duration::from_secs(3600)).await;
-        assert!(!is_paused(), "the sleep ended only after the other thread resumed the clock");
+        assert!(
+            !is_paused(),
+            "the sleep ended only after the other thread resumed the clock"
+        );
         assert_eq!(now() - start, Duration::from_secs(3600));
         helper.join().unwrap();
     });
@@ -124,7 +131,10 @@ fn advance_past_every_representable_instant_stops_far_out_and_fires_everything()
         let far = spawn(sleep(Duration::from_secs(86_400 * 365)));
         yield_now().await;
         advance(Duration::MAX).await;
-        assert!(far.is_finished(), "a year is well inside the ~30 years advance stops at");
+        assert!(
+            far.is_finished(),
+            "a year is well inside the ~30 years advance stops at"
+        );
         advance(Duration::MAX).await; // and again: no overflow
     });
 }

@@ -238,7 +238,9 @@ fn waits_on(note: Parked) -> WaitsOn {
         Parked::Condition { place } => WaitsOn::Condition {
             place_in_line: place.now(),
         },
-        Parked::Task { task } => WaitsOn::Task { task: TaskId::new(task) },
+        Parked::Task { task } => WaitsOn::Task {
+            task: TaskId::new(task),
+        },
     }
 }
 
@@ -343,7 +345,10 @@ impl fmt::Display for TaskDump {
             "task", "name", "state", "waits on", "parked for", "last woken by", "polls", "time polled"
         )?;
         for info in &self.tasks {
-            let name = info.name.as_deref().map_or_else(|| "-".to_string(), |n| format!("{n:?}"));
+            let name = info
+                .name
+                .as_deref()
+                .map_or_else(|| "-".to_string(), |n| format!("{n:?}"));
             let waits = info.waits_on.map_or_else(|| "-".to_string(), |w| describe(w, self.at));
             let parked = info.parked_for.map_or_else(|| "-".to_string(), |d| format!("{d:?}"));
             writeln!(

@@ -42,8 +42,8 @@ mod wake;
 
 pub(crate) use self::core::TimerAction;
 use self::core::{Config, Core};
-pub use self::remote::Remote;
 pub use self::dump::{TaskDump, TaskInfo, TaskState, WaitsOn};
+pub use self::remote::Remote;
 pub use self::stats::{Stats, Wakes};
 pub use self::step::{Ran, TurnReport};
 use self::turn::Check;
@@ -321,7 +321,8 @@ impl Runtime {
     /// It is the turn `block_on` runs: if something is ready, it runs the ready snapshot (after
     /// a non-blocking look outward once every `event_interval` polls); if nothing is, it first
     /// waits for I/O, another thread or the next timer, and so **it may block**. On a virtual
-    /// clock it jumps to the next deadline instead; on a paused one it does not jump, and with
+    /// clock it jumps to the next deadline instead (past the wheel's internal cascade points,
+    /// as [`run_ready`](Self::run_ready) does); on a paused one it does not jump, and with
     /// no I/O and no other thread to wake it, it blocks forever (the same as `block_on` would;
     /// check [`Stats::timers`] and [`Stats::ready`] first, or use [`run_ready`](Self::run_ready),
     /// which never blocks).

@@ -54,9 +54,11 @@ pub struct TurnReport {
     pub waited: Option<Duration>,
     /// What ran, in order (the ready snapshot).
     pub ran: Vec<Ran>,
-    /// Tasks queued during the turn, and by what: first those that looking outward woke (they
-    /// ran in this turn), then those that what ran woke or spawned (they run next turn).
-    pub woken: Vec<(TaskId, WakeCause)>,
+    /// Tasks that looking outward woke (a timer, I/O, another thread), and by what: they ran
+    /// in this turn.
+    pub events_woke: Vec<(TaskId, WakeCause)>,
+    /// Tasks that what ran woke or spawned, and by what: they run in the next turn.
+    pub ran_woke: Vec<(TaskId, WakeCause)>,
     /// Timers that fired.
     pub timers_fired: u64,
     /// `epoll_wait` calls (0 or 1).
@@ -82,18 +84,28 @@ impl Core {
         let queued_before = self.sched.ready_len();
         let started = self.timers.borrow().now();
         let looked = self.look_if_due();
+        if looked == Some(Check::Idle) {
+            // A virtual clock's jump may only reach a cascade point of the wheel (an entry
+            // moving down a level, `timer/wheel.rs`): jump on until something is ready, as
+            // `run_ready` does, so a report never shows a turn that waited and ran nothing
+            // while time could move.
+            while self.sched.ready_len() == 0 && self.idle_virtual_clock_can_jump() {
+                self.check_events(Check::Idle);
+            }
+        }
         let waited = (looked == Some(Check::Idle)).then(|| self.timers.borrow().now() - started);
         let ran: Vec<Ran> = self.sched.ready.borrow().iter().map(|&r| Ran::from(r)).collect();
-        let mut woken = self.queued_tasks(queued_before);
+        let events_woke = self.queued_tasks(queued_before);
         let done: Option<()> = self.run_snapshot(|| Poll::Pending);
         debug_assert!(done.is_none(), "run_once has no block_on future");
-        woken.extend(self.queued_tasks(0));
+        let ran_woke = self.queued_tasks(0);
         let after = self.stats();
         TurnReport {
             looked: looked.is_some(),
             waited,
             ran,
-            woken,
+            events_woke,
+            ran_woke,
             timers_fired: after.timers_fired - before.timers_fired,
             io_polls: after.io_polls - before.io_polls,
             io_events: after.io_events - before.io_events,

@@ -221,7 +221,9 @@ impl<'a, T: ?Sized> Future for ConditionWait<'a, '_, T> {
                     let mut waiters = this.condition.waiters.borrow_mut();
                     if waiters.is_queued(key) {
                         remember_waker(waiters.get_mut(key), cx.waker());
-                        waits_on::note(Parked::Condition { place: waiters.place(key) });
+                        waits_on::note(Parked::Condition {
+                            place: waiters.place(key),
+                        });
                         return Poll::Pending;
                     }
                     waiters.remove(key);

@@ -348,14 +348,20 @@ impl Future for Acquire {
                 };
                 this.stage = Stage::Queued(state.waiters.push_back(waiter));
                 let place = state.waiters.place_at_back();
-                waits_on::note(Parked::Semaphore { place, wanted: this.wanted });
+                waits_on::note(Parked::Semaphore {
+                    place,
+                    wanted: this.wanted,
+                });
                 Poll::Pending
             }
             Stage::Queued(key) => {
                 if state.waiters.is_queued(key) {
                     remember_waker(&mut state.waiters.get_mut(key).waker, cx.waker());
                     let place = state.waiters.place(key);
-                    waits_on::note(Parked::Semaphore { place, wanted: this.wanted });
+                    waits_on::note(Parked::Semaphore {
+                        place,
+                        wanted: this.wanted,
+                    });
                     return Poll::Pending;
                 }
                 // Unlinked: the outcome is decided. Full grant means a hand-off; anything

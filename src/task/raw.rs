@@ -46,10 +46,10 @@ use std::task::{Context, Poll};
 
 use crate::task::error::JoinError;
 use crate::task::header::{Header, Vtable};
-use crate::task::vitals::Vitals;
 use crate::task::id::TaskId;
 use crate::task::schedule::Schedule;
 use crate::task::state::State;
+use crate::task::vitals::Vitals;
 
 /// What a task allocation holds after its header and hook.
 enum Contents<F: Future> {

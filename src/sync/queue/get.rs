@@ -89,7 +89,9 @@ impl<T> Future for Get<'_, T> {
             },
             Stage::Queued(key) if state.getters.is_queued(key) => {
                 remember_waker(&mut state.getters.get_mut(key).waker, cx.waker());
-                waits_on::note(Parked::QueueGet { place: state.getters.place(key) });
+                waits_on::note(Parked::QueueGet {
+                    place: state.getters.place(key),
+                });
                 return Poll::Pending;
             }
             // Unlinked: handed an item, or (with none) released by `close`.
