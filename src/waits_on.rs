@@ -6,17 +6,18 @@
 //! that *does* know is the primitive that stored the task's waker: a `Sleep` inserting into
 //! the wheel, an `IoSource` parking on one direction of a socket, a semaphore queueing a
 //! waiter, a `JoinHandle` keeping the join waker. So each of them, on the poll where it returns
-//! `Pending`, writes one [`Parked`] note here ([`note`]). The runtime clears the note before it
-//! polls a task and takes it afterwards; if the task returned `Pending`, the note goes into the
-//! task's header (`task/vitals.rs`), where `evloop::all_tasks()` reads it. This is the idea of
+//! `Pending`, writes one [`Parked`] note here ([`note`]). The runtime takes the note after every
+//! poll (of a task, and of the `block_on` future and callbacks, which are nobody's wait, so that
+//! their notes never reach a task) and clears it when a loop starts running on the thread; if
+//! a task returned `Pending`, its note goes into its header (`task/vitals.rs`), where
+//! `evloop::all_tasks()` reads it. This is the idea of
 //! asyncio's `Task.get_stack()` (which asks the coroutine where it is suspended), turned
 //! around: Rust futures have no frames to walk, so the leaf futures speak up instead.
 //!
 //! **Why a thread-local.** The primitives stand on floor 1 and must not see the runtime (and
-//! `sync/` works without any loop, polled by hand). A thread-local that the runtime clears and
-//! reads around each poll is the smallest hook that lets them say something without naming
-//! anyone: one store per park, nothing when no loop is running (the note is simply
-//! overwritten, or never read).
+//! `sync/` works without any loop, polled by hand). A thread-local that the runtime reads after
+//! each poll is the smallest hook that lets them say something without naming anyone: one
+//! store per park, one take per poll. With no loop running, a note is simply never read.
 //!
 //! **A place in line that stays right.** A waiter's place changes after it parks, as the
 //! waiters ahead of it are served, and nobody polls it meanwhile. So the note does not keep a
@@ -55,8 +56,11 @@ impl Line {
     pub(crate) fn place(&self, place: usize) -> Place {
         Place {
             line: self.clone(),
-            at_park: place,
-            departures_at_park: self.0.load(Ordering::Relaxed),
+            spot: Spot {
+                at_park: u32::try_from(place).unwrap_or(u32::MAX),
+                // Only differences are taken, so the low 32 bits are enough (wrapping).
+                departures_at_park: self.0.load(Ordering::Relaxed) as u32,
+            },
         }
     }
 }
@@ -66,22 +70,25 @@ impl Line {
 pub(crate) struct Place {
     /// Its queue's front departures.
     line: Line,
+    /// Where it stood when it parked.
+    spot: Spot,
+}
+
+/// The plain-data half of a [`Place`]. (`u32`s keep a note, and so every task header, small.)
+#[derive(Debug, Clone, Copy)]
+struct Spot {
     /// Its place when it parked.
-    at_park: usize,
-    /// The queue's front departures then.
-    departures_at_park: u64,
+    at_park: u32,
+    /// The queue's front departures then, wrapping.
+    departures_at_park: u32,
 }
 
 impl Place {
     /// The place now: never below 1 (a waiter whose turn came is woken, not parked).
     pub(crate) fn now(&self) -> usize {
-        let since = self
-            .line
-            .0
-            .load(Ordering::Relaxed)
-            .wrapping_sub(self.departures_at_park);
-        let since = usize::try_from(since).unwrap_or(usize::MAX);
-        self.at_park.saturating_sub(since).max(1)
+        let departures = self.line.0.load(Ordering::Relaxed) as u32;
+        let since = departures.wrapping_sub(self.spot.departures_at_park);
+        self.spot.at_park.saturating_sub(since).max(1) as usize
     }
 }
 
@@ -109,37 +116,102 @@ pub(crate) enum Parked {
     Task { task: Key },
 }
 
+/// How a note sits in the thread-local: everything but a waiter's [`Line`], which is kept
+/// apart. So the thread-local of the common notes (a timer, a socket, a join) is plain `Copy`
+/// data, whose accesses compile to a few moves; a `Drop` type in a thread-local costs a
+/// destructor-state check on every access, which measured as ~35 instructions per note.
+#[derive(Clone, Copy)]
+enum Note {
+    Timer { deadline: Instant },
+    Io { source: u64, fd: i32, write: bool },
+    Semaphore { spot: Spot, wanted: usize },
+    Lock { spot: Spot },
+    QueueGet { spot: Spot },
+    QueuePut { spot: Spot },
+    Event,
+    Condition { spot: Spot },
+    Task { task: Key },
+}
+
 thread_local! {
-    /// The note of the future being polled now, if one was left.
-    static NOTE: Cell<Option<Parked>> = const { Cell::new(None) };
+    /// The note of the future being polled now, if one was left (but its line: `LINE`).
+    static NOTE: Cell<Option<Note>> = const { Cell::new(None) };
+    /// The line of a waiter's note; touched only for those.
+    static LINE: Cell<Option<Line>> = const { Cell::new(None) };
 }
 
 /// Says what the future being polled now is waiting on. Call it on the poll that returns
 /// `Pending` after storing the task's waker; only the first note of a poll is kept.
 #[inline]
 pub(crate) fn note(parked: Parked) {
-    NOTE.with(|slot| {
-        let first = slot.take();
-        slot.set(Some(first.unwrap_or(parked)));
-    });
+    if NOTE.with(|slot| slot.get().is_some()) {
+        return;
+    }
+    let (note, line) = split(parked);
+    NOTE.with(|slot| slot.set(Some(note)));
+    if let Some(line) = line {
+        LINE.with(|slot| slot.set(Some(line)));
+    }
 }
 
 /// Renames the note a future built on this one left (a semaphore waiter that is really a
 /// `Lock`'s), keeping its place in line: `rename` sees the note and returns the new one.
-#[inline]
 pub(crate) fn relabel(rename: impl FnOnce(Parked) -> Parked) {
-    NOTE.with(|slot| {
-        if let Some(parked) = slot.take() {
-            slot.set(Some(rename(parked)));
-        }
-    });
+    if let Some(parked) = take() {
+        note(rename(parked));
+    }
 }
 
-/// Takes the note (leaving none): the runtime calls it before a task's poll, to forget a note
-/// left by a callback or the `block_on` future, and after it, to keep what the task said.
+/// Takes the note (leaving none): the runtime calls it after every poll, to keep what a task
+/// said and to forget what the `block_on` future or a callback said.
 #[inline]
 pub(crate) fn take() -> Option<Parked> {
-    NOTE.with(Cell::take)
+    let note = NOTE.with(Cell::take)?;
+    Some(join(note))
+}
+
+/// A note, as the thread-local keeps it.
+fn split(parked: Parked) -> (Note, Option<Line>) {
+    match parked {
+        Parked::Timer { deadline } => (Note::Timer { deadline }, None),
+        Parked::Io { source, fd, write } => (Note::Io { source, fd, write }, None),
+        Parked::Semaphore { place, wanted } => (
+            Note::Semaphore {
+                spot: place.spot,
+                wanted,
+            },
+            Some(place.line),
+        ),
+        Parked::Lock { place } => (Note::Lock { spot: place.spot }, Some(place.line)),
+        Parked::QueueGet { place } => (Note::QueueGet { spot: place.spot }, Some(place.line)),
+        Parked::QueuePut { place } => (Note::QueuePut { spot: place.spot }, Some(place.line)),
+        Parked::Event => (Note::Event, None),
+        Parked::Condition { place } => (Note::Condition { spot: place.spot }, Some(place.line)),
+        Parked::Task { task } => (Note::Task { task }, None),
+    }
+}
+
+/// A note back in one piece; a waiter's line is taken from `LINE`.
+#[inline]
+fn join(note: Note) -> Parked {
+    let place = |spot| Place {
+        line: LINE.with(Cell::take).unwrap_or_default(),
+        spot,
+    };
+    match note {
+        Note::Timer { deadline } => Parked::Timer { deadline },
+        Note::Io { source, fd, write } => Parked::Io { source, fd, write },
+        Note::Semaphore { spot, wanted } => Parked::Semaphore {
+            place: place(spot),
+            wanted,
+        },
+        Note::Lock { spot } => Parked::Lock { place: place(spot) },
+        Note::QueueGet { spot } => Parked::QueueGet { place: place(spot) },
+        Note::QueuePut { spot } => Parked::QueuePut { place: place(spot) },
+        Note::Event => Parked::Event,
+        Note::Condition { spot } => Parked::Condition { place: place(spot) },
+        Note::Task { task } => Parked::Task { task },
+    }
 }
 
 #[cfg(test)]

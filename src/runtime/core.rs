@@ -123,6 +123,7 @@ pub(crate) const IO_BUDGET: u32 = 128;
 
 impl Core {
     /// Spawns a task, eagerly if the builder said so (`Builder::eager_tasks`).
+    #[inline]
     pub(crate) fn spawn<F>(&self, future: F, name: Option<String>) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -133,6 +134,7 @@ impl Core {
 
     /// Spawns a task: queued to run in a later turn, or, if `eager`, polled right here until
     /// its first await (`run_eagerly`, in `eager.rs`), and only queued if it woke itself.
+    #[inline]
     pub(crate) fn spawn_with<F>(&self, future: F, name: Option<String>, eager: bool) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -213,12 +215,12 @@ impl Core {
             Start::Poll => {
                 self.sched.set_current(Some(id));
                 self.io_budget.set(IO_BUDGET);
-                let _stale = waits_on::take(); // left by a callback or the block_on future
                 let waker = task.waker_ref();
                 let mut cx = Context::from_waker(&waker);
                 // SAFETY: `start_poll` said Poll, and the scheduler never polls a task inside
                 // its own poll (an eager spawn polls a *new* task inside another's: `eager.rs`).
                 let done = unsafe { task.poll(&mut cx) }.is_ready();
+                let note = waits_on::take();
                 let mut state = header.state.get();
                 state.finish_poll();
                 header.state.set(state);
@@ -227,7 +229,7 @@ impl Core {
                     header.vitals.finished();
                     self.complete(id);
                 } else {
-                    header.vitals.parked(self.looked_at.get(), waits_on::take());
+                    header.vitals.parked(self.looked_at.get(), note);
                 }
                 self.sched.set_current(previous);
             }
@@ -285,7 +287,10 @@ impl Core {
         if self.sched.tracing.get() {
             crate::trace::callback(id);
         }
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        let outcome = catch_unwind(AssertUnwindSafe(f));
+        // A callback is nobody's wait: forget what a primitive it polled said (`waits_on.rs`).
+        drop(waits_on::take());
+        if let Err(payload) = outcome {
             let message = crate::task::error::panic_message(&*payload);
             self.handler.report(&ExceptionContext {
                 message: "Exception in callback",

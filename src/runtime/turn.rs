@@ -35,7 +35,7 @@ use std::time::Duration;
 use crate::runtime::core::{Core, TimerAction};
 use crate::runtime::observe::Observer;
 use crate::scheduler::{Cause, Counters, Message, Runnable};
-use crate::waking;
+use crate::{waits_on, waking};
 
 /// Why the loop looks outward, which decides whether it may wait.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -88,7 +88,11 @@ impl Core {
                 Runnable::Main => {
                     self.sched.set_current(None);
                     self.io_budget.set(crate::runtime::core::IO_BUDGET);
-                    if let Poll::Ready(output) = poll_main() {
+                    let polled = poll_main();
+                    // The block_on future is not a task: forget what it said it waits on, so
+                    // the next task's note is its own (`waits_on.rs`).
+                    drop(waits_on::take());
+                    if let Poll::Ready(output) = polled {
                         observe.finish(self, next, started);
                         self.report_waker_panics();
                         return Some(output);

@@ -45,13 +45,17 @@ pub(crate) enum Woken {
 pub(crate) struct Vitals {
     /// How many times its future was polled.
     polls: Cell<u64>,
-    /// The time spent in those polls, summed over the polls that were timed (see the module
-    /// docs: zero unless the loop was timing polls).
-    time_polled: Cell<Duration>,
+    /// The time spent in those polls, in nanoseconds, summed over the polls that were timed
+    /// (see the module docs: zero unless the loop was timing polls).
+    time_polled: Cell<u64>,
     /// When it last returned `Pending`, on the loop's clock as of the loop's last look outward
-    /// (so reading it costs no clock read per poll), and what it said it waits on then. `None`
-    /// before its first poll, and once it finished.
-    parked: Cell<Option<(Instant, Option<Parked>)>>,
+    /// (so reading it costs no clock read per poll). `None` before its first poll.
+    parked_at: Cell<Option<Instant>>,
+    /// What it said it waits on when it last returned `Pending` (`None`: it did not say).
+    note: Cell<Option<Parked>>,
+    /// Whether `note` holds one, so that a poll that left no note after one that left none
+    /// (a `yield_now` loop) does not move the whole note in and out.
+    noted: Cell<bool>,
     /// What queued it last.
     last_wake: Cell<Woken>,
 }
@@ -71,8 +75,10 @@ impl Vitals {
     pub(crate) const fn new() -> Vitals {
         Vitals {
             polls: Cell::new(0),
-            time_polled: Cell::new(Duration::ZERO),
-            parked: Cell::new(None),
+            time_polled: Cell::new(0),
+            parked_at: Cell::new(None),
+            note: Cell::new(None),
+            noted: Cell::new(false),
             last_wake: Cell::new(Woken::Spawn),
         }
     }
@@ -82,14 +88,18 @@ impl Vitals {
     #[inline]
     pub(crate) fn parked(&self, at: Instant, note: Option<Parked>) {
         self.polls.set(self.polls.get() + 1);
-        self.parked.set(Some((at, note)));
+        self.parked_at.set(Some(at));
+        if note.is_some() || self.noted.get() {
+            self.noted.set(note.is_some());
+            drop(self.note.replace(note));
+        }
     }
 
-    /// A poll returned `Ready` (or the task was cancelled): it is no longer parked.
+    /// A poll returned `Ready` (or the task was cancelled): its last step. The task leaves the
+    /// loop's slab right after, so nobody reads its note again.
     #[inline]
     pub(crate) fn finished(&self) {
         self.polls.set(self.polls.get() + 1);
-        self.parked.set(None);
     }
 
     /// The task was queued because of `cause`.
@@ -100,7 +110,8 @@ impl Vitals {
 
     /// Adds one timed poll's duration.
     pub(crate) fn add_time_polled(&self, took: Duration) {
-        self.time_polled.set(self.time_polled.get().saturating_add(took));
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.time_polled.set(self.time_polled.get().saturating_add(nanos));
     }
 
     /// How many times it was polled.
@@ -110,14 +121,15 @@ impl Vitals {
 
     /// The time spent in its timed polls.
     pub(crate) fn time_polled(&self) -> Duration {
-        self.time_polled.get()
+        Duration::from_nanos(self.time_polled.get())
     }
 
     /// When it last parked and on what; `None` before its first poll.
     pub(crate) fn last_park(&self) -> Option<(Instant, Option<Parked>)> {
-        let park = self.parked.take();
-        self.parked.set(park.clone());
-        park
+        let at = self.parked_at.get()?;
+        let note = self.note.take();
+        self.note.set(note.clone());
+        Some((at, note))
     }
 
     /// What queued it last.
