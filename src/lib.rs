@@ -26,15 +26,20 @@
 //! | 1     | generational keys, linked lists, waking a batch |                                  | `slots.rs`, `list.rs`, `waking.rs` |
 //! | 1     | timers: levels, wheel, clock           | the `_scheduled` heap                     | `timer/`                     |
 //! | 1     | the reactor: which sockets are ready   | `selectors`                               | `reactor/`                   |
+//! | 1     | what a parked future waits on (the note) | `Task.get_stack()`                      | `waits_on.rs`                |
 //! | 2     | task state: the life cycle             | `Task._state`                             | `task/state.rs`, `task/id.rs` |
 //! | 2     | the task cell, its hook and waker      | (CPython's C `Task` object)               | `task/schedule.rs`, `task/header.rs`, `task/raw.rs`, `task/waker.rs` |
 //! | 2     | join: awaiting, cancelling a task      | `Task`, `Task.cancel()`                   | `task/join.rs`, `task/error.rs` |
+//! | 2     | a task's vital signs for the dump      | `python -m asyncio ps`                    | `task/vitals.rs`             |
 //! | 3     | scheduler: ready queue, inbox, callbacks | the `_ready` deque, `call_soon_threadsafe` | `scheduler/`               |
 //! | 3     | exception handler, thread pool, trace  | `call_exception_handler`, the executor    | `exception.rs`, `thread_pool.rs`, `trace.rs` |
 //! | 4     | the loop core                          | `BaseEventLoop`                           | `runtime/core.rs`            |
 //! | 4     | one turn                               | `_run_once`                               | `runtime/turn.rs`            |
 //! | 4     | wakes, the current loop                | `get_running_loop()`                      | `runtime/wake.rs`, `runtime/context.rs` |
 //! | 4     | `block_on`: [`run`], [`Runtime`], [`Builder`] | `asyncio.run`, `run_until_complete` | `runtime/mod.rs`             |
+//! | 4     | the task dump: [`all_tasks`], [`TaskDump`] | `all_tasks()`, `python -m asyncio ps` | `runtime/dump.rs`            |
+//! | 4     | one turn reported, the clock moved: [`Runtime::run_once`], [`time::advance`] | `_run_once` | `runtime/step.rs`, `time/control.rs` |
+//! | 4     | eager task start: [`spawn_eager`]      | `eager_task_factory`                      | `runtime/eager.rs`, `eager.rs` |
 //! | 5     | the ambient API: [`spawn`], [`call_soon`], [`time::sleep`], [`spawn_blocking`], [`stats`] | `create_task`, `call_soon`, `sleep`, `to_thread` | `spawn.rs`, `callback.rs`, `time/`, `blocking.rs`, `current.rs`, `net/source.rs` |
 //! | 6     | coordination: [`sync`], [`gather`], [`TaskGroup`] | `Lock`, `Queue`, `gather`, `TaskGroup` | `sync/`, `combinators/`, `group.rs` |
 //! | 6     | sockets and HTTP: [`net`], [`http`]    | `open_connection`, aiohttp                | `net/`, `http/`              |

@@ -22,10 +22,10 @@ fn advance_fires_the_timers_due_on_the_way_in_deadline_order_and_no_later_one() 
         let start = now();
         for delay in [30u64, 10, 20, 50] {
             let l = l.clone();
-            spawn(async move {
+            drop(spawn(async move {
                 sleep(Duration::from_millis(delay)).await;
                 l.push(format!("{delay} ms sleeper woke at {} ms", (now() - start).as_millis()));
-            });
+            })); // detached: the log says when it ran
         }
         let l2 = l.clone();
         call_later(Duration::from_millis(25), move || l2.push("callback at 25 ms"));

@@ -54,7 +54,7 @@ pub(crate) fn cause_index(cause: Cause) -> usize {
         Cause::Task(_) => 1,
         Cause::Callback => 2,
         Cause::Timer => 3,
-        Cause::Io { .. } => 4,
+        Cause::Io => 4,
         Cause::Remote => 5,
     }
 }
@@ -67,7 +67,7 @@ impl From<Cause> for Woken {
             Cause::Task(id) => Woken::Task(id),
             Cause::Callback => Woken::Callback,
             Cause::Timer => Woken::Timer,
-            Cause::Io { .. } => Woken::Io,
+            Cause::Io => Woken::Io,
             Cause::Remote => Woken::Remote,
         }
     }
