@@ -143,8 +143,8 @@ impl Builder {
 
     /// Runs the loop on a virtual clock that starts paused (tokio's `start_paused`): time
     /// moves only when a task calls [`time::advance`](crate::time::advance), or after
-    /// [`time::resume`](crate::time::resume). With `false`, this is the default real clock
-    /// unless [`virtual_clock`](Self::virtual_clock) was asked for.
+    /// [`time::resume`](crate::time::resume). `false` only turns the pause off: it does not
+    /// switch a virtual clock back to the real one.
     ///
     /// A paused loop with nothing to run does not jump to the next timer: it waits for I/O or
     /// another thread, so a program whose every task sleeps waits forever. See
