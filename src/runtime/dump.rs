@@ -12,6 +12,8 @@
 //! which sends the request through the inbox as a `Message::Call` and blocks on the answer,
 //! as `Remote::spawn`'s handle does). Its `Display` is a table, one line per task.
 //!
+//! `Runtime::dump` is here too, beside the type it returns.
+//!
 //! What it cannot show: a future that does not say what it waits on (a hand-written future, a
 //! oneshot channel) shows as [`WaitsOn::Unknown`]; and a place in line is the place when the
 //! task last parked (see `waits_on.rs`).
@@ -161,6 +163,17 @@ impl TaskDump {
     /// The entry of one task, if it is alive.
     pub fn task(&self, id: TaskId) -> Option<&TaskInfo> {
         self.tasks.iter().find(|info| info.id == id)
+    }
+}
+
+impl crate::Runtime {
+    /// Every live task of this loop: its state, what it waits on, for how long (asyncio's
+    /// `all_tasks()`; see [`TaskDump`]). For the thread that owns the runtime, between
+    /// `block_on` calls; inside the loop use [`all_tasks`](crate::all_tasks), from another
+    /// thread [`Remote::dump`](crate::Remote::dump).
+    #[doc(alias = "all_tasks")]
+    pub fn dump(&self) -> TaskDump {
+        self.core.dump()
     }
 }
 

@@ -1,7 +1,8 @@
 //! A loop you can step and a clock you can move: `Runtime::run_once` runs exactly one turn and
 //! says what it did; `time::pause`, `resume` and `advance` drive a virtual clock by hand.
 //!
-//! Read first: `turn.rs` (one turn: look outward, then run the ready snapshot).
+//! Read first: `turn.rs` (one turn: look outward, then run the ready snapshot). This file also
+//! holds `Runtime::run_once`, the public door to it.
 //!
 //! **One turn, reported.** `run_once` is the turn `block_on` runs, without a `block_on` future:
 //! the same two steps (`Core::look_if_due`, `Core::run_snapshot`), with a look at the ready
@@ -74,6 +75,47 @@ impl From<Runnable> for Ran {
             Runnable::Callback(id) => Ran::Callback(id),
             Runnable::Main => Ran::Main,
         }
+    }
+}
+
+impl crate::Runtime {
+    /// Runs exactly one turn of the loop, and says what it did: what ran, what was woken and by
+    /// what, how many timers fired and I/O events came, and whether (and how long, on the
+    /// loop's clock) it waited.
+    ///
+    /// It is the turn `block_on` runs: if something is ready, it runs the ready snapshot (after
+    /// a non-blocking look outward once every `event_interval` polls); if nothing is, it first
+    /// waits for I/O, another thread or the next timer, and so **it may block**. On a virtual
+    /// clock it jumps to the next deadline instead (past the wheel's internal cascade points,
+    /// as [`run_ready`](Self::run_ready) does); on a paused one it does not jump, and with
+    /// no I/O and no other thread to wake it, it blocks forever (the same as `block_on` would;
+    /// check [`Stats::timers`](crate::Stats::timers) and [`Stats::ready`](crate::Stats::ready) first, or use [`run_ready`](Self::run_ready),
+    /// which never blocks).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use evloop::Ran;
+    ///
+    /// let runtime = evloop::Runtime::builder().virtual_clock().build()?;
+    /// let task = runtime.spawn(evloop::time::sleep(Duration::from_millis(50)));
+    /// let first = runtime.run_once(); // the task's first step: it parks on its timer
+    /// assert_eq!(first.ran, [Ran::Task(task.id())]);
+    /// let second = runtime.run_once(); // idle: the clock jumps, the timer fires, the task ends
+    /// assert_eq!(second.waited, Some(Duration::from_millis(50)));
+    /// assert_eq!(second.timers_fired, 1);
+    /// assert!(task.is_finished());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// Inside a running loop on this thread (the same rule as `block_on`).
+    #[doc(alias = "_run_once")]
+    pub fn run_once(&self) -> TurnReport {
+        let core = &*self.core;
+        let _enter = crate::runtime::context::enter(core);
+        core.run_once()
     }
 }
 
