@@ -17,7 +17,7 @@
 //! await asyncio.gather(*(limited_worker(i, 0.1) for i in range(100)))
 //! ```
 //!
-//! Run with: `cargo run --example semaphore [-- --virtual]`
+//! Run with: `cargo run --example semaphore [-- --virtual] [--dump]`
 //!
 //! What to look for:
 //! 1. With the limit, the workers run in ten waves of ten: about 1.0 s in all, and the peak
@@ -29,6 +29,9 @@
 //! 3. The "inside" count is kept by a guard whose `Drop` decrements it, so it would stay right
 //!    even if a worker were cancelled mid-sleep: cancelling drops the future, which drops the
 //!    guard and the permit (the permit then goes to the next waiter).
+//! 4. With `--dump`, the loop's task dump (`evloop::all_tasks()`, asyncio's `python -m asyncio
+//!    ps`) at t = 0.25 s, in the middle of the third wave: ten workers parked on their timers,
+//!    the rest parked on the semaphore, each with its place in line, and how long it has waited.
 //!
 //! What production runtimes do differently: tokio's `Semaphore` uses the same FIFO hand-off,
 //! written with atomics and an intrusive waiter list so tasks on many threads can share it.
@@ -117,7 +120,11 @@ async fn run_workers(limit: Option<usize>, arrivals: &[usize]) {
     });
     // `asyncio.gather(*workers)`: each worker becomes a task, spawned (and so first polled,
     // and so queued on the semaphore) in `arrivals` order.
+    let dumper = (limit.is_some() && dump_requested()).then(|| evloop::spawn(print_dump_at(DUMP_AT)));
     let outcomes = evloop::gather_all(arrivals.iter().map(|&id| worker(id, shared.clone()))).await;
+    if let Some(dumper) = dumper {
+        dumper.await.expect("the dumper does not panic");
+    }
     let total = now().duration_since(shared.start);
     assert!(outcomes.iter().all(Result::is_ok), "no worker panics or is cancelled");
 
@@ -143,6 +150,32 @@ async fn run_workers(limit: Option<usize>, arrivals: &[usize]) {
         println!("  first 20 to get in: {}", first_20(acquired.iter().map(|a| a.0)));
         let fifo = acquired.iter().map(|a| a.0).eq(arrivals.iter().copied());
         println!("  all {WORKERS} acquired in arrival order (first come, first served): {fifo}");
+    }
+}
+
+/// Whether `--dump` was given.
+fn dump_requested() -> bool {
+    std::env::args().any(|arg| arg == "--dump")
+}
+
+/// When the dump is taken: in the middle of the third wave.
+const DUMP_AT: Duration = Duration::from_millis(250);
+
+/// Sleeps until `at`, then prints the task dump: its first rows, and how many the rest are.
+async fn print_dump_at(at: Duration) {
+    sleep(at).await;
+    let dump = evloop::all_tasks();
+    println!(
+        "  -- task dump at t = {} (evloop::all_tasks(), like `python -m asyncio ps`) --",
+        secs(at)
+    );
+    let table = dump.to_string();
+    let lines: Vec<&str> = table.lines().collect();
+    for line in lines.iter().take(14) {
+        println!("  {line}");
+    }
+    if lines.len() > 14 {
+        println!("  … and {} more tasks", lines.len() - 14);
     }
 }
 

@@ -3,7 +3,7 @@
 //! the running task's id).
 
 use crate::exception::ExceptionContext;
-use crate::runtime::{Stats, context};
+use crate::runtime::{Stats, TaskDump, context};
 use crate::task::TaskId;
 
 /// The id of the task being polled right now, if the caller is inside a task (asyncio's
@@ -19,6 +19,18 @@ pub fn current_id() -> Option<TaskId> {
 /// Outside a running evloop loop.
 pub fn stats() -> Stats {
     context::with_core(|core| core.stats())
+}
+
+/// Every live task of the running loop, with its state, what it waits on and for how long
+/// (asyncio's `asyncio.all_tasks()`, and what `python -m asyncio ps` prints: `println!("{}",
+/// evloop::all_tasks())` prints the same kind of table). Works from a task, a callback or the
+/// `block_on` future; see [`TaskDump`] for an example.
+///
+/// # Panics
+/// Outside a running evloop loop.
+#[doc(alias = "asyncio ps")]
+pub fn all_tasks() -> TaskDump {
+    context::with_core(|core| core.dump())
 }
 
 /// Sets the running loop's exception handler (see [`Runtime::set_exception_handler`]).

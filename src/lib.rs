@@ -26,15 +26,20 @@
 //! | 1     | generational keys, linked lists, waking a batch |                                  | `slots.rs`, `list.rs`, `waking.rs` |
 //! | 1     | timers: levels, wheel, clock           | the `_scheduled` heap                     | `timer/`                     |
 //! | 1     | the reactor: which sockets are ready   | `selectors`                               | `reactor/`                   |
+//! | 1     | what a parked future waits on (the note) | `Task.get_stack()`                      | `waits_on.rs`                |
 //! | 2     | task state: the life cycle             | `Task._state`                             | `task/state.rs`, `task/id.rs` |
 //! | 2     | the task cell, its hook and waker      | (CPython's C `Task` object)               | `task/schedule.rs`, `task/header.rs`, `task/raw.rs`, `task/waker.rs` |
 //! | 2     | join: awaiting, cancelling a task      | `Task`, `Task.cancel()`                   | `task/join.rs`, `task/error.rs` |
+//! | 2     | a task's vital signs for the dump      | `python -m asyncio ps`                    | `task/vitals.rs`             |
 //! | 3     | scheduler: ready queue, inbox, callbacks | the `_ready` deque, `call_soon_threadsafe` | `scheduler/`               |
 //! | 3     | exception handler, thread pool, trace  | `call_exception_handler`, the executor    | `exception.rs`, `thread_pool.rs`, `trace.rs` |
 //! | 4     | the loop core                          | `BaseEventLoop`                           | `runtime/core.rs`            |
 //! | 4     | one turn                               | `_run_once`                               | `runtime/turn.rs`            |
 //! | 4     | wakes, the current loop                | `get_running_loop()`                      | `runtime/wake.rs`, `runtime/context.rs` |
 //! | 4     | `block_on`: [`run`], [`Runtime`], [`Builder`] | `asyncio.run`, `run_until_complete` | `runtime/mod.rs`             |
+//! | 4     | the task dump: [`all_tasks`], [`TaskDump`] | `all_tasks()`, `python -m asyncio ps` | `runtime/dump.rs`            |
+//! | 4     | one turn reported, the clock moved: [`Runtime::run_once`], [`time::advance`] | `_run_once` | `runtime/step.rs`, `time/control.rs` |
+//! | 4     | eager task start: [`spawn_eager`]      | `eager_task_factory`                      | `runtime/eager.rs`, `eager.rs` |
 //! | 5     | the ambient API: [`spawn`], [`call_soon`], [`time::sleep`], [`spawn_blocking`], [`stats`] | `create_task`, `call_soon`, `sleep`, `to_thread` | `spawn.rs`, `callback.rs`, `time/`, `blocking.rs`, `current.rs`, `io/source.rs` |
 //! | 6     | coordination: [`sync`], [`gather`], [`TaskGroup`] | `Lock`, `Queue`, `gather`, `TaskGroup` | `sync/`, `combinators/`, `group.rs` |
 //! | 6     | sockets and HTTP: [`net`], [`http`]    | `open_connection`, aiohttp                | `net/`, `http/`              |
@@ -54,6 +59,7 @@ mod list;
 mod reactor;
 mod slots;
 mod timer;
+mod waits_on;
 mod waking;
 
 // Floor 2: the task core.
@@ -73,6 +79,7 @@ mod runtime;
 mod blocking;
 mod callback;
 mod current;
+mod eager;
 mod remote_spawn;
 mod spawn;
 pub mod time;
@@ -90,11 +97,14 @@ pub mod sync;
 pub use blocking::spawn_blocking;
 pub use callback::{CallbackHandle, CallbackId, call_at, call_later, call_soon};
 pub use combinators::{AsCompleted, Either, ReturnWhen, Waited, as_completed, gather, gather_all, race, select, wait};
-pub use current::{current_id, set_exception_handler, stats};
+pub use current::{all_tasks, current_id, set_exception_handler, stats};
+pub use eager::spawn_eager;
 pub use exception::ExceptionContext;
 pub use group::{Failure, GroupError, TaskGroup};
 pub use remote_spawn::RemoteHandle;
-pub use runtime::{Builder, Remote, RunReady, Runtime, Stats};
+pub use runtime::{
+    Builder, Ran, Remote, RunReady, Runtime, Stats, TaskDump, TaskInfo, TaskState, TurnReport, WaitsOn, Wakes,
+};
 pub use spawn::{YieldNow, shield, spawn, spawn_named, yield_now};
 pub use task::{JoinError, JoinHandle, TaskId};
 

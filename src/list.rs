@@ -141,6 +141,21 @@ impl List {
         Some(head)
     }
 
+    /// How far from the head `index` is (0 for the head), walking the list: O(n), for the task
+    /// dump's "place in line", never on a hot path. `None` if it is not in this list.
+    pub(crate) fn position(&self, index: u32, links: &mut impl Links) -> Option<usize> {
+        let mut cursor = self.head;
+        let mut position = 0;
+        while let Some(at) = cursor {
+            if at == index {
+                return Some(position);
+            }
+            position += 1;
+            cursor = links.link(at).next.get();
+        }
+        None
+    }
+
     /// The indices from head to tail, checking that the `prev` links mirror the `next` links.
     #[cfg(test)]
     pub(crate) fn indices(&self, links: &mut impl Links) -> Vec<u32> {

@@ -85,9 +85,9 @@ mod proxy;
 mod retry;
 mod transport;
 // HTTPS (the `tls` feature): rustls over the connection's socket.
+mod session;
 #[cfg(feature = "tls")]
 pub mod tls;
-mod session;
 
 #[cfg(test)]
 mod tests;
@@ -102,7 +102,7 @@ pub use proxy::Proxy;
 pub use request::{Method, USER_AGENT, basic_authorization, encode_request_head, validate_header};
 pub use response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader, Version, parse_response_head};
 pub use retry::{RetryPolicy, with_retry};
+pub use session::{IntoUrl, Redirect};
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
-pub use session::{IntoUrl, Redirect};
 pub use url::{Credentials, DEFAULT_HTTPS_PORT, DEFAULT_PORT, Host, Scheme, Url};

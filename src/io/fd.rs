@@ -42,9 +42,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::io::source::{Fd, IoSource};
 use crate::io::sys;
 use crate::io::{AsyncRead, AsyncWrite};
-use crate::io::source::{Fd, IoSource};
 use crate::reactor::Direction;
 
 /// A file descriptor registered with the current loop, for waiting on its readiness (tokio's

@@ -28,6 +28,7 @@ use crate::reactor::{Direction, IoKey};
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::scheduler::{Inbox, LoopId, Message};
+use crate::waits_on::{self, Parked};
 
 /// A socket registered with the current loop's reactor.
 ///
@@ -133,6 +134,11 @@ impl<S: Source + AsRawFd> IoSource<S> {
                 ready
             });
             if ready.is_pending() {
+                waits_on::note(Parked::Io {
+                    source: self.registration.key.number(),
+                    fd: self.io.as_raw_fd(),
+                    write: direction == Direction::Write,
+                });
                 return Poll::Pending;
             }
             match op(&self.io) {

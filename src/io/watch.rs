@@ -51,8 +51,8 @@ use std::rc::Rc;
 use std::task::{Poll, Waker};
 
 use crate::io::fd::explain;
-use crate::io::sys;
 use crate::io::source::{Fd, IoSource};
+use crate::io::sys;
 use crate::reactor::Direction;
 
 /// A descriptor watched by [`add_reader`] or [`add_writer`]: the callback runs until this is

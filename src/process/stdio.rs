@@ -20,8 +20,8 @@ use std::task::{Context, Poll};
 
 use mio::unix::pipe;
 
-use crate::io::{AsyncRead, AsyncWrite};
 use crate::io::source::IoSource;
+use crate::io::{AsyncRead, AsyncWrite};
 use crate::reactor::Direction;
 
 /// How much `read_to_end` reads at most in one call: a window of the buffer is zeroed before

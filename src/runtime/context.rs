@@ -56,6 +56,8 @@ pub(crate) fn enter(core: &Core) -> Enter {
         );
     }
     CURRENT.with(|c| c.set(core));
+    // A note left by a primitive polled by hand before the loop ran is nobody's (`waits_on.rs`).
+    drop(crate::waits_on::take());
     Enter {
         previous,
         sink: waking::install(),

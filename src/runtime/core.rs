@@ -24,13 +24,14 @@ use crate::exception::{ExceptionContext, ExceptionHandler};
 use crate::reactor::Reactor;
 use crate::record::TaskEnd;
 use crate::runtime::stats::Stats;
-use crate::scheduler::{CallbackId, Callbacks, Inbox, LoopId, Message, Scheduler};
+use crate::scheduler::{CallbackId, Callbacks, Counters, Inbox, LoopId, Message, Scheduler};
 use crate::task::header::Header;
 use crate::task::raw::RawTask;
 use crate::task::state::Start;
 use crate::task::{JoinError, JoinHandle, TaskId};
 use crate::thread_pool::BlockingPool;
 use crate::timer::Timers;
+use crate::waits_on;
 
 /// Settings fixed when the runtime is built (see `Builder`).
 #[derive(Debug, Clone)]
@@ -43,6 +44,9 @@ pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     /// How long an idle blocking thread waits for work before it exits.
     pub(crate) blocking_idle_timeout: Duration,
+    /// Whether `spawn` inside the loop polls the new task at once, until its first await
+    /// (`Builder::eager_tasks`, asyncio's `eager_task_factory`; `eager.rs`).
+    pub(crate) eager_tasks: bool,
 }
 
 /// A task's way back to its loop (its `Schedule` hook, implemented in `wake.rs`): the loop's
@@ -107,6 +111,10 @@ pub(crate) struct Core {
     pub(crate) io_budget: Cell<u32>,
     /// The recorder, while recording (`record.rs`); `None`, one word every hook checks, when off.
     pub(crate) recorder: Option<Box<crate::runtime::record::Recording>>,
+    /// The loop's time at its last look outward (`check_events`): when a task that parks now
+    /// parked, for the task dump, without a clock read per poll. Exact on a virtual clock; on
+    /// a real one, early by at most the time since that look (one batch of polls).
+    pub(crate) looked_at: Cell<Instant>,
 }
 
 /// How many socket operations one poll of a task may complete before the next one reports
@@ -117,7 +125,20 @@ pub(crate) struct Core {
 pub(crate) const IO_BUDGET: u32 = 128;
 
 impl Core {
+    /// Spawns a task, eagerly if the builder said so (`Builder::eager_tasks`).
+    #[inline]
     pub(crate) fn spawn<F>(&self, future: F, name: Option<String>) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.spawn_with(future, name, self.config.eager_tasks)
+    }
+
+    /// Spawns a task: queued to run in a later turn, or, if `eager`, polled right here until
+    /// its first await (`run_eagerly`, in `eager.rs`), and only queued if it woke itself.
+    #[inline]
+    pub(crate) fn spawn_with<F>(&self, future: F, name: Option<String>, eager: bool) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -143,9 +164,15 @@ impl Core {
         if self.recorder.is_some() {
             self.record_spawn(id, self.task_name(id).as_deref());
         }
-        // Queued without a "woken" trace line: the spawn line above says why it is ready.
-        let _queued = self.sched.schedule_local(handle.header());
-        JoinHandle::new(handle)
+        if !eager {
+            // Queued without a "woken" trace line: the spawn line above says why it is ready.
+            let _queued = self.sched.schedule_spawned(handle.header());
+        }
+        let handle = JoinHandle::new(handle);
+        if eager {
+            self.run_eagerly(id);
+        }
+        handle
     }
 
     /// The name given at spawn, if any.
@@ -175,6 +202,8 @@ impl Core {
         let mut state = header.state.get();
         let start = state.start_poll();
         header.state.set(state);
+        // Usually none; the task that spawned this one, when it runs eagerly (`eager.rs`).
+        let previous = self.sched.current();
         match start {
             Start::Skip => {}
             Start::Cancel => {
@@ -187,19 +216,24 @@ impl Core {
                 if self.recorder.is_some() {
                     self.record_end(id, TaskEnd::Cancelled);
                 }
+                header.vitals.finished();
+                Counters::add(&self.sched.counters.polls, 1);
                 self.complete(id);
-                self.sched.set_current(None);
+                self.sched.set_current(previous);
             }
             Start::Poll => {
                 self.sched.set_current(Some(id));
                 self.io_budget.set(IO_BUDGET);
                 let waker = task.waker_ref();
                 let mut cx = Context::from_waker(&waker);
-                // SAFETY: `start_poll` said Poll, and the scheduler never polls re-entrantly.
+                // SAFETY: `start_poll` said Poll, and the scheduler never polls a task inside
+                // its own poll (an eager spawn polls a *new* task inside another's: `eager.rs`).
                 let done = unsafe { task.poll(&mut cx) }.is_ready();
+                let note = waits_on::take();
                 let mut state = header.state.get();
                 state.finish_poll();
                 header.state.set(state);
+                Counters::add(&self.sched.counters.polls, 1);
                 if done {
                     if self.recorder.is_some() {
                         let how = if task.is_panic() {
@@ -209,9 +243,12 @@ impl Core {
                         };
                         self.record_end(id, how);
                     }
+                    header.vitals.finished();
                     self.complete(id);
+                } else {
+                    header.vitals.parked(self.looked_at.get(), note);
                 }
-                self.sched.set_current(None);
+                self.sched.set_current(previous);
             }
         }
     }
@@ -266,10 +303,14 @@ impl Core {
             return;
         };
         self.sched.set_current(None);
+        Counters::add(&self.sched.counters.callbacks, 1);
         if self.sched.tracing.get() {
             crate::trace::callback(id);
         }
-        if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        let outcome = catch_unwind(AssertUnwindSafe(f));
+        // A callback is nobody's wait: forget what a primitive it polled said (`waits_on.rs`).
+        drop(waits_on::take());
+        if let Err(payload) = outcome {
             let message = crate::task::error::panic_message(&*payload);
             self.handler.report(&ExceptionContext {
                 message: "Exception in callback",
@@ -388,6 +429,7 @@ impl Core {
             ready: self.sched.ready_len(),
             blocking_threads: self.blocking.threads(),
             io_polls: self.io_polls.get(),
+            ..Stats::counted(&self.sched.counters)
         }
     }
 }

@@ -31,17 +31,22 @@ use crate::timer::clock::Clock;
 
 pub(crate) mod context;
 pub(crate) mod core;
+pub(crate) mod dump;
+mod eager;
 mod observe;
 mod record;
 mod remote;
 mod stats;
+mod step;
 mod turn;
 mod wake;
 
 pub(crate) use self::core::TimerAction;
 use self::core::{Config, Core};
+pub use self::dump::{TaskDump, TaskInfo, TaskState, WaitsOn};
 pub use self::remote::Remote;
-pub use self::stats::Stats;
+pub use self::stats::{Stats, Wakes};
+pub use self::step::{Ran, TurnReport};
 use self::turn::Check;
 use self::wake::MainWaker;
 
@@ -70,6 +75,8 @@ pub struct Builder {
     virtual_clock: bool,
     /// Recording on or off, and its cap (`record.rs`).
     record: self::record::RecordConfig,
+    /// Start with the virtual clock's auto-advance off (`start_paused`).
+    paused: bool,
 }
 
 impl Default for Builder {
@@ -87,9 +94,11 @@ impl Builder {
                 slow_poll_threshold: Some(Duration::from_millis(100)),
                 max_blocking_threads: 16,
                 blocking_idle_timeout: Duration::from_secs(10),
+                eager_tasks: false,
             },
             virtual_clock: false,
             record: self::record::RecordConfig::default(),
+            paused: false,
         }
     }
 
@@ -136,6 +145,33 @@ impl Builder {
         self
     }
 
+    /// Runs the loop on a virtual clock that starts paused (tokio's `start_paused`): time
+    /// moves only when a task calls [`time::advance`](crate::time::advance), or after
+    /// [`time::resume`](crate::time::resume). `false` only turns the pause off: it does not
+    /// switch a virtual clock back to the real one.
+    ///
+    /// A paused loop with nothing to run does not jump to the next timer: it waits for I/O or
+    /// another thread, so a program whose every task sleeps waits forever. See
+    /// [`time::pause`](crate::time::pause).
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.paused = paused;
+        if paused {
+            self.virtual_clock = true;
+        }
+        self
+    }
+
+    /// Makes every `spawn` inside the loop eager (asyncio 3.12's `eager_task_factory`): the new
+    /// task is polled at once, inside `spawn`, until its first await; if it completes there it
+    /// is never queued. Default off. [`Runtime::spawn`], from outside the loop, is never eager
+    /// (no loop is turning to poll it on). For one task at a time, see
+    /// [`spawn_eager`](crate::spawn_eager).
+    #[doc(alias = "eager_task_factory")]
+    pub fn eager_tasks(mut self, eager: bool) -> Builder {
+        self.config.eager_tasks = eager;
+        self
+    }
+
     /// Most threads `spawn_blocking` may run at once (default 16; minimum 1).
     pub fn max_blocking_threads(mut self, threads: usize) -> Builder {
         self.config.max_blocking_threads = threads.max(1);
@@ -161,10 +197,12 @@ impl Builder {
             Clock::real()
         };
         let recorder = self.record.recording(clock.now(), self.virtual_clock);
+        clock.set_auto_advance(!self.paused);
         let core = Core {
             inbox,
             sched: Scheduler::new(),
             callbacks: RefCell::new(Callbacks::new()),
+            looked_at: Cell::new(clock.now()),
             timers: RefCell::new(Timers::new(clock)),
             reactor: RefCell::new(reactor),
             blocking: BlockingPool::new(self.config.max_blocking_threads, self.config.blocking_idle_timeout),
@@ -261,7 +299,7 @@ impl Runtime {
         F::Output: 'static,
     {
         let _enter = context::enter_unchecked(&self.core);
-        self.core.spawn(future, None)
+        self.core.spawn_with(future, None, false)
     }
 
     /// Replaces the handler for errors nobody else will see: a panic in a task whose
@@ -340,9 +378,12 @@ impl Runtime {
             let timers = core.timers.borrow();
             if timers.wheel.is_empty() {
                 None
-            } else if timers.clock.is_virtual() {
+            } else if timers.clock.auto_advances() {
                 // The next call jumps to the deadline.
                 Some(Duration::ZERO)
+            } else if timers.clock.is_virtual() {
+                // Paused: only `time::advance` (or I/O, or another thread) makes anything ready.
+                None
             } else {
                 timers.time_to_next(timers.now())
             }

@@ -8,7 +8,8 @@
 //! and a slow-poll threshold is set. With no logger installed, nothing here runs at all.
 //!
 //! The recorder (`record.rs`) hears of each poll here too: its start and, on a real clock, its
-//! duration. With recording off as well, each poll costs one test of one flag.
+//! duration. With recording off as well, each poll costs one test of one flag. A
+//! timed task poll also adds to that task's "time polled" in the task dump.
 
 use std::time::{Duration, Instant};
 
@@ -87,6 +88,14 @@ impl Observer {
         }
         let Some(started) = started else { return };
         let took = started.elapsed();
+        // The task dump's "time polled" (`task/vitals.rs`): only polls timed here count, and
+        // only on the real clock (on a virtual one a poll takes no time, as in the record).
+        if let Runnable::Task(id) = what
+            && !core.timers.borrow().clock.is_virtual()
+            && let Some(task) = core.sched.tasks.borrow().get(id.key())
+        {
+            task.header().vitals.add_time_polled(took);
+        }
         if self.trace {
             log::trace!(target: TARGET, "ran {} in {took:?}", describe(core, what));
         }

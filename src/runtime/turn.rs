@@ -34,8 +34,8 @@ use std::time::Duration;
 
 use crate::runtime::core::{Core, TimerAction};
 use crate::runtime::observe::Observer;
-use crate::scheduler::{Cause, Message, Runnable};
-use crate::waking;
+use crate::scheduler::{Cause, Counters, Message, Runnable};
+use crate::{waits_on, waking};
 
 /// Why the loop looks outward, which decides whether it may wait.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -58,12 +58,23 @@ impl Core {
             self.record_turn();
         }
         // 1. Look outward, when it is time to.
-        let ready = self.sched.ready_len();
-        if ready == 0 || self.polls_since_check.get() >= self.config.event_interval {
-            self.check_events(if ready == 0 { Check::Idle } else { Check::Busy });
-        }
+        self.look_if_due();
         // 2. Run exactly what is ready now.
         self.run_snapshot(poll_main)
+    }
+
+    /// Step 1 of a turn: checks for events if nothing is ready (waiting for them) or if
+    /// `event_interval` polls ran since the last check (not waiting). Returns how it looked, if
+    /// it did (`Runtime::run_once` reports it).
+    #[inline(always)]
+    pub(crate) fn look_if_due(&self) -> Option<Check> {
+        let ready = self.sched.ready_len();
+        if ready == 0 || self.polls_since_check.get() >= self.config.event_interval {
+            let check = if ready == 0 { Check::Idle } else { Check::Busy };
+            self.check_events(check);
+            return Some(check);
+        }
+        None
     }
 
     /// Runs the ready snapshot: exactly the runnables queued now, in FIFO order. Returns the
@@ -71,6 +82,7 @@ impl Core {
     #[inline(always)]
     pub(crate) fn run_snapshot<T>(&self, mut poll_main: impl FnMut() -> Poll<T>) -> Option<T> {
         let observe = Observer::for_turn(self);
+        Counters::add(&self.sched.counters.turns, 1);
         let snapshot = self.sched.ready_len();
         for _ in 0..snapshot {
             let Some(next) = self.sched.pop() else { break };
@@ -79,7 +91,11 @@ impl Core {
                 Runnable::Main => {
                     self.sched.set_current(None);
                     self.io_budget.set(crate::runtime::core::IO_BUDGET);
-                    if let Poll::Ready(output) = poll_main() {
+                    let polled = poll_main();
+                    // The block_on future is not a task: forget what it said it waits on, so
+                    // the next task's note is its own (`waits_on.rs`).
+                    drop(waits_on::take());
+                    if let Poll::Ready(output) = polled {
                         observe.finish(self, next, started);
                         self.report_waker_panics();
                         return Some(output);
@@ -100,7 +116,23 @@ impl Core {
     /// job is in flight (whose end could come first).
     pub(crate) fn idle_virtual_clock_can_jump(&self) -> bool {
         let timers = self.timers.borrow();
-        timers.clock.is_virtual() && !timers.wheel.is_empty() && self.blocking_in_flight.get() == 0
+        timers.clock.auto_advances() && !timers.wheel.is_empty() && self.blocking_in_flight.get() == 0
+    }
+
+    /// Acts on timers that fired (the wheel's borrow released): wakes sleepers and queues
+    /// `call_later` callbacks, counting them. Also used by `time::advance` (`runtime/step.rs`).
+    pub(crate) fn fire(&self, fired: &mut Vec<TimerAction>) {
+        Counters::add(&self.sched.counters.timers_fired, fired.len() as u64);
+        self.sched.set_cause(Cause::Timer);
+        for action in fired.drain(..) {
+            match action {
+                TimerAction::Wake(waker) => waking::wake(waker),
+                TimerAction::Callback(id) => {
+                    self.callbacks.borrow_mut().timer_fired(id);
+                    self.sched.schedule_callback(id);
+                }
+            }
+        }
     }
 
     /// Polls for I/O (blocking only for [`Check::Idle`]), drains the cross-thread inbox, and
@@ -119,7 +151,9 @@ impl Core {
             if timers.wheel.is_empty() {
                 None
             } else if timers.clock.is_virtual() {
-                if self.blocking_in_flight.get() > 0 {
+                // Paused (`time::pause`): time moves only by `time::advance`, so an idle loop
+                // waits for I/O or another thread, as a real loop with no timer would.
+                if self.blocking_in_flight.get() > 0 || !timers.clock.auto_advances() {
                     None
                 } else {
                     Some(Duration::ZERO)
@@ -145,12 +179,15 @@ impl Core {
                 0
             };
             let turned = self.reactor.borrow_mut().turn(timeout, &mut scratch.wakers);
-            match turned {
-                Ok(events) if self.recorder.is_some() => self.record_io_wait(timeout, events, waiting),
-                Ok(_) => {}
+            let events = match turned {
+                Ok(events) => events,
                 // epoll_wait only fails on a broken poll fd or bad memory; nothing can recover.
                 Err(e) => panic!("evloop: polling for I/O failed: {e}"),
+            };
+            if self.recorder.is_some() {
+                self.record_io_wait(timeout, events, waiting);
             }
+            Counters::add(&self.sched.counters.io_events, events as u64);
         }
         for ready in scratch.wakers.drain(..) {
             self.sched.set_cause(Cause::Io {
@@ -188,7 +225,7 @@ impl Core {
                 let timers = self.timers.borrow();
                 let before = timers.now();
                 let jumped = check != Check::Busy
-                    && timers.clock.is_virtual()
+                    && timers.clock.auto_advances()
                     && self.sched.ready_len() == 0
                     && self.blocking_in_flight.get() == 0
                     && timers.jump_to_next();
@@ -208,17 +245,9 @@ impl Core {
             if !scratch.fired.is_empty() && self.recorder.is_some() {
                 self.record_timers_fired(scratch.fired.len());
             }
-            self.sched.set_cause(Cause::Timer);
-            for action in scratch.fired.drain(..) {
-                match action {
-                    TimerAction::Wake(waker) => waking::wake(waker),
-                    TimerAction::Callback(id) => {
-                        self.callbacks.borrow_mut().timer_fired(id);
-                        self.sched.schedule_callback(id);
-                    }
-                }
-            }
+            self.fire(&mut scratch.fired);
         }
+        self.looked_at.set(self.timers.borrow().now());
         self.sched.set_cause(Cause::Spawn);
         *self.scratch.borrow_mut() = scratch;
         // 5. Wakers that panicked since the last look (here or in the last turns' polls).

@@ -30,10 +30,12 @@ use crate::task::header::Header;
 use crate::task::raw::RawTask;
 
 pub(crate) mod callbacks;
+pub(crate) mod counters;
 pub(crate) mod inbox;
 
 pub use callbacks::CallbackId;
 pub(crate) use callbacks::Callbacks;
+pub(crate) use counters::Counters;
 pub(crate) use inbox::{Inbox, LoopId, Message};
 
 /// One unit of work on the ready queue.
@@ -84,6 +86,8 @@ pub(crate) struct Scheduler {
     cause: Cell<Cause>,
     /// Whether trace logging is on for this turn (looked up once per turn, not per wake).
     pub(crate) tracing: Cell<bool>,
+    /// Running totals for `Stats` (`counters.rs`).
+    pub(crate) counters: Counters,
 }
 
 impl Scheduler {
@@ -95,6 +99,7 @@ impl Scheduler {
             current: Cell::new(None),
             cause: Cell::new(Cause::Spawn),
             tracing: Cell::new(false),
+            counters: Counters::default(),
         }
     }
 
@@ -105,9 +110,20 @@ impl Scheduler {
         let queue = state.schedule();
         if queue {
             header.state.set(state);
+            let cause = self.cause.get();
+            header.vitals.woken(cause.into());
+            self.counters.woke(cause);
             self.ready.borrow_mut().push_back(Runnable::Task(header.id));
         }
         queue
+    }
+
+    /// Queues a task just spawned: a wake whose cause is the spawn, whoever spawned it.
+    pub(crate) fn schedule_spawned(&self, header: &Header) -> bool {
+        let cause = self.cause.replace(Cause::Spawn);
+        let queued = self.schedule_local(header);
+        self.cause.set(cause);
+        queued
     }
 
     /// Queues the `block_on` future unless it is queued already; returns whether it was.

@@ -37,6 +37,7 @@ use std::task::{Context, Poll, Waker};
 
 use super::lock::{Lock, LockAcquire, LockGuard};
 use super::waiters::{WaitList, WaiterKey, remember_waker, wake_all};
+use crate::waits_on::{self, Parked};
 
 /// A queue of tasks waiting for the state behind a [`Lock`] to change. Share it through an
 /// `Rc`, next to the lock it goes with.
@@ -203,7 +204,12 @@ impl<'a, T: ?Sized> Future for ConditionWait<'a, '_, T> {
                         .take()
                         .expect("the guard is only taken here, right before leaving Unpolled");
                     let lock = LockGuard::source(&guard);
-                    let key = this.condition.waiters.borrow_mut().push_back(Some(cx.waker().clone()));
+                    let mut waiters = this.condition.waiters.borrow_mut();
+                    let key = waiters.push_back(Some(cx.waker().clone()));
+                    waits_on::note(Parked::Condition {
+                        place: waiters.place_at_back(),
+                    });
+                    drop(waiters);
                     this.stage = Stage::Waiting { key, lock };
                     // Unlock only after registering, and with no borrow held: unlocking may
                     // wake a task whose waker re-enters this condition.
@@ -215,6 +221,9 @@ impl<'a, T: ?Sized> Future for ConditionWait<'a, '_, T> {
                     let mut waiters = this.condition.waiters.borrow_mut();
                     if waiters.is_queued(key) {
                         remember_waker(waiters.get_mut(key), cx.waker());
+                        waits_on::note(Parked::Condition {
+                            place: waiters.place(key),
+                        });
                         return Poll::Pending;
                     }
                     waiters.remove(key);

@@ -27,6 +27,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::waiters::{Stage, WaitList, remember_waker, wake_all};
+use crate::waits_on::{self, Parked};
 
 /// A settable, clearable flag that tasks can wait for. Share it through an `Rc`.
 ///
@@ -189,10 +190,12 @@ impl Future for EventWait<'_> {
             }
             Stage::Unpolled => {
                 this.stage = Stage::Queued(state.waiters.push_back(Some(cx.waker().clone())));
+                waits_on::note(Parked::Event);
                 Poll::Pending
             }
             Stage::Queued(key) if state.waiters.is_queued(key) => {
                 remember_waker(state.waiters.get_mut(key), cx.waker());
+                waits_on::note(Parked::Event);
                 Poll::Pending
             }
             Stage::Queued(key) => {

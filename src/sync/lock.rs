@@ -32,6 +32,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::semaphore::{Acquire, Permit, Semaphore};
+use crate::waits_on::{self, Parked};
 
 /// An async mutex owning a `T`; [`lock`](Lock::lock) it to reach the value.
 ///
@@ -226,10 +227,16 @@ impl<'a, T: ?Sized> Future for LockAcquire<'a, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        Pin::new(&mut this.acquire).poll(cx).map(|permit| {
-            let permit = permit.expect("a Lock never closes its semaphore, so acquiring cannot fail");
-            this.lock.guard(permit)
-        })
+        let Poll::Ready(permit) = Pin::new(&mut this.acquire).poll(cx) else {
+            // The task dump should say "a lock", not "its semaphore".
+            waits_on::relabel(|parked| match parked {
+                Parked::Semaphore { place, .. } => Parked::Lock { place },
+                other => other,
+            });
+            return Poll::Pending;
+        };
+        let permit = permit.expect("a Lock never closes its semaphore, so acquiring cannot fail");
+        Poll::Ready(this.lock.guard(permit))
     }
 }
 

@@ -39,6 +39,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use super::waiters::{Stage, WaitList, remember_waker, wake_all};
+use crate::waits_on::{self, Parked};
 
 /// A counting semaphore with FIFO hand-off. Cloning gives another handle to the same permits.
 /// No `BoundedSemaphore` is needed: a [`Permit`] returns exactly what it took, so permits
@@ -346,11 +347,21 @@ impl Future for Acquire {
                     waker: Some(cx.waker().clone()),
                 };
                 this.stage = Stage::Queued(state.waiters.push_back(waiter));
+                let place = state.waiters.place_at_back();
+                waits_on::note(Parked::Semaphore {
+                    place,
+                    wanted: this.wanted,
+                });
                 Poll::Pending
             }
             Stage::Queued(key) => {
                 if state.waiters.is_queued(key) {
                     remember_waker(&mut state.waiters.get_mut(key).waker, cx.waker());
+                    let place = state.waiters.place(key);
+                    waits_on::note(Parked::Semaphore {
+                        place,
+                        wanted: this.wanted,
+                    });
                     return Poll::Pending;
                 }
                 // Unlinked: the outcome is decided. Full grant means a hand-off; anything

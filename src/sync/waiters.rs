@@ -36,6 +36,7 @@ use std::task::Waker;
 use slab::Slab;
 
 use crate::list::{Link, Links, List};
+use crate::waits_on::{Line, Place};
 
 /// Stores the waker of the task polling now, unless the stored one already wakes that task.
 /// A future can move between tasks, so every pending poll must refresh its waker; cloning a
@@ -81,6 +82,9 @@ pub(crate) struct WaitList<T> {
     queue: List,
     /// How many waiters are queued, so `len` does not walk the list.
     queued: usize,
+    /// Waiters that left from the front, for the task dump's places in line (`waits_on.rs`);
+    /// allocated when the first waiter parks and says where it stands.
+    line: Option<Line>,
 }
 
 /// One waiter's slot.
@@ -111,6 +115,7 @@ impl<T> WaitList<T> {
             nodes: Slab::new(),
             queue: List::EMPTY,
             queued: 0,
+            line: None,
         }
     }
 
@@ -150,6 +155,20 @@ impl<T> WaitList<T> {
         Some(WaiterKey(head))
     }
 
+    /// The waiter's place in the queue, 1 for the next to be served, for the task dump
+    /// (`waits_on.rs`): it stays right as the waiters ahead are served. Walks the queue, so it
+    /// is called only when a future parks.
+    pub(crate) fn place(&mut self, key: WaiterKey) -> Place {
+        let place = self.queue.position(key.0, &mut self.nodes).map_or(0, |at| at + 1);
+        self.line.get_or_insert_with(Line::default).place(place)
+    }
+
+    /// The place of the waiter just pushed: the back of the queue, found without a walk.
+    pub(crate) fn place_at_back(&mut self) -> Place {
+        let place = self.queued;
+        self.line.get_or_insert_with(Line::default).place(place)
+    }
+
     /// True while the waiter is still queued, false once its outcome has been decided.
     pub(crate) fn is_queued(&self, key: WaiterKey) -> bool {
         self.nodes.get(key.0 as usize).expect(NO_SLOT).queued
@@ -179,6 +198,11 @@ impl<T> WaitList<T> {
         let node = self.nodes.get_mut(index as usize).expect(NO_SLOT);
         if !std::mem::take(&mut node.queued) {
             return;
+        }
+        if let Some(line) = &self.line
+            && self.queue.front() == Some(index)
+        {
+            line.left_front();
         }
         self.queue.unlink(index, &mut self.nodes);
         self.queued -= 1;

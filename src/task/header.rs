@@ -17,6 +17,7 @@ use std::task::{Context, Poll, Waker};
 use crate::task::error::JoinError;
 use crate::task::id::TaskId;
 use crate::task::state::State;
+use crate::task::vitals::Vitals;
 
 /// The type-erased front of every task allocation.
 ///
@@ -47,6 +48,8 @@ pub(crate) struct Header {
     pub(crate) remote_wake: AtomicBool,
     /// The waker of whoever awaits the `JoinHandle`, woken when the task completes.
     pub(crate) join_waker: Cell<Option<Waker>>,
+    /// Poll count, last wake and what it waits on, for the task dump (`vitals.rs`).
+    pub(crate) vitals: Vitals,
 }
 
 /// Functions monomorphised for one future type and one hook type, reached through the header.

@@ -18,6 +18,7 @@ use std::task::{Context, Poll};
 use crate::task::error::JoinError;
 use crate::task::id::TaskId;
 use crate::task::raw::RawTask;
+use crate::waits_on::{self, Parked};
 
 /// An owned permission to await (or cancel) a spawned task.
 ///
@@ -111,6 +112,7 @@ impl<T> Future for JoinHandle<T> {
             Some(w) if w.will_wake(cx.waker()) => header.join_waker.set(Some(w)),
             _ => header.join_waker.set(Some(cx.waker().clone())),
         }
+        waits_on::note(Parked::Task { task: header.id.key() });
         Poll::Pending
     }
 }

@@ -23,6 +23,7 @@ pub(crate) mod join;
 pub(crate) mod raw;
 pub(crate) mod schedule;
 pub(crate) mod state;
+pub(crate) mod vitals;
 pub(crate) mod waker;
 
 pub use error::JoinError;

@@ -49,6 +49,7 @@ use crate::task::header::{Header, Vtable};
 use crate::task::id::TaskId;
 use crate::task::schedule::Schedule;
 use crate::task::state::State;
+use crate::task::vitals::Vitals;
 
 /// What a task allocation holds after its header and hook.
 enum Contents<F: Future> {
@@ -93,6 +94,7 @@ impl RawTask {
                 state: Cell::new(State::new()),
                 remote_wake: AtomicBool::new(false),
                 join_waker: Cell::new(None),
+                vitals: Vitals::new(),
             },
             scheduler,
             contents: UnsafeCell::new(Contents::Running(future)),

@@ -129,6 +129,21 @@ impl State {
     pub(crate) fn has_join_interest(self) -> bool {
         self.0 & JOIN_INTEREST != 0
     }
+
+    /// Whether the task is on the ready queue (for the task dump).
+    pub(crate) fn is_queued(self) -> bool {
+        self.0 & QUEUED != 0
+    }
+
+    /// Whether the scheduler is inside the task's poll (for the task dump).
+    pub(crate) fn is_running(self) -> bool {
+        self.0 & RUNNING != 0
+    }
+
+    /// Whether it was cancelled and waits to be dropped (for the task dump).
+    pub(crate) fn is_cancelled(self) -> bool {
+        self.0 & CANCELLED != 0
+    }
 }
 
 #[cfg(test)]

@@ -14,10 +14,12 @@ use std::time::Instant;
 
 use crate::runtime::context;
 
+mod control;
 mod interval;
 mod sleep;
 mod timeout;
 
+pub use control::{advance, is_paused, pause, resume};
 pub use interval::{Interval, MissedTickBehavior, interval, interval_at};
 pub use sleep::{Sleep, sleep, sleep_until};
 pub use timeout::{Elapsed, timeout, timeout_at};

@@ -19,6 +19,7 @@ use crate::runtime::TimerAction;
 use crate::runtime::context;
 use crate::scheduler::{Inbox, LoopId, Message};
 use crate::timer::wheel::TimerKey;
+use crate::waits_on::{self, Parked};
 
 /// Waits until `duration` has passed on the loop's clock (asyncio's `asyncio.sleep`).
 ///
@@ -150,6 +151,7 @@ impl Future for Sleep {
                 None => match timers.insert(deadline, TimerAction::Wake(cx.waker().clone())) {
                     Ok(key) => {
                         this.key = Some((key, core.id()));
+                        waits_on::note(Parked::Timer { deadline });
                         Poll::Pending
                     }
                     Err(_already_due) => Poll::Ready(()),
@@ -160,6 +162,7 @@ impl Future for Sleep {
                         if !waker.will_wake(cx.waker()) {
                             *waker = cx.waker().clone();
                         }
+                        waits_on::note(Parked::Timer { deadline });
                         Poll::Pending
                     }
                     Some(TimerAction::Callback(_)) => unreachable!("a sleep's key names a waker entry"),

@@ -26,6 +26,9 @@ pub(crate) struct Clock {
     origin: Instant,
     /// `Some` for a virtual clock: how far time has been advanced since `origin`.
     virtual_elapsed: Option<Cell<Duration>>,
+    /// Virtual clock only: whether the loop may jump time to the next deadline when it is idle
+    /// (on by default; `time::pause` turns it off, and then only `time::advance` moves time).
+    auto_advance: Cell<bool>,
 }
 
 impl Clock {
@@ -34,6 +37,7 @@ impl Clock {
         Clock {
             origin: Instant::now(),
             virtual_elapsed: None,
+            auto_advance: Cell::new(false),
         }
     }
 
@@ -42,11 +46,38 @@ impl Clock {
         Clock {
             origin: Instant::now(),
             virtual_elapsed: Some(Cell::new(Duration::ZERO)),
+            auto_advance: Cell::new(true),
         }
     }
 
     pub(crate) fn is_virtual(&self) -> bool {
         self.virtual_elapsed.is_some()
+    }
+
+    /// Whether an idle loop may jump this clock to the next deadline: a virtual clock that is
+    /// not paused.
+    pub(crate) fn auto_advances(&self) -> bool {
+        self.is_virtual() && self.auto_advance.get()
+    }
+
+    /// Virtual clock only: lets an idle loop jump time (`true`) or not (`false`, paused).
+    /// Returns `false`, changing nothing, on a real clock.
+    pub(crate) fn set_auto_advance(&self, on: bool) -> bool {
+        if self.is_virtual() {
+            self.auto_advance.set(on);
+        }
+        self.is_virtual()
+    }
+
+    /// Virtual clock only: moves time forward to `to` exactly (not rounded to a tick, unlike
+    /// the loop's jumps). Never moves backwards.
+    pub(crate) fn advance_to(&self, to: Instant) {
+        if let Some(elapsed) = &self.virtual_elapsed {
+            let target = to.saturating_duration_since(self.origin);
+            if target > elapsed.get() {
+                elapsed.set(target);
+            }
+        }
     }
 
     /// The current time.

@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 
 use super::{Getter, Queue};
 use crate::sync::waiters::{Stage, remember_waker};
+use crate::waits_on::{self, Parked};
 
 impl<T> Queue<T> {
     /// Takes the oldest item, waiting while the queue is empty (FIFO behind other waiting
@@ -80,11 +81,17 @@ impl<T> Future for Get<'_, T> {
                         waker: Some(cx.waker().clone()),
                     };
                     this.stage = Stage::Queued(state.getters.push_back(getter));
+                    waits_on::note(Parked::QueueGet {
+                        place: state.getters.place_at_back(),
+                    });
                     return Poll::Pending;
                 }
             },
             Stage::Queued(key) if state.getters.is_queued(key) => {
                 remember_waker(&mut state.getters.get_mut(key).waker, cx.waker());
+                waits_on::note(Parked::QueueGet {
+                    place: state.getters.place(key),
+                });
                 return Poll::Pending;
             }
             // Unlinked: handed an item, or (with none) released by `close`.

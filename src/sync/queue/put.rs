@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 
 use super::Queue;
 use crate::sync::semaphore::{Acquire, Permit, Semaphore, TryAcquireError};
+use crate::waits_on::{self, Parked};
 
 impl<T> Queue<T> {
     /// Adds `item`, waiting for room in a bounded queue (FIFO behind other waiting producers).
@@ -94,10 +95,18 @@ impl<T> Future for Put<'_, T> {
         );
         let permit = match &mut this.room {
             None => None,
-            Some(acquire) => match std::task::ready!(Pin::new(acquire).poll(cx)) {
-                Ok(permit) => Some(permit),
+            Some(acquire) => match Pin::new(acquire).poll(cx) {
+                Poll::Ready(Ok(permit)) => Some(permit),
                 // The room semaphore is closed only by `Queue::close`.
-                Err(_closed) => return Poll::Ready(Err(PutError(this.take_item()))),
+                Poll::Ready(Err(_closed)) => return Poll::Ready(Err(PutError(this.take_item()))),
+                Poll::Pending => {
+                    // The task dump should say "room in a queue", not "a semaphore".
+                    waits_on::relabel(|parked| match parked {
+                        Parked::Semaphore { place, .. } => Parked::QueuePut { place },
+                        other => other,
+                    });
+                    return Poll::Pending;
+                }
             },
         };
         let item = this.take_item();
