@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use evloop::net::{TcpListener, TcpStream};
-use evloop::signal::{SignalKind, signal};
+use evloop::signal::{Signal, SignalKind, signal};
 use evloop::time::{now, sleep, timeout_at};
 use evloop::{Either, JoinHandle, select, spawn};
 use support::{secs, step};
@@ -90,8 +90,12 @@ fn run_with(options: Options) -> io::Result<()> {
     runtime.block_on(async move {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], options.port)))?;
         let addr = listener.local_addr()?;
-        // Listening for the signals starts here, before anything can send one.
-        let server = spawn(serve(listener, options.deadline));
+        // Listening for the signals starts here, before "listening" is printed: a signal sent
+        // the moment that line appears must find the handler installed, not the default action
+        // (which would kill the process).
+        let interrupt = signal(SignalKind::interrupt())?;
+        let terminate = signal(SignalKind::terminate())?;
+        let server = spawn(serve(listener, interrupt, terminate, options.deadline));
         step(format!("listening on {addr}; Ctrl-C or SIGTERM shuts down gracefully"));
         if !options.serve {
             spawn(self_test(addr))
@@ -105,9 +109,12 @@ fn run_with(options: Options) -> io::Result<()> {
 }
 
 /// The accept loop, until SIGINT or SIGTERM; then the graceful part.
-async fn serve(listener: TcpListener, deadline: Duration) -> io::Result<()> {
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
+async fn serve(
+    listener: TcpListener,
+    mut interrupt: Signal,
+    mut terminate: Signal,
+    deadline: Duration,
+) -> io::Result<()> {
     let mut requests: Vec<(u32, JoinHandle<()>)> = Vec::new();
     let mut next = 1;
     let which = loop {

@@ -185,17 +185,18 @@ fn on_sigint_the_server_stops_accepting_finishes_quick_requests_cancels_slow_one
 #[test]
 #[cfg_attr(miri, ignore = "spawns a process")]
 fn on_sigterm_with_nothing_in_flight_the_server_exits_0_at_once() {
-    let mut example = Example::start(&["--serve"]);
+    // A long deadline, so that "exited well before it" cannot be a loaded machine's luck.
+    let mut example = Example::start(&["--serve", "--deadline-ms", "20000"]);
     example.expect("listening on ");
     let start = Instant::now();
     example.signal(libc::SIGTERM);
     example.expect("received SIGTERM: stopped accepting");
-    example.expect("waiting up to 2.000 s for 0 request(s) in flight");
+    example.expect("waiting up to 20.000 s for 0 request(s) in flight");
     example.expect("server: shut down cleanly");
     let status = example.exit_status();
     assert!(status.success(), "{status}; it printed {:#?}", example.seen);
     assert!(
-        start.elapsed() < Duration::from_secs(2),
+        start.elapsed() < Duration::from_secs(10),
         "no request to wait for: no deadline to wait out"
     );
 }
