@@ -12,6 +12,7 @@
 //! | `chunked_decoder` | limits byte, then chunked bytes     | [`chunked_decoder`]: whole = split anywhere = a reference decoder |
 //! | `url`             | `base` LF `reference` (UTF-8)       | [`url`]: parse → to_string → parse is a fixed point; join's result parses |
 //! | `line_reader`     | limit byte, piece sizes, then text  | [`line_reader`]: `BufReader::read_line` split anywhere = a reference split |
+//! | `chunk_extension` | the extensions after a chunk size   | [`chunk_extension`]: byte-at-a-time states = recursive descent = the decoder |
 //!
 //! A panic anywhere (a failed assertion, an overflow, an index out of range) is a crash for
 //! libFuzzer. The first byte of the `response_head` and `chunked_decoder` inputs picks the limits,
@@ -25,6 +26,10 @@ use evloop::http::{
 // The streams' line reader (evloop::io::BufReader), in a file of its own.
 mod line_reader;
 pub use line_reader::line_reader;
+
+// Chunk extensions (RFC 9112 §7.1.1), in a file of its own; its reference also serves `size_line`.
+mod chunk_extension;
+pub use chunk_extension::chunk_extension;
 
 /// An error as compared across runs: its variant and fields (errors have no `PartialEq`).
 fn kind(error: &Error) -> String {
@@ -553,8 +558,9 @@ enum Reference {
     Invalid,
 }
 
-/// Whether `line` (LF included) is a whole chunk-size line: `1*HEXDIG [ *WS ";" ext ] CRLF`,
-/// where the extension is any byte but controls (HTAB aside) and DEL, and the size fits 64 bits.
+/// Whether `line` (LF included) is a whole chunk-size line: `1*HEXDIG [ chunk-ext ] CRLF`,
+/// where the extensions follow RFC 9112 §7.1.1 (`chunk_extension::reference`), and the size
+/// fits 64 bits.
 fn size_line(line: &[u8]) -> Option<u64> {
     let line = line.strip_suffix(b"\r\n")?;
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
@@ -563,9 +569,7 @@ fn size_line(line: &[u8]) -> Option<u64> {
         return None;
     }
     if !rest.is_empty() {
-        let after_ws = rest.iter().position(|&b| b != b' ' && b != b'\t')?;
-        let extension = rest[after_ws..].strip_prefix(b";")?;
-        if extension.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        if !chunk_extension::reference(rest) {
             return None;
         }
     }

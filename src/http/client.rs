@@ -68,8 +68,12 @@ pub struct ClientConfig {
     /// Limits on chunk-size lines and trailers.
     pub chunk_limits: ChunkLimits,
     /// Most body bytes `Response::bytes`/`text` will buffer (default 10 MiB; streaming with
-    /// `chunk` is not capped).
+    /// `chunk` is not capped). For a compressed body it caps the decoded bytes and the encoded.
     pub max_body: u64,
+    /// Send `Accept-Encoding: gzip, deflate` and decode such bodies as they are read (default
+    /// true; feature `gzip`). A request that sets its own `Accept-Encoding` gets its body as sent.
+    #[cfg(feature = "gzip")]
+    pub decompress: bool,
 }
 
 impl Default for ClientConfig {
@@ -87,6 +91,8 @@ impl Default for ClientConfig {
             head_limits: HeadLimits::default(),
             chunk_limits: ChunkLimits::default(),
             max_body: 10 * 1024 * 1024,
+            #[cfg(feature = "gzip")]
+            decompress: true,
         }
     }
 }
@@ -278,6 +284,14 @@ impl RequestBuilder {
             total_timeout.map(|d| deadline_after(crate::time::now(), d)),
             config.read_timeout,
         );
+        // Asked for compression, so decode what comes back (curl's --compressed); a caller who
+        // set Accept-Encoding wanted the bytes as sent.
+        #[cfg(feature = "gzip")]
+        let decompress = config.decompress && !headers.contains("accept-encoding");
+        #[cfg(feature = "gzip")]
+        if decompress {
+            headers.append("Accept-Encoding", "gzip, deflate");
+        }
         let mut redirects = 0;
         loop {
             let (head, reading) = client
@@ -290,7 +304,14 @@ impl RequestBuilder {
                 _ => None,
             };
             let Some(location) = location else {
-                return Ok(Response::new(head, url, reading, config.max_body));
+                let response = Response::new(head, url, reading, config.max_body);
+                #[cfg(feature = "gzip")]
+                let response = if decompress {
+                    response.decode_content()
+                } else {
+                    response
+                };
+                return Ok(response);
             };
             if redirects == config.max_redirects {
                 return Err(Error::TooManyRedirects {
@@ -322,6 +343,22 @@ impl RequestBuilder {
                 url = next;
             }
         }
+    }
+}
+
+// What the body helpers (`form.rs`, `json.rs`) need: a body with its one Content-Type, or the
+// error that `send` reports.
+impl RequestBuilder {
+    pub(crate) fn typed_body(mut self, content_type: &str, body: Vec<u8>) -> RequestBuilder {
+        self.headers.insert("Content-Type", content_type);
+        self.body = Some(body);
+        self
+    }
+
+    #[cfg(feature = "json")]
+    pub(crate) fn refuse(mut self, error: Error) -> RequestBuilder {
+        self.error.get_or_insert(error);
+        self
     }
 }
 

@@ -191,7 +191,7 @@ impl Conn {
                     if n == 0 {
                         let error = if received_any {
                             Error::Truncated {
-                                during: "the response head",
+                                during: "in the middle of the response head",
                             }
                         } else {
                             Error::Closed

@@ -67,9 +67,16 @@ pub mod url;
 
 // The I/O half (see the second table above).
 mod body;
+// Content codings (feature `gzip`): gzip and deflate bodies inflated as they are read.
+#[cfg(feature = "gzip")]
+mod decode;
+// Request bodies beyond plain bytes: form-encoded pairs, and JSON (feature `json`).
 mod client;
 mod conn;
 mod deadline;
+mod form;
+#[cfg(feature = "json")]
+mod json;
 mod pool;
 mod retry;
 
@@ -78,8 +85,10 @@ mod tests;
 
 pub use body::Response;
 pub use client::{Client, ClientConfig, RequestBuilder};
+#[cfg(feature = "gzip")]
+pub use decode::gzip_header_len;
 pub use error::{Error, Malformed, TimeoutKind};
-pub use framing::{BodyDecoder, ChunkLimits, Framing, body_framing, connection_reusable};
+pub use framing::{BodyDecoder, ChunkLimits, Framing, body_framing, check_chunk_extensions, connection_reusable};
 pub use headers::Headers;
 pub use request::{Method, USER_AGENT, basic_authorization, encode_request_head, validate_header};
 pub use response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader, Version, parse_response_head};
