@@ -29,8 +29,9 @@ use crate::http::error::{Error, TimeoutKind};
 use crate::http::framing::{ChunkLimits, Framing, body_framing, connection_reusable};
 use crate::http::headers::Headers;
 use crate::http::pool::Pool;
-use crate::http::request::{Method, encode_request_head, validate_header};
+use crate::http::request::{Method, encode_chunked_request_head, encode_request_head, validate_header};
 use crate::http::response::{HeadLimits, ResponseHead};
+use crate::http::upload::{self, StreamBody};
 use crate::http::url::Url;
 use crate::timer::deadline_after;
 
@@ -192,6 +193,8 @@ impl Client {
             body: None,
             error: None,
             total_timeout: self.config.total_timeout,
+            stream: None,
+            expect_continue: false,
         }
     }
 
@@ -221,6 +224,10 @@ pub struct RequestBuilder {
     /// The first invalid header or query, reported by `send`.
     error: Option<Error>,
     total_timeout: Option<Duration>,
+    /// A body read from a stream and sent chunked (`upload.rs`); `body` is `None` then.
+    stream: Option<StreamBody>,
+    /// Send `Expect: 100-continue` and wait for the server before the body (`upload.rs`).
+    expect_continue: bool,
 }
 
 impl RequestBuilder {
@@ -247,6 +254,16 @@ impl RequestBuilder {
     /// Sets the body (sent with a `Content-Length`).
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> RequestBuilder {
         self.body = Some(body.into());
+        self.stream = None;
+        self
+    }
+
+    /// Sends `Expect: 100-continue` with the head, and the body only once the server answers
+    /// `100 Continue`, or after [`CONTINUE_WAIT`](crate::http::CONTINUE_WAIT) (1 s, as curl)
+    /// without an answer. A final response instead (a 401, a 413) is returned without the body
+    /// having been sent. Only for a request with a body; see `upload.rs`.
+    pub fn expect_continue(mut self, expect: bool) -> RequestBuilder {
+        self.expect_continue = expect;
         self
     }
 
@@ -274,6 +291,8 @@ impl RequestBuilder {
             mut body,
             error,
             total_timeout,
+            mut stream,
+            expect_continue,
         } = self;
         if let Some(error) = error {
             return Err(error);
@@ -294,12 +313,18 @@ impl RequestBuilder {
         }
         let mut redirects = 0;
         loop {
+            let upload = Upload {
+                stream: stream.as_mut(),
+                expect_continue,
+            };
             let (head, reading) = client
-                .execute(&method, &url, &headers, body.as_deref(), &mut deadline)
+                .execute(&method, &url, &headers, body.as_deref(), upload, &mut deadline)
                 .await?;
             // `max_redirects: 0` means "do not follow": the 3xx itself is the answer (curl
             // without -L). Otherwise a redirect past the limit is an error (a loop, likely).
+            // A streamed body is gone once sent: a 307/308, which must repeat it, is the answer.
             let location = match head.status {
+                307 | 308 if stream.is_some() => None,
                 301 | 302 | 303 | 307 | 308 if config.max_redirects > 0 => head.headers.get("location"),
                 _ => None,
             };
@@ -331,6 +356,7 @@ impl RequestBuilder {
             if status == 303 && method != Method::HEAD || (matches!(status, 301 | 302) && method == Method::POST) {
                 method = Method::GET;
                 body = None;
+                stream = None;
             }
             if next.origin() != url.origin() {
                 // Never send credentials or cookies meant for one origin to another, nor a
@@ -352,6 +378,13 @@ impl RequestBuilder {
     pub(crate) fn typed_body(mut self, content_type: &str, body: Vec<u8>) -> RequestBuilder {
         self.headers.insert("Content-Type", content_type);
         self.body = Some(body);
+        self.stream = None;
+        self
+    }
+
+    pub(crate) fn streamed_body(mut self, stream: StreamBody) -> RequestBuilder {
+        self.stream = Some(stream);
+        self.body = None;
         self
     }
 
@@ -360,6 +393,14 @@ impl RequestBuilder {
         self.error.get_or_insert(error);
         self
     }
+}
+
+/// What `execute` sends after the head besides a body in memory.
+struct Upload<'a> {
+    /// A streamed body, sent chunked.
+    stream: Option<&'a mut StreamBody>,
+    /// Wait for `100 Continue` before the body.
+    expect_continue: bool,
 }
 
 impl fmt::Debug for RequestBuilder {
@@ -379,11 +420,24 @@ impl Client {
         url: &Url,
         headers: &Headers,
         body: Option<&[u8]>,
+        mut upload: Upload<'_>,
         deadline: &mut Deadline,
     ) -> Result<(ResponseHead, Box<Reading>), Error> {
         let config = &*self.config;
         let mut request = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
-        encode_request_head(method, url, headers, body.map(|b| b.len() as u64), &mut request)?;
+        if upload.stream.is_some() {
+            encode_chunked_request_head(method, url, headers, &mut request)?;
+        } else {
+            encode_request_head(method, url, headers, body.map(|b| b.len() as u64), &mut request)?;
+        }
+        let expect_continue =
+            upload.expect_continue && (upload.stream.is_some() || body.is_some_and(|b| !b.is_empty()));
+        if expect_continue {
+            // The head ends with its empty line: the header goes just before it.
+            request.truncate(request.len() - 2);
+            request.extend_from_slice(b"Expect: 100-continue\r\n\r\n");
+        }
+        let head_len = request.len();
         if let Some(body) = body {
             request.extend_from_slice(body);
         }
@@ -398,20 +452,42 @@ impl Client {
             .run(async { Ok(self.pool.acquire(&origin).await) })
             .await
             .map_err(|_| Error::Timeout(TimeoutKind::PoolWait))?;
-        let mut fresh_only = false;
+        // A stream cannot be sent twice, so it never risks a pooled connection gone stale.
+        let mut fresh_only = upload.stream.is_some();
         loop {
             let pooled = if fresh_only { None } else { self.pool.checkout(&origin) };
             let mut conn = match pooled {
                 Some(conn) => conn,
                 None => Conn::connect(origin.clone(), config.connect_timeout, deadline).await?,
             };
-            match conn.exchange(&request, config.head_limits, deadline).await {
-                Ok(head) => {
+            let exchanged = if upload.stream.is_some() || expect_continue {
+                let (head_bytes, bytes) = request.split_at(head_len);
+                let body = match upload.stream.as_deref_mut() {
+                    Some(stream) => upload::Body::Stream(stream),
+                    None => upload::Body::Bytes(bytes),
+                };
+                upload::exchange(
+                    &mut conn,
+                    head_bytes,
+                    body,
+                    expect_continue,
+                    config.head_limits,
+                    deadline,
+                )
+                .await
+            } else {
+                let exchanged = conn.exchange(&request, config.head_limits, deadline).await;
+                exchanged.map(|head| (head, true))
+            };
+            match exchanged {
+                Ok((head, body_sent)) => {
                     let framing = body_framing(method, &head)?;
-                    // The caller's `Connection: close` ends the connection too (RFC 9112 §9.6).
+                    // The caller's `Connection: close` ends the connection too (RFC 9112 §9.6),
+                    // and so does a body announced and never sent (see `upload.rs`).
                     let reusable = connection_reusable(&head, framing)
                         && framing != Framing::UntilClose
-                        && !headers.contains_token("connection", "close");
+                        && !headers.contains_token("connection", "close")
+                        && body_sent;
                     let reading = Reading::new(
                         conn,
                         framing,

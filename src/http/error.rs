@@ -6,7 +6,7 @@
 //!
 //! | group                   | variants                                                              |
 //! |-------------------------|-----------------------------------------------------------------------|
-//! | the caller's input      | `InvalidUrl`, `UnsupportedScheme`, `InvalidMethod`, `InvalidHeader`   |
+//! | the caller's input      | `InvalidUrl`, `UnsupportedScheme`, `InvalidMethod`, `InvalidHeader`, `RequestBody` |
 //! | the network             | `Io`, `Connect`, `Timeout`, `Closed`                                   |
 //! | the server's bytes      | `Malformed`, `HeadTooLarge`, `TooManyHeaders`, `BodyTooLarge`, `Truncated`, `UnexpectedUpgrade`, `ContentDecoding` (feature `gzip`) |
 //! | the client's policy     | `TooManyRedirects`, `RedirectNotHttp`, `Status`                        |
@@ -53,6 +53,9 @@ pub enum Error {
     },
     /// An I/O error on an established connection; see [`Error::io_kind`].
     Io(io::Error),
+    /// Reading a streamed request body (`RequestBuilder::body_stream`) failed; the request
+    /// was cut off and its connection closed.
+    RequestBody(io::Error),
     /// Connecting to the server failed (refused, unreachable, DNS failure…).
     Connect {
         /// The host we tried, as it appears in the URL.
@@ -276,6 +279,10 @@ impl fmt::Display for Error {
                 f,
                 "an I/O error broke the connection ({e}); the request may be retried on a new one"
             ),
+            Error::RequestBody(e) => write!(
+                f,
+                "reading the request body's stream failed ({e}), so the request was cut off and its connection closed"
+            ),
             Error::Connect { host, port, source } => {
                 write!(
                     f,
@@ -344,7 +351,7 @@ impl fmt::Display for Error {
 impl error::Error for Error {
     fn source(&self) -> Option<&(dyn error::Error + 'static)> {
         match self {
-            Error::Io(e) | Error::Connect { source: e, .. } => Some(e),
+            Error::Io(e) | Error::RequestBody(e) | Error::Connect { source: e, .. } => Some(e),
             #[cfg(feature = "json")]
             Error::Json(e) => Some(e),
             _ => None,

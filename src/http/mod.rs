@@ -79,6 +79,7 @@ mod form;
 mod json;
 mod pool;
 mod retry;
+mod upload;
 
 #[cfg(test)]
 mod tests;
@@ -90,7 +91,9 @@ pub use decode::gzip_header_len;
 pub use error::{Error, Malformed, TimeoutKind};
 pub use framing::{BodyDecoder, ChunkLimits, Framing, body_framing, check_chunk_extensions, connection_reusable};
 pub use headers::Headers;
+pub use request::encode_chunked_request_head;
 pub use request::{Method, USER_AGENT, basic_authorization, encode_request_head, validate_header};
 pub use response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader, Version, parse_response_head};
 pub use retry::{RetryPolicy, with_retry};
+pub use upload::CONTINUE_WAIT;
 pub use url::{Credentials, DEFAULT_PORT, Host, Url};
