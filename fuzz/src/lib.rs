@@ -13,6 +13,7 @@
 //! | `url`             | `base` LF `reference` (UTF-8)       | [`url`]: parse → to_string → parse is a fixed point; join's result parses |
 //! | `line_reader`     | limit byte, piece sizes, then text  | [`line_reader`]: `BufReader::read_line` split anywhere = a reference split |
 //! | `chunk_extension` | the extensions after a chunk size   | [`chunk_extension`]: byte-at-a-time states = recursive descent = the decoder |
+//! | `gzip_header`     | the start of a gzip body            | [`gzip_header`]: every prefix measures the header as the whole does |
 //!
 //! A panic anywhere (a failed assertion, an overflow, an index out of range) is a crash for
 //! libFuzzer. The first byte of the `response_head` and `chunked_decoder` inputs picks the limits,
@@ -30,6 +31,10 @@ pub use line_reader::line_reader;
 // Chunk extensions (RFC 9112 §7.1.1), in a file of its own; its reference also serves `size_line`.
 mod chunk_extension;
 pub use chunk_extension::chunk_extension;
+
+// The gzip wrapper's header (evloop's `gzip` feature), in a file of its own.
+mod gzip_header;
+pub use gzip_header::gzip_header;
 
 /// An error as compared across runs: its variant and fields (errors have no `PartialEq`).
 fn kind(error: &Error) -> String {

@@ -48,15 +48,19 @@
 //! | `conn.rs`     | one connection: write a request, read its heads, vet it for reuse      |
 //! | `deadline.rs` | the one timer that bounds every wait of a request                      |
 //! | `body.rs`     | [`Response`]: the body read on demand, then the connection's fate      |
+//! | `upload.rs`   | a streamed body sent chunked; `Expect: 100-continue`                   |
+//! | `form.rs`     | `RequestBuilder::form`: a form-encoded body                            |
+//! | `json.rs`     | `RequestBuilder::json`, `Response::json` (feature `json`)              |
+//! | `decode.rs`   | gzip and deflate bodies inflated as they are read (feature `gzip`)     |
 //! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter                        |
 //! | `tests/`      | the protocol layer's unit tests, one file per module                   |
 //!
 //! # What this layer does not do
 //!
-//! No TLS (`https` is refused by name), no request `Transfer-Encoding` (bodies have a
-//! known length), no content codings (`gzip` is the caller's business), no HTTP/2, no
-//! protocol upgrades, no `CONNECT`. Each is a deliberate omission that keeps the
-//! client small enough to read in one sitting.
+//! No TLS (`https` is refused by name), no transfer coding but `chunked` (sent only for a
+//! streamed request body), no content coding but gzip and deflate (and those only with the
+//! `gzip` feature), no HTTP/2, no protocol upgrades, no `CONNECT`. Each is a deliberate
+//! omission that keeps the client small enough to read in one sitting.
 
 pub mod error;
 pub mod framing;

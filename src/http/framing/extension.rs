@@ -123,7 +123,7 @@ fn is_vchar_or_obs_text(b: u8) -> bool {
 }
 
 /// Checks a whole extension list, as it follows a chunk size: `;a=1;b="x y"` (the leading
-/// `BWS ";"` included, the CRLF not). A pure helper over [`Extension`] for tests and fuzzing;
+/// `BWS ";"` included, the CRLF not). A pure helper over the `Extension` states for tests and fuzzing;
 /// the decoder feeds the same states one byte at a time.
 ///
 /// # Errors
