@@ -598,9 +598,12 @@ fn reference_chunked(input: &[u8], limits: &ChunkLimits) -> Reference {
         // A chunk-size line.
         let rest = &input[pos..];
         let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
-            // Unfinished: valid only if some ending makes it a whole line.
+            // Unfinished: valid only if some ending makes it a whole line. Under RFC 9112
+            // §7.1.1 these endings complete every valid prefix: nothing (after a size, a name,
+            // a value), a name or value (after `;` or `=`), `;` and a name (after whitespace),
+            // a closing quote (inside a quoted string), a byte and the quote (after `\`).
             let completable = rest.is_empty()
-                || [&b"\r\n"[..], b";\r\n"]
+                || [&b"\r\n"[..], b"a\r\n", b";a\r\n", b"\"\r\n", b"a\"\r\n"]
                     .iter()
                     .any(|end| size_line(&[rest, end].concat()).is_some())
                 || (rest.ends_with(b"\r") && size_line(&[rest, b"\n"].concat()).is_some());

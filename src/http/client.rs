@@ -29,9 +29,9 @@ use crate::http::error::{Error, TimeoutKind};
 use crate::http::framing::{ChunkLimits, Framing, body_framing, connection_reusable};
 use crate::http::headers::Headers;
 use crate::http::pool::Pool;
-use crate::http::request::{Method, encode_chunked_request_head, encode_request_head, validate_header};
+use crate::http::request::{Method, validate_header};
 use crate::http::response::{HeadLimits, ResponseHead};
-use crate::http::upload::{self, StreamBody};
+use crate::http::upload::{StreamBody, Upload};
 use crate::http::url::Url;
 use crate::timer::deadline_after;
 
@@ -227,7 +227,7 @@ pub struct RequestBuilder {
     /// A body read from a stream and sent chunked (`upload.rs`); `body` is `None` then.
     stream: Option<StreamBody>,
     /// Send `Expect: 100-continue` and wait for the server before the body (`upload.rs`).
-    expect_continue: bool,
+    pub(super) expect_continue: bool,
 }
 
 impl RequestBuilder {
@@ -255,15 +255,6 @@ impl RequestBuilder {
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> RequestBuilder {
         self.body = Some(body.into());
         self.stream = None;
-        self
-    }
-
-    /// Sends `Expect: 100-continue` with the head, and the body only once the server answers
-    /// `100 Continue`, or after [`CONTINUE_WAIT`](crate::http::CONTINUE_WAIT) (1 s, as curl)
-    /// without an answer. A final response instead (a 401, a 413) is returned without the body
-    /// having been sent. Only for a request with a body; see `upload.rs`.
-    pub fn expect_continue(mut self, expect: bool) -> RequestBuilder {
-        self.expect_continue = expect;
         self
     }
 
@@ -395,14 +386,6 @@ impl RequestBuilder {
     }
 }
 
-/// What `execute` sends after the head besides a body in memory.
-struct Upload<'a> {
-    /// A streamed body, sent chunked.
-    stream: Option<&'a mut StreamBody>,
-    /// Wait for `100 Continue` before the body.
-    expect_continue: bool,
-}
-
 impl fmt::Debug for RequestBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RequestBuilder")
@@ -424,23 +407,7 @@ impl Client {
         deadline: &mut Deadline,
     ) -> Result<(ResponseHead, Box<Reading>), Error> {
         let config = &*self.config;
-        let mut request = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
-        if upload.stream.is_some() {
-            encode_chunked_request_head(method, url, headers, &mut request)?;
-        } else {
-            encode_request_head(method, url, headers, body.map(|b| b.len() as u64), &mut request)?;
-        }
-        let expect_continue =
-            upload.expect_continue && (upload.stream.is_some() || body.is_some_and(|b| !b.is_empty()));
-        if expect_continue {
-            // The head ends with its empty line: the header goes just before it.
-            request.truncate(request.len() - 2);
-            request.extend_from_slice(b"Expect: 100-continue\r\n\r\n");
-        }
-        let head_len = request.len();
-        if let Some(body) = body {
-            request.extend_from_slice(body);
-        }
+        let request = upload.encode(method, url, headers, body)?;
         let origin = Origin {
             host: url.host().clone(),
             port: url.port(),
@@ -453,33 +420,14 @@ impl Client {
             .await
             .map_err(|_| Error::Timeout(TimeoutKind::PoolWait))?;
         // A stream cannot be sent twice, so it never risks a pooled connection gone stale.
-        let mut fresh_only = upload.stream.is_some();
+        let mut fresh_only = !upload.replayable();
         loop {
             let pooled = if fresh_only { None } else { self.pool.checkout(&origin) };
             let mut conn = match pooled {
                 Some(conn) => conn,
                 None => Conn::connect(origin.clone(), config.connect_timeout, deadline).await?,
             };
-            let exchanged = if upload.stream.is_some() || expect_continue {
-                let (head_bytes, bytes) = request.split_at(head_len);
-                let body = match upload.stream.as_deref_mut() {
-                    Some(stream) => upload::Body::Stream(stream),
-                    None => upload::Body::Bytes(bytes),
-                };
-                upload::exchange(
-                    &mut conn,
-                    head_bytes,
-                    body,
-                    expect_continue,
-                    config.head_limits,
-                    deadline,
-                )
-                .await
-            } else {
-                let exchanged = conn.exchange(&request, config.head_limits, deadline).await;
-                exchanged.map(|head| (head, true))
-            };
-            match exchanged {
+            match upload.exchange(&mut conn, &request, config.head_limits, deadline).await {
                 Ok((head, body_sent)) => {
                     let framing = body_framing(method, &head)?;
                     // The caller's `Connection: close` ends the connection too (RFC 9112 §9.6),

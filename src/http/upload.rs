@@ -41,7 +41,10 @@ use crate::http::client::RequestBuilder;
 use crate::http::conn::{Conn, ExchangeError};
 use crate::http::deadline::Deadline;
 use crate::http::error::{Error, TimeoutKind};
+use crate::http::headers::Headers;
+use crate::http::request::{Method, encode_chunked_request_head, encode_request_head};
 use crate::http::response::{HeadLimits, ResponseHead, ResponseHeadReader};
+use crate::http::url::Url;
 use crate::io::AsyncRead;
 
 /// How long a request with `Expect: 100-continue` waits for the server's `100 Continue` before
@@ -61,8 +64,85 @@ impl fmt::Debug for StreamBody {
     }
 }
 
+/// What a request sends after its head besides a body in memory: `client.rs` builds one per
+/// attempt from its `RequestBuilder`.
+pub(crate) struct Upload<'a> {
+    /// A streamed body, sent chunked.
+    pub(crate) stream: Option<&'a mut StreamBody>,
+    /// Wait for `100 Continue` before the body.
+    pub(crate) expect_continue: bool,
+}
+
+/// A request's bytes: the head, then the body if it is in memory.
+pub(crate) struct Encoded {
+    bytes: Vec<u8>,
+    /// Where the head ends in `bytes`.
+    head_len: usize,
+    /// The head says `Expect: 100-continue` (only a request with a body does).
+    expect_continue: bool,
+}
+
+impl Upload<'_> {
+    /// Whether the body could be sent again (a retry on a fresh connection): not a stream.
+    pub(crate) fn replayable(&self) -> bool {
+        self.stream.is_none()
+    }
+
+    /// Encodes the head, framed for a stream (chunked) or for `body` (`Content-Length`), with
+    /// `Expect: 100-continue` when asked and there is a body; then the body in memory.
+    pub(crate) fn encode(
+        &self,
+        method: &Method,
+        url: &Url,
+        headers: &Headers,
+        body: Option<&[u8]>,
+    ) -> Result<Encoded, Error> {
+        let mut bytes = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
+        if self.stream.is_some() {
+            encode_chunked_request_head(method, url, headers, &mut bytes)?;
+        } else {
+            encode_request_head(method, url, headers, body.map(|b| b.len() as u64), &mut bytes)?;
+        }
+        let expect_continue = self.expect_continue && (self.stream.is_some() || body.is_some_and(|b| !b.is_empty()));
+        if expect_continue {
+            // The head ends with its empty line: the header goes just before it.
+            bytes.truncate(bytes.len() - 2);
+            bytes.extend_from_slice(b"Expect: 100-continue\r\n\r\n");
+        }
+        let head_len = bytes.len();
+        bytes.extend_from_slice(body.unwrap_or_default());
+        Ok(Encoded {
+            bytes,
+            head_len,
+            expect_continue,
+        })
+    }
+
+    /// Sends the request and reads the final head; also says whether the whole body went out
+    /// (when it did not, the connection must not be reused). A body in memory without `Expect`
+    /// goes out with its head in one write (`Conn::exchange`); otherwise see [`exchange`].
+    pub(crate) async fn exchange(
+        &mut self,
+        conn: &mut Conn,
+        request: &Encoded,
+        limits: HeadLimits,
+        deadline: &mut Deadline,
+    ) -> Result<(ResponseHead, bool), ExchangeError> {
+        let (head, bytes) = request.bytes.split_at(request.head_len);
+        let body = match self.stream.as_deref_mut() {
+            Some(stream) => Body::Stream(stream),
+            None if !request.expect_continue => {
+                let head = conn.exchange(&request.bytes, limits, deadline).await?;
+                return Ok((head, true));
+            }
+            None => Body::Bytes(bytes),
+        };
+        exchange(conn, head, body, request.expect_continue, limits, deadline).await
+    }
+}
+
 /// The body to send after the head.
-pub(crate) enum Body<'a> {
+enum Body<'a> {
     /// Bytes in memory, already framed by `Content-Length`.
     Bytes(&'a [u8]),
     /// A stream, sent in chunks.
@@ -72,7 +152,7 @@ pub(crate) enum Body<'a> {
 /// Writes `head`, then (once the server agrees, when `expect_continue`) `body`, and reads the
 /// final response head. Also says whether the whole body went out: when it did not (the server
 /// answered before `100 Continue`) the connection must not be reused.
-pub(crate) async fn exchange(
+async fn exchange(
     conn: &mut Conn,
     head: &[u8],
     body: Body<'_>,
@@ -145,6 +225,16 @@ async fn send_chunked(conn: &mut Conn, stream: &mut StreamBody, deadline: &mut D
 }
 
 impl RequestBuilder {
+    /// Sends `Expect: 100-continue` with the head, and the body only once the server answers
+    /// `100 Continue`, or after [`CONTINUE_WAIT`] (1 s, as curl) without an answer. A final
+    /// response instead (a 401, a 413) is returned without the body having been sent. Only for
+    /// a request with a body; see `upload.rs`. aiohttp's `expect100=True`.
+    #[doc(alias = "expect100")]
+    pub fn expect_continue(mut self, expect: bool) -> RequestBuilder {
+        self.expect_continue = expect;
+        self
+    }
+
     /// Sets the body to whatever `reader` yields until its end, sent as it is read with
     /// `Transfer-Encoding: chunked` (its length is not known up front): a pipe, a socket, a
     /// child's output. Replaces a body set before; see `upload.rs` for what a stream cannot do
