@@ -1,7 +1,7 @@
 //! Request bodies beyond bytes in memory, and the response rules RFC 9112 is strict about, on
 //! the wire: form bodies, streamed bodies sent chunked, `Expect: 100-continue` (answered,
 //! refused, ignored), chunk extensions good and bad, obsolete line folding, and no
-//! `Accept-Encoding` without the `gzip` feature. Compressed bodies: `http_compression.rs`; JSON:
+//! `Accept-Encoding` unless asked for. Compressed bodies: `http_compression.rs`; JSON:
 //! `http_json.rs`.
 //!
 //! Responses are played by the scripted server (`support/script_server.rs`); requests whose body
@@ -352,9 +352,9 @@ fn each_obsolete_line_fold_in_a_response_header_becomes_one_space() {
     });
 }
 
-#[cfg(not(feature = "gzip"))]
+/// Without the `gzip` feature, and with it while `ClientConfig::decompress` is off (its default).
 #[test]
-fn without_the_gzip_feature_no_accept_encoding_is_sent_and_bodies_arrive_as_sent() {
+fn by_default_no_accept_encoding_is_sent_and_bodies_arrive_as_sent() {
     run(async {
         let response = b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\n\x1f\x8b\x08\x00";
         let server = ScriptServer::start(vec![answers([response])]);

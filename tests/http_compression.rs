@@ -13,6 +13,14 @@ use evloop::http::{Client, ClientConfig, Error};
 use flate2::Compression;
 use script_server::{ScriptServer, answers, assert_no_leaks, run};
 
+/// A client that asks for compressed bodies (`decompress` is off by default).
+fn decompressing() -> Client {
+    Client::with_config(ClientConfig {
+        decompress: true,
+        ..ClientConfig::default()
+    })
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), Compression::default());
     encoder.write_all(data).expect("in memory");
@@ -64,7 +72,7 @@ fn the_client_asks_for_gzip_and_deflate_and_decodes_each_coding() {
             encoded("deflate", &raw_deflate(text.as_bytes())),
             encoded_chunked("GZIP", &gzip(text.as_bytes()), 7),
         ])]);
-        let client = Client::new();
+        let client = decompressing();
         for path in ["/gzip", "/x-gzip", "/zlib", "/raw", "/chunked"] {
             let response = client.get(&server.url(path)).send().await.unwrap();
             assert_eq!(
@@ -93,7 +101,7 @@ fn a_decoded_body_streams_through_chunk_in_bounded_pieces() {
     run(async {
         let text: Vec<u8> = (0..200_000u32).map(|i| (i % 97) as u8).collect();
         let server = ScriptServer::start(vec![answers([encoded("gzip", &gzip(&text))])]);
-        let client = Client::new();
+        let client = decompressing();
         let mut response = client.get(&server.url("/big")).send().await.unwrap();
         let mut body = Vec::new();
         while let Some(piece) = response.chunk().await.unwrap() {
@@ -119,7 +127,7 @@ fn a_body_that_is_not_valid_gzip_fails_with_a_clear_error() {
             answers([encoded("gzip", &whole[..whole.len() - 4])]),
             answers([encoded("deflate", &[zlib(b"x"), b"junk".to_vec()].concat())]),
         ]);
-        let client = Client::new();
+        let client = decompressing();
         let says = ["magic bytes", "CRC-32", "ended before", "bytes follow the end"];
         for (n, says) in says.into_iter().enumerate() {
             let response = client.get(&server.url(&format!("/{n}"))).send().await.unwrap();
@@ -143,6 +151,7 @@ fn a_decompression_bomb_is_stopped_by_max_body() {
         let server = ScriptServer::start(vec![answers([encoded("gzip", &bomb)])]);
         let config = ClientConfig {
             max_body: 1 << 20,
+            decompress: true,
             ..ClientConfig::default()
         };
         let client = Client::with_config(config);
@@ -158,14 +167,14 @@ fn a_decompression_bomb_is_stopped_by_max_body() {
 }
 
 #[test]
-fn a_caller_who_sets_accept_encoding_or_turns_decompress_off_gets_the_bytes_as_sent() {
+fn a_caller_who_sets_accept_encoding_or_leaves_decompress_off_gets_the_bytes_as_sent() {
     run(async {
         let wire = gzip(b"left alone");
         let server = ScriptServer::start(vec![
             answers([encoded("gzip", &wire)]),
             answers([encoded("gzip", &wire)]),
         ]);
-        let client = Client::new();
+        let client = decompressing();
         let response = client
             .get(&server.url("/mine"))
             .header("Accept-Encoding", "gzip")
@@ -174,10 +183,7 @@ fn a_caller_who_sets_accept_encoding_or_turns_decompress_off_gets_the_bytes_as_s
             .unwrap();
         assert_eq!(response.headers().get("content-encoding"), Some("gzip"));
         assert_eq!(response.bytes().await.unwrap(), wire);
-        let off = Client::with_config(ClientConfig {
-            decompress: false,
-            ..ClientConfig::default()
-        });
+        let off = Client::new(); // decompress is off by default
         let response = off.get(&server.url("/off")).send().await.unwrap();
         assert_eq!(response.bytes().await.unwrap(), wire);
         let requests = server.requests();
@@ -197,7 +203,7 @@ fn unknown_codings_and_empty_bodies_pass_through() {
             encoded("gzip", b""),
             b"HTTP/1.1 204 No Content\r\nContent-Encoding: gzip\r\n\r\n".to_vec(),
         ])]);
-        let client = Client::new();
+        let client = decompressing();
         let response = client.get(&server.url("/br")).send().await.unwrap();
         assert_eq!(response.headers().get("content-encoding"), Some("br"));
         assert_eq!(response.bytes().await.unwrap(), b"\x0b\x02\x80hi\x03");

@@ -385,7 +385,10 @@ fn python_servers(p: &Peers) {
 #[cfg(feature = "gzip")]
 fn httpbin_compressed(p: &Peers) {
     on_loop(async {
-        let client = Client::new();
+        let client = Client::with_config(ClientConfig {
+            decompress: true,
+            ..ClientConfig::default()
+        });
         for (path, says) in [("/gzip", "\"gzipped\": true"), ("/deflate", "\"deflated\": true")] {
             let response = client.get(&p.url("EVLOOP_HTTPBIN", path)).send().await.expect(path);
             assert_eq!(response.status(), 200, "{path}");

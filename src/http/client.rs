@@ -71,8 +71,11 @@ pub struct ClientConfig {
     /// Most body bytes `Response::bytes`/`text` will buffer (default 10 MiB; streaming with
     /// `chunk` is not capped). For a compressed body it caps the decoded bytes and the encoded.
     pub max_body: u64,
-    /// Send `Accept-Encoding: gzip, deflate` and decode such bodies as they are read (default
-    /// true; feature `gzip`). A request that sets its own `Accept-Encoding` gets its body as sent.
+    /// Send `Accept-Encoding: gzip, deflate` and decode such bodies as they are read (feature
+    /// `gzip`; curl's `--compressed`, aiohttp's `auto_decompress`). Off by default, so that
+    /// turning the feature on (perhaps through another crate: cargo unifies features) never
+    /// changes what an existing client sends. A request that sets its own `Accept-Encoding`
+    /// gets its body as sent.
     #[cfg(feature = "gzip")]
     pub decompress: bool,
 }
@@ -93,7 +96,7 @@ impl Default for ClientConfig {
             chunk_limits: ChunkLimits::default(),
             max_body: 10 * 1024 * 1024,
             #[cfg(feature = "gzip")]
-            decompress: true,
+            decompress: false,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Content codings: a gzip or deflate body inflated as it is read (the `gzip` feature).
 //!
 //! Why it exists: most servers compress text when the client says `Accept-Encoding: gzip`,
-//! and a client that asks must undo it. Read first: RFC 9110 §8.4 (content codings), RFC 1952
+//! and a client that asks (`ClientConfig::decompress`) must undo it. Read first: RFC 9110 §8.4 (content codings), RFC 1952
 //! (the gzip wrapper), RFC 1950 (zlib) and RFC 1951 (deflate itself); then `body.rs`, which
 //! feeds this decoder the bytes the framing decoder produced. The inflating is `flate2`'s
 //! (over the pure-Rust `miniz_oxide`); the gzip wrapper is parsed here, so that every step
