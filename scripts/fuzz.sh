@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 sanitizer="${FUZZ_SANITIZER:-address}"
 target_dir="${FUZZ_TARGET_DIR:-fuzz/target}"
-targets=(response_head body_framing chunked_decoder url line_reader set_cookie)
+targets=(response_head body_framing chunked_decoder url line_reader set_cookie chunk_extension gzip_header)
 if [ "$#" -gt 1 ]; then
   targets=("${@:2}")
 fi

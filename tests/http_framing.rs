@@ -316,7 +316,7 @@ fn a_head_cut_short_anywhere_is_truncated() {
                 matches!(
                     error,
                     Error::Truncated {
-                        during: "the response head"
+                        during: "in the middle of the response head"
                     }
                 ),
                 "{cut:?}: {error:?}"

@@ -89,6 +89,8 @@ fn main() {
         ("nginx_chunked_output_is_decoded", nginx_chunked),
         ("nginx_head_has_no_body_and_keeps_the_connection", nginx_head),
         ("python_http10_closes_and_http11_keeps_alive", python_servers),
+        #[cfg(feature = "gzip")]
+        ("httpbin_gzip_and_deflate_bodies_are_decoded", httpbin_compressed),
     ];
     let mut failed = 0;
     for (name, check) in checks {
@@ -427,5 +429,29 @@ fn python_servers(p: &Peers) {
             .expect("send");
         assert_eq!(dir.status(), 200);
         assert!(dir.url().to_string().ends_with("/chunked/"), "{}", dir.url());
+    });
+}
+
+/// httpbin's `/gzip` and `/deflate` (zlib-wrapped, as RFC 9110 says) answer in JSON saying which
+/// coding they used; decoded, the headers no longer name it (feature `gzip`; CI runs this file
+/// with it too).
+#[cfg(feature = "gzip")]
+fn httpbin_compressed(p: &Peers) {
+    on_loop(async {
+        let client = Client::with_config(ClientConfig {
+            decompress: true,
+            ..ClientConfig::default()
+        });
+        for (path, says) in [("/gzip", "\"gzipped\": true"), ("/deflate", "\"deflated\": true")] {
+            let response = client.get(&p.url("EVLOOP_HTTPBIN", path)).send().await.expect(path);
+            assert_eq!(response.status(), 200, "{path}");
+            assert_eq!(response.headers().get("content-encoding"), None, "{path}");
+            let body = response.text().await.expect(path);
+            assert!(body.contains(says), "{path}: {body}");
+            assert!(
+                body.contains("\"Accept-Encoding\": \"gzip, deflate\""),
+                "{path}: {body}"
+            );
+        }
     });
 }

@@ -278,7 +278,7 @@ fn a_get_on_a_reused_connection_cut_after_the_first_response_byte_is_not_retried
             matches!(
                 error,
                 Error::Truncated {
-                    during: "the response head"
+                    during: "in the middle of the response head"
                 }
             ),
             "{error:?}"

@@ -174,10 +174,10 @@ fn invalid_urls_and_https_are_refused_with_errors_that_say_what_to_do() {
         let cases = [
             ("https://example.com/", "only plain http://"),
             ("ftp://example.com/", "unsupported URL scheme `ftp`"),
-            ("http://", "invalid URL"),
+            ("http://", "the URL is invalid"),
             ("localhost:8080/x", "missing scheme"),
             ("http://exa mple.com/", "whitespace"),
-            ("http://example.com:99999/", "invalid URL"),
+            ("http://example.com:99999/", "the URL is invalid"),
         ];
         for (url, says) in cases {
             let error = client.get(url).send().await.unwrap_err();

@@ -13,6 +13,8 @@
 //! | `url`             | `base` LF `reference` (UTF-8)       | [`url`]: parse → to_string → parse is a fixed point; join's result parses |
 //! | `line_reader`     | limit byte, piece sizes, then text  | [`line_reader`]: `BufReader::read_line` split anywhere = a reference split |
 //! | `set_cookie`      | request URL LF `Set-Cookie` lines   | [`set_cookie`]: parsed cookies are sane; the jar keeps only the host's own; its `Cookie` header is valid |
+//! | `chunk_extension` | the extensions after a chunk size   | [`chunk_extension`]: byte-at-a-time states = recursive descent = the decoder |
+//! | `gzip_header`     | the start of a gzip body            | [`gzip_header`]: every prefix measures the header as the whole does |
 //!
 //! A panic anywhere (a failed assertion, an overflow, an index out of range) is a crash for
 //! libFuzzer. The first byte of the `response_head` and `chunked_decoder` inputs picks the limits,
@@ -30,6 +32,14 @@ pub use line_reader::line_reader;
 // Set-Cookie parsing and the cookie jar (evloop::http::cookie), in a file of its own.
 mod set_cookie;
 pub use set_cookie::set_cookie;
+
+// Chunk extensions (RFC 9112 §7.1.1), in a file of its own; its reference also serves `size_line`.
+mod chunk_extension;
+pub use chunk_extension::chunk_extension;
+
+// The gzip wrapper's header (evloop's `gzip` feature), in a file of its own.
+mod gzip_header;
+pub use gzip_header::gzip_header;
 
 /// An error as compared across runs: its variant and fields (errors have no `PartialEq`).
 fn kind(error: &Error) -> String {
@@ -558,8 +568,9 @@ enum Reference {
     Invalid,
 }
 
-/// Whether `line` (LF included) is a whole chunk-size line: `1*HEXDIG [ *WS ";" ext ] CRLF`,
-/// where the extension is any byte but controls (HTAB aside) and DEL, and the size fits 64 bits.
+/// Whether `line` (LF included) is a whole chunk-size line: `1*HEXDIG [ chunk-ext ] CRLF`,
+/// where the extensions follow RFC 9112 §7.1.1 (`chunk_extension::reference`), and the size
+/// fits 64 bits.
 fn size_line(line: &[u8]) -> Option<u64> {
     let line = line.strip_suffix(b"\r\n")?;
     let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
@@ -568,9 +579,7 @@ fn size_line(line: &[u8]) -> Option<u64> {
         return None;
     }
     if !rest.is_empty() {
-        let after_ws = rest.iter().position(|&b| b != b' ' && b != b'\t')?;
-        let extension = rest[after_ws..].strip_prefix(b";")?;
-        if extension.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        if !chunk_extension::reference(rest) {
             return None;
         }
     }
@@ -594,9 +603,12 @@ fn reference_chunked(input: &[u8], limits: &ChunkLimits) -> Reference {
         // A chunk-size line.
         let rest = &input[pos..];
         let Some(lf) = rest.iter().position(|&b| b == b'\n') else {
-            // Unfinished: valid only if some ending makes it a whole line.
+            // Unfinished: valid only if some ending makes it a whole line. Under RFC 9112
+            // §7.1.1 these endings complete every valid prefix: nothing (after a size, a name,
+            // a value), a name or value (after `;` or `=`), `;` and a name (after whitespace),
+            // a closing quote (inside a quoted string), a byte and the quote (after `\`).
             let completable = rest.is_empty()
-                || [&b"\r\n"[..], b";\r\n"]
+                || [&b"\r\n"[..], b"a\r\n", b";a\r\n", b"\"\r\n", b"a\"\r\n"]
                     .iter()
                     .any(|end| size_line(&[rest, end].concat()).is_some())
                 || (rest.ends_with(b"\r") && size_line(&[rest, b"\n"].concat()).is_some());

@@ -38,6 +38,10 @@ pub(crate) struct Reading {
     deadline: Deadline,
     pool: Rc<Pool>,
     _slot: Slot,
+    /// Inflates a gzip or deflate body after the framing decoder (`decode.rs`); `None` for a
+    /// body passed through as it is.
+    #[cfg(feature = "gzip")]
+    content: Option<crate::http::decode::ContentDecoder>,
 }
 
 impl Reading {
@@ -63,7 +67,18 @@ impl Reading {
             deadline,
             pool,
             _slot: slot,
+            #[cfg(feature = "gzip")]
+            content: None,
         })
+    }
+
+    /// Whether the body has been read to its end: framed, and decoded if it was compressed.
+    fn is_done(&self) -> bool {
+        #[cfg(feature = "gzip")]
+        if let Some(content) = &self.content {
+            return self.decoder.is_done() && content.is_finished();
+        }
+        self.decoder.is_done()
     }
 
     /// Ends the exchange once the body is complete: the connection goes back to the pool if
@@ -196,7 +211,7 @@ impl Response {
                 self.reading = None;
                 return Err(error);
             }
-            if reading.decoder.is_done() {
+            if reading.is_done() {
                 self.finish_if_done();
                 break;
             }
@@ -222,7 +237,8 @@ impl Response {
                 self.reading = None;
                 return Err(error);
             }
-            if body.len() as u64 > self.max_body {
+            // The decoded size, and (for a compressed body) the encoded size, both count.
+            if body.len() as u64 > self.max_body || reading.decoder.decoded_len() > self.max_body {
                 self.reading = None;
                 return Err(Error::BodyTooLarge { limit: self.max_body });
             }
@@ -244,15 +260,59 @@ impl Response {
         })
     }
 
+    /// Decodes the body as its `Content-Encoding` says (gzip, x-gzip, deflate), dropping that
+    /// header and `Content-Length`, which describe the encoded bytes; any other coding is left
+    /// as it is (see `decode.rs`).
+    #[cfg(feature = "gzip")]
+    pub(crate) fn decode_content(mut self) -> Response {
+        if let Some(reading) = self.reading.as_mut()
+            && let Some(content) = crate::http::decode::ContentDecoder::for_headers(&self.head.headers)
+        {
+            reading.content = Some(content);
+            self.head.headers.remove("content-encoding");
+            self.head.headers.remove("content-length");
+        }
+        self
+    }
+
     /// Once the decoder is done, hands the connection back to the pool or closes it.
     fn finish_if_done(&mut self) {
-        if self.reading.as_ref().is_some_and(|r| r.decoder.is_done()) {
+        if self.reading.as_ref().is_some_and(|r| r.is_done()) {
             self.reading.take().expect("checked just above").finish();
         }
     }
 }
 
+/// One step of reading the body: decoded bytes appended to `out`, or progress toward its end.
 async fn pump(reading: &mut Reading, out: &mut Vec<u8>) -> Result<(), Error> {
+    #[cfg(feature = "gzip")]
+    if reading.content.is_some() {
+        return pump_decoded(reading, out).await;
+    }
+    pump_framed(reading, out).await
+}
+
+/// One step of a compressed body: inflate what is pending (at most `decode::STEP` bytes); once
+/// that is used up, read more encoded bytes through the framing decoder, or end the stream.
+#[cfg(feature = "gzip")]
+async fn pump_decoded(reading: &mut Reading, out: &mut Vec<u8>) -> Result<(), Error> {
+    let content = reading.content.as_mut().expect("pump checked it");
+    if content.is_full() {
+        return content.step(out);
+    }
+    if reading.decoder.is_done() {
+        return content.finish();
+    }
+    let mut encoded = std::mem::take(content.input());
+    let framed = pump_framed(reading, &mut encoded).await;
+    let content = reading.content.as_mut().expect("pump checked it");
+    *content.input() = encoded;
+    framed?;
+    content.step(out)
+}
+
+/// One step of the framing decoder: body bytes as sent appended to `out`.
+async fn pump_framed(reading: &mut Reading, out: &mut Vec<u8>) -> Result<(), Error> {
     let before = out.len();
     let consumed = reading.decoder.decode(reading.conn.buffered(), out)?;
     reading.conn.consume(consumed);

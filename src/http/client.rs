@@ -33,9 +33,10 @@ use crate::http::framing::{ChunkLimits, Framing, body_framing, connection_reusab
 use crate::http::headers::Headers;
 use crate::http::pool::Pool;
 use crate::http::proxy::Proxy;
-use crate::http::request::{Method, encode_request_head, validate_header};
+use crate::http::request::{Method, validate_header};
 use crate::http::response::{HeadLimits, ResponseHead};
 use crate::http::session::{self, IntoUrl, Redirect};
+use crate::http::upload::{StreamBody, Upload};
 use crate::http::url::Url;
 use crate::timer::deadline_after;
 
@@ -73,7 +74,7 @@ pub struct ClientConfig {
     /// Limits on chunk-size lines and trailers.
     pub chunk_limits: ChunkLimits,
     /// Most body bytes `Response::bytes`/`text` will buffer (default 10 MiB; streaming with
-    /// `chunk` is not capped).
+    /// `chunk` is not capped). For a compressed body it caps the decoded bytes and the encoded.
     pub max_body: u64,
     /// Which roots `https://` connections trust (default: Mozilla's, compiled in).
     #[cfg(feature = "tls")]
@@ -92,6 +93,13 @@ pub struct ClientConfig {
     /// Read the proxy from `http_proxy`/`no_proxy` when `proxy` is `None` (aiohttp's
     /// `trust_env`; default false: like aiohttp, the environment is ignored unless asked).
     pub trust_env: bool,
+    /// Send `Accept-Encoding: gzip, deflate` and decode such bodies as they are read (feature
+    /// `gzip`; curl's `--compressed`, aiohttp's `auto_decompress`). Off by default, so that
+    /// turning the feature on (perhaps through another crate: cargo unifies features) never
+    /// changes what an existing client sends. A request that sets its own `Accept-Encoding`
+    /// gets its body as sent.
+    #[cfg(feature = "gzip")]
+    pub decompress: bool,
 }
 
 impl Default for ClientConfig {
@@ -116,6 +124,8 @@ impl Default for ClientConfig {
             cookies: Some(Rc::new(CookieJar::new())),
             proxy: None,
             trust_env: false,
+            #[cfg(feature = "gzip")]
+            decompress: false,
         }
     }
 }
@@ -229,6 +239,8 @@ impl Client {
             body: None,
             error: None,
             total_timeout: self.config.total_timeout,
+            stream: None,
+            expect_continue: false,
         }
     }
 
@@ -263,6 +275,10 @@ pub struct RequestBuilder {
     /// The first invalid header or query, reported by `send`.
     error: Option<Error>,
     total_timeout: Option<Duration>,
+    /// A body read from a stream and sent chunked (`upload.rs`); `body` is `None` then.
+    stream: Option<StreamBody>,
+    /// Send `Expect: 100-continue` and wait for the server before the body (`upload.rs`).
+    pub(super) expect_continue: bool,
 }
 
 impl RequestBuilder {
@@ -289,6 +305,7 @@ impl RequestBuilder {
     /// Sets the body (sent with a `Content-Length`).
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> RequestBuilder {
         self.body = Some(body.into());
+        self.stream = None;
         self
     }
 
@@ -316,6 +333,8 @@ impl RequestBuilder {
             mut body,
             error,
             total_timeout,
+            mut stream,
+            expect_continue,
         } = self;
         if let Some(error) = error {
             return Err(error);
@@ -332,22 +351,42 @@ impl RequestBuilder {
             total_timeout.map(|d| deadline_after(crate::time::now(), d)),
             config.read_timeout,
         );
+        // Asked for compression, so decode what comes back (curl's --compressed); a caller who
+        // set Accept-Encoding wanted the bytes as sent.
+        #[cfg(feature = "gzip")]
+        let decompress = config.decompress && !headers.contains("accept-encoding");
+        #[cfg(feature = "gzip")]
+        if decompress {
+            headers.append("Accept-Encoding", "gzip, deflate");
+        }
         let mut redirects = 0;
         loop {
             let hop_headers = session::with_cookies(&headers, jar, &url);
+            let upload = Upload {
+                stream: stream.as_mut(),
+                expect_continue,
+            };
             let (head, reading) = client
-                .execute(&method, &url, &hop_headers, body.as_deref(), &mut deadline)
+                .execute(&method, &url, &hop_headers, body.as_deref(), upload, &mut deadline)
                 .await?;
             session::store_cookies(jar, &url, &head.headers);
             // `max_redirects: 0` means "do not follow": the 3xx itself is the answer (curl
             // without -L). Otherwise a redirect past the limit is an error (a loop, likely).
+            // A streamed body is gone once sent: a 307/308, which must repeat it, is the answer.
             let location = match head.status {
+                307 | 308 if stream.is_some() => None,
                 301 | 302 | 303 | 307 | 308 if config.max_redirects > 0 => head.headers.get("location"),
                 _ => None,
             };
             let Some(location) = location else {
                 let mut response = Response::new(head, url, reading, config.max_body);
                 response.set_history(history);
+                #[cfg(feature = "gzip")]
+                let response = if decompress {
+                    response.decode_content()
+                } else {
+                    response
+                };
                 return Ok(response);
             };
             if redirects == config.max_redirects {
@@ -373,6 +412,7 @@ impl RequestBuilder {
             if status == 303 && method != Method::HEAD || (matches!(status, 301 | 302) && method == Method::POST) {
                 method = Method::GET;
                 body = None;
+                stream = None;
             }
             // An origin is scheme, host and port (RFC 6454): https → http changes it, so it is
             // followed as aiohttp follows it, without the credentials (DESIGN.md §9, HTTPS).
@@ -387,6 +427,29 @@ impl RequestBuilder {
                 url = next;
             }
         }
+    }
+}
+
+// What the body helpers (`form.rs`, `json.rs`) need: a body with its one Content-Type, or the
+// error that `send` reports.
+impl RequestBuilder {
+    pub(crate) fn typed_body(mut self, content_type: &str, body: Vec<u8>) -> RequestBuilder {
+        self.headers.insert("Content-Type", content_type);
+        self.body = Some(body);
+        self.stream = None;
+        self
+    }
+
+    pub(crate) fn streamed_body(mut self, stream: StreamBody) -> RequestBuilder {
+        self.stream = Some(stream);
+        self.body = None;
+        self
+    }
+
+    #[cfg(feature = "json")]
+    pub(crate) fn refuse(mut self, error: Error) -> RequestBuilder {
+        self.error.get_or_insert(error);
+        self
     }
 }
 
@@ -407,18 +470,16 @@ impl Client {
         url: &Url,
         headers: &Headers,
         body: Option<&[u8]>,
+        mut upload: Upload<'_>,
         deadline: &mut Deadline,
     ) -> Result<(ResponseHead, Box<Reading>), Error> {
         let config = &*self.config;
-        let mut request = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
-        encode_request_head(method, url, headers, body.map(|b| b.len() as u64), &mut request)?;
+        let mut request = upload.encode(method, url, headers, body)?;
         // Through a proxy (proxy.rs): connect to it, and name the whole URL on the request line.
         let proxy = config.proxy.as_ref().filter(|proxy| proxy.applies_to(url));
         if let Some(proxy) = proxy {
-            proxy.rewrite_head(&mut request, method, url, headers.contains("proxy-authorization"));
-        }
-        if let Some(body) = body {
-            request.extend_from_slice(body);
+            let caller_set_auth = headers.contains("proxy-authorization");
+            request.edit_head(|head| proxy.rewrite_head(head, method, url, caller_set_auth));
         }
         let to = proxy.map_or(url, Proxy::url);
         let origin = Origin {
@@ -433,20 +494,23 @@ impl Client {
             .run(async { Ok(self.pool.acquire(&origin).await) })
             .await
             .map_err(|_| Error::Timeout(TimeoutKind::PoolWait))?;
-        let mut fresh_only = false;
+        // A stream cannot be sent twice, so it never risks a pooled connection gone stale.
+        let mut fresh_only = !upload.replayable();
         loop {
             let pooled = if fresh_only { None } else { self.pool.checkout(&origin) };
             let mut conn = match pooled {
                 Some(conn) => conn,
                 None => Conn::connect(origin.clone(), config, deadline).await?,
             };
-            match conn.exchange(&request, config.head_limits, deadline).await {
-                Ok(head) => {
+            match upload.exchange(&mut conn, &request, config.head_limits, deadline).await {
+                Ok((head, body_sent)) => {
                     let framing = body_framing(method, &head)?;
-                    // The caller's `Connection: close` ends the connection too (RFC 9112 §9.6).
+                    // The caller's `Connection: close` ends the connection too (RFC 9112 §9.6),
+                    // and so does a body announced and never sent (see `upload.rs`).
                     let reusable = connection_reusable(&head, framing)
                         && framing != Framing::UntilClose
-                        && !headers.contains_token("connection", "close");
+                        && !headers.contains_token("connection", "close")
+                        && body_sent;
                     let reading = Reading::new(
                         conn,
                         framing,

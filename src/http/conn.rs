@@ -179,6 +179,21 @@ impl Conn {
         }
         let mut reader = ResponseHeadReader::new(limits);
         let mut received_any = !self.buf.filled().is_empty();
+        let head = self.next_head(&mut reader, &mut received_any, false, deadline).await?;
+        Ok(head.expect("next_head returns the final head unless asked to stop at an interim one"))
+    }
+
+    /// Reads heads up to the final one and returns it, skipping 1xx heads; with
+    /// `stop_at_interim`, returns `None` after the first 1xx head instead (a `100 Continue`
+    /// that `upload.rs` waits for). `received_any` says whether a response byte has arrived,
+    /// and is kept up to date for the next call. Cancel-safe: bytes read stay buffered.
+    pub(crate) async fn next_head(
+        &mut self,
+        reader: &mut ResponseHeadReader,
+        received_any: &mut bool,
+        stop_at_interim: bool,
+        deadline: &mut Deadline,
+    ) -> Result<Option<ResponseHead>, ExchangeError> {
         loop {
             // Nothing buffered (the usual case right after sending): nothing to parse yet.
             let step = if self.buf.filled().is_empty() {
@@ -192,9 +207,14 @@ impl Conn {
             match step {
                 HeadStep::Final { head, consumed } => {
                     self.buf.consume(consumed);
-                    return Ok(head);
+                    return Ok(Some(head));
                 }
-                HeadStep::Interim { consumed, .. } => self.buf.consume(consumed),
+                HeadStep::Interim { consumed, .. } => {
+                    self.buf.consume(consumed);
+                    if stop_at_interim {
+                        return Ok(None);
+                    }
+                }
                 HeadStep::NeedMore => {
                     let n = match self.fill(deadline).await {
                         // Over TLS, a close without `close_notify` here is the same close as on
@@ -203,31 +223,31 @@ impl Conn {
                         #[cfg(feature = "tls")]
                         Err(Error::Tls(crate::http::tls::TlsError::NoCloseNotify)) => 0,
                         result => result.map_err(|error| ExchangeError {
-                            before_response: !received_any && !error.is_timeout(),
+                            before_response: !*received_any && !error.is_timeout(),
                             error,
                         })?,
                     };
                     if n == 0 {
-                        let error = if received_any {
+                        let error = if *received_any {
                             Error::Truncated {
-                                during: "the response head",
+                                during: "in the middle of the response head",
                             }
                         } else {
                             Error::Closed
                         };
                         return Err(ExchangeError {
                             error,
-                            before_response: !received_any,
+                            before_response: !*received_any,
                         });
                     }
-                    received_any = true;
+                    *received_any = true;
                 }
             }
         }
     }
 
     /// Writes all of `data`, within the total deadline.
-    async fn write_all(&mut self, data: &[u8], deadline: &mut Deadline) -> Result<(), Error> {
+    pub(crate) async fn write_all(&mut self, data: &[u8], deadline: &mut Deadline) -> Result<(), Error> {
         deadline.arm(None, TimeoutKind::Total);
         let mut written = 0;
         poll_fn(|cx| {

@@ -6,9 +6,9 @@
 //!
 //! | group                   | variants                                                              |
 //! |-------------------------|-----------------------------------------------------------------------|
-//! | the caller's input      | `InvalidUrl`, `UnsupportedScheme`, `InvalidMethod`, `InvalidHeader`   |
+//! | the caller's input      | `InvalidUrl`, `UnsupportedScheme`, `InvalidMethod`, `InvalidHeader`, `RequestBody` |
 //! | the network             | `Io`, `Connect`, `Timeout`, `Closed`                                   |
-//! | the server's bytes      | `Malformed`, `HeadTooLarge`, `TooManyHeaders`, `BodyTooLarge`, `Truncated`, `UnexpectedUpgrade` |
+//! | the server's bytes      | `Malformed`, `HeadTooLarge`, `TooManyHeaders`, `BodyTooLarge`, `Truncated`, `UnexpectedUpgrade`, `ContentDecoding` (feature `gzip`) |
 //! | the client's policy     | `TooManyRedirects`, `RedirectNotHttp`, `Status`, `RetryAfter`          |
 //!
 //! Every `Display` says what happened and what to try (STYLE habit 10). Two rules
@@ -53,6 +53,9 @@ pub enum Error {
     },
     /// An I/O error on an established connection; see [`Error::io_kind`].
     Io(io::Error),
+    /// Reading a streamed request body (`RequestBuilder::body_stream`) failed; the request
+    /// was cut off and its connection closed.
+    RequestBody(io::Error),
     /// Connecting to the server failed (refused, unreachable, DNS failure…).
     Connect {
         /// The host we tried, as it appears in the URL.
@@ -124,6 +127,18 @@ pub enum Error {
     /// without `close_notify` (the `tls` feature).
     #[cfg(feature = "tls")]
     Tls(crate::http::tls::TlsError),
+    /// A body is not what its `Content-Encoding` says: not gzip, corrupt, or cut short
+    /// (feature `gzip`; aiohttp's `ContentEncodingError`).
+    #[cfg(feature = "gzip")]
+    ContentDecoding {
+        /// The coding named by the response: `gzip` or `deflate`.
+        coding: &'static str,
+        /// What was wrong with the bytes.
+        reason: &'static str,
+    },
+    /// A JSON body could not be encoded (a request's) or decoded (a response's); feature `json`.
+    #[cfg(feature = "json")]
+    Json(serde_json::Error),
 }
 
 /// Which deadline passed, in [`Error::Timeout`].
@@ -171,7 +186,8 @@ pub enum Malformed {
     ChunkSizeOverflow,
     /// A chunk-size line (size plus extensions) is longer than allowed.
     ChunkLineTooLong,
-    /// A chunk extension contains a control character.
+    /// A chunk extension is not `;name[=value]` with a token name and a token or quoted-string
+    /// value (RFC 9112 §7.1.1).
     ChunkExtension,
     /// Chunk data is not followed by exactly CRLF.
     ChunkDataTerminator,
@@ -219,7 +235,9 @@ impl Malformed {
             Malformed::ChunkSize => "a chunk size is not a hexadecimal number",
             Malformed::ChunkSizeOverflow => "a chunk size does not fit in 64 bits",
             Malformed::ChunkLineTooLong => "a chunk-size line (with extensions) is too long",
-            Malformed::ChunkExtension => "a chunk extension contains a control character",
+            Malformed::ChunkExtension => {
+                "a chunk extension is not `;name` or `;name=value` (a token or a quoted string)"
+            }
             Malformed::ChunkDataTerminator => "chunk data is not followed by CRLF",
             Malformed::LineEnding => "a chunked-body line does not end in CRLF",
             Malformed::Trailer => "a trailer line is not `name: value`",
@@ -251,7 +269,7 @@ impl fmt::Display for Error {
             Error::InvalidUrl { reason } => {
                 write!(
                     f,
-                    "invalid URL: {reason}; expected the form http://host[:port]/path?query"
+                    "the URL is invalid ({reason}); write it as http://host[:port]/path?query"
                 )
             }
             Error::UnsupportedScheme { scheme } if cfg!(feature = "tls") => write!(
@@ -266,55 +284,63 @@ impl fmt::Display for Error {
             Error::InvalidMethod { method, reason } => {
                 write!(
                     f,
-                    "invalid method {method:?}: {reason}; use a token such as GET or POST"
+                    "the method {method:?} was refused: {reason}; use a token such as GET or POST"
                 )
             }
             Error::InvalidHeader { name, reason } => {
-                write!(f, "request header {name:?} refused before sending: {reason}")
+                write!(
+                    f,
+                    "the request header {name:?} was refused before anything was sent: {reason}"
+                )
             }
             Error::Io(e) => write!(
                 f,
-                "I/O error on the connection: {e}; the request may be retried on a new one"
+                "an I/O error broke the connection ({e}); the request may be retried on a new one"
+            ),
+            Error::RequestBody(e) => write!(
+                f,
+                "reading the request body's stream failed ({e}), so the request was cut off and its connection closed"
             ),
             Error::Connect { host, port, source } => {
                 write!(
                     f,
-                    "could not connect to {host}:{port}: {source}; check the host, port and that the server is up"
+                    "connecting to {host}:{port} failed ({source}); check the host and port, and that the server is up"
                 )
             }
-            Error::Timeout(kind) => write!(f, "timed out: {kind}; raise the timeout or check the server"),
+            Error::Timeout(kind) => write!(f, "{kind}; raise that timeout, or check the server"),
             Error::Malformed(m) => write!(
                 f,
-                "malformed response: {m}; the server (or a proxy) is not speaking HTTP/1.1 correctly \
-                 and the connection was dropped"
+                "the response is malformed: {m}, so the connection was dropped; the server (or a proxy) \
+                 is not speaking HTTP/1.1 correctly"
             ),
             Error::HeadTooLarge { limit } => write!(
                 f,
-                "response head larger than {limit} bytes; raise HeadLimits::max_head_bytes if the server is trusted"
+                "the response head is larger than {limit} bytes; raise HeadLimits::max_head_bytes if the server is trusted"
             ),
             Error::TooManyHeaders { limit } => write!(
                 f,
-                "response has more than {limit} header lines; raise HeadLimits::max_headers if the server is trusted"
+                "the response has more than {limit} header lines; raise HeadLimits::max_headers if the server is trusted"
             ),
             Error::BodyTooLarge { limit } => {
                 write!(
                     f,
-                    "response body larger than {limit} bytes; raise the body limit or stream the body"
+                    "the response body is larger than {limit} bytes; raise ClientConfig::max_body, or read the body \
+                     piece by piece with Response::chunk"
                 )
             }
             Error::Truncated { during } => write!(
                 f,
-                "connection closed {during}: the response is incomplete; retry, and suspect the server or a proxy"
+                "the connection closed {during}, so the response is incomplete; retry, and suspect the server or a proxy"
             ),
             Error::UnexpectedUpgrade { status } => write!(
                 f,
-                "server switched protocols (status {status}) although none was requested; \
+                "the server switched protocols (status {status}) although none was requested; \
                  this client only speaks HTTP/1.1"
             ),
             Error::TooManyRedirects { limit } => {
                 write!(
                     f,
-                    "gave up after {limit} redirects; the server may be redirecting in a loop"
+                    "the client gave up after {limit} redirects; the server may be redirecting in a loop"
                 )
             }
             Error::RedirectNotHttp { scheme } => write!(
@@ -322,20 +348,28 @@ impl fmt::Display for Error {
                 "redirected to a `{scheme}` URL, which this http-only client cannot follow; \
                  disable redirects to see the 3xx response, or use a TLS-capable client"
             ),
-            Error::Status(code) => write!(f, "server answered with error status {code}"),
+            Error::Status(code) => write!(f, "the server answered with the error status {code}"),
             Error::RetryAfter { status, delay } => write!(
                 f,
-                "server answered with status {status} and asked to be retried after {} s; \
+                "the server answered with the status {status} and asked to be retried after {} s; \
                  with_retry waits that long (up to RetryPolicy::max_retry_after)",
                 delay.as_secs()
             ),
             Error::Closed => write!(
                 f,
-                "connection closed before the response started; an idle connection may have expired, \
-                 retrying on a new connection usually works"
+                "the connection closed before the response started; an idle connection may have expired, \
+                 and retrying on a new connection usually works"
             ),
             #[cfg(feature = "tls")]
             Error::Tls(e) => e.fmt(f),
+            #[cfg(feature = "gzip")]
+            Error::ContentDecoding { coding, reason } => write!(
+                f,
+                "the response body is not valid {coding} data ({reason}); the server's Content-Encoding \
+                 does not match its body"
+            ),
+            #[cfg(feature = "json")]
+            Error::Json(e) => write!(f, "the body is not the JSON expected ({e})"),
         }
     }
 }
@@ -343,7 +377,9 @@ impl fmt::Display for Error {
 impl error::Error for Error {
     fn source(&self) -> Option<&(dyn error::Error + 'static)> {
         match self {
-            Error::Io(e) | Error::Connect { source: e, .. } => Some(e),
+            Error::Io(e) | Error::RequestBody(e) | Error::Connect { source: e, .. } => Some(e),
+            #[cfg(feature = "json")]
+            Error::Json(e) => Some(e),
             _ => None,
         }
     }
@@ -377,7 +413,7 @@ impl Error {
     }
 
     /// Whether the server's bytes broke the protocol (malformed, too large, cut short,
-    /// or an unrequested protocol switch).
+    /// an unrequested protocol switch, or a body not valid for its content coding).
     pub fn is_protocol(&self) -> bool {
         matches!(
             self,
@@ -386,7 +422,13 @@ impl Error {
                 | Error::TooManyHeaders { .. }
                 | Error::Truncated { .. }
                 | Error::UnexpectedUpgrade { .. }
-        )
+        ) || {
+            #[cfg(feature = "gzip")]
+            let content = matches!(self, Error::ContentDecoding { .. });
+            #[cfg(not(feature = "gzip"))]
+            let content = false;
+            content
+        }
     }
 
     /// Whether redirect policy stopped the request.

@@ -289,17 +289,64 @@ pub(crate) fn is_token(s: &str) -> bool {
 /// (bytes 0x80–0xFF), which historically meant ISO-8859-1. So: valid UTF-8 is taken
 /// as UTF-8 (modern servers send UTF-8 file names in `Content-Disposition`), anything
 /// else is decoded as ISO-8859-1, where every byte maps to one `char` and nothing is
-/// replaced or dropped. A CR or LF (left by obsolete line folding) becomes a space.
+/// replaced or dropped.
+///
+/// An obsolete line fold (`obs-fold = OWS CRLF RWS`, RFC 9112 §5.2; httparse also accepts a
+/// bare LF) becomes exactly one SP, whatever spaces and tabs surround it, as §5.2 asks of a
+/// user agent: `a \t\r\n\t b` is `a b`. A fold at either end of the value (nothing before or
+/// after it but whitespace) leaves no space at all, since a value carries no outer whitespace.
 pub(crate) fn push_field_value(out: &mut String, bytes: &[u8]) {
     let folded = bytes.iter().any(|&b| b == b'\r' || b == b'\n');
-    match std::str::from_utf8(bytes) {
+    let text = std::str::from_utf8(bytes);
+    match text {
         Ok(s) if !folded => out.push_str(s),
-        Ok(s) => out.extend(s.chars().map(|c| if c == '\r' || c == '\n' { ' ' } else { c })),
-        Err(_) => out.extend(
-            bytes
-                .iter()
-                .map(|&b| if b == b'\r' || b == b'\n' { ' ' } else { char::from(b) }),
-        ),
+        Ok(s) => unfold(out, s.split(['\r', '\n']), |piece, out| out.push_str(piece)),
+        Err(_) => unfold(out, bytes.split(|&b| b == b'\r' || b == b'\n'), |piece, out| {
+            out.extend(piece.iter().map(|&b| char::from(b)))
+        }),
+    }
+}
+
+/// Joins the pieces of a folded value with one SP each, dropping the whitespace around every
+/// fold and the empty pieces between a CR and its LF; `push` appends one piece (UTF-8 or
+/// Latin-1).
+fn unfold<P: Trim>(out: &mut String, pieces: impl Iterator<Item = P>, push: impl Fn(P, &mut String)) {
+    let mut first = true;
+    for piece in pieces.map(Trim::trim_ws).filter(|piece| !piece.is_blank()) {
+        if !first {
+            out.push(' ');
+        }
+        first = false;
+        push(piece, out);
+    }
+}
+
+/// What `unfold` needs of a piece: trimming spaces and tabs from both ends, and emptiness.
+trait Trim: Sized {
+    fn trim_ws(self) -> Self;
+    fn is_blank(&self) -> bool;
+}
+
+impl Trim for &str {
+    fn trim_ws(self) -> Self {
+        self.trim_matches([' ', '\t'])
+    }
+    fn is_blank(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl Trim for &[u8] {
+    fn trim_ws(self) -> Self {
+        let start = self.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(self.len());
+        let end = self
+            .iter()
+            .rposition(|&b| b != b' ' && b != b'\t')
+            .map_or(start, |i| i + 1);
+        &self[start..end.max(start)]
+    }
+    fn is_blank(&self) -> bool {
+        self.is_empty()
     }
 }
 
@@ -398,8 +445,28 @@ mod tests {
         assert_eq!(decode("caf\u{e9}".as_bytes()), "xcaf\u{e9}");
         assert_eq!(decode(b"caf\xe9"), "xcaf\u{e9}");
         assert_eq!(decode(b"\xff\xfe"), "x\u{ff}\u{fe}");
-        assert_eq!(decode(b"a\r\n b"), "xa   b");
-        assert_eq!(decode(b"\xe9\r\n b"), "x\u{e9}   b");
+        assert_eq!(decode(b"a\r\n b"), "xa b");
+        assert_eq!(decode(b"\xe9\r\n b"), "x\u{e9} b");
+    }
+
+    #[test]
+    fn each_obs_fold_becomes_one_space_whatever_whitespace_surrounds_it() {
+        let decode = |bytes: &[u8]| {
+            let mut out = String::new();
+            push_field_value(&mut out, bytes);
+            out
+        };
+        assert_eq!(decode(b"a \t\r\n\t  b"), "a b");
+        assert_eq!(decode(b"a\r\n b\r\n\tc"), "a b c");
+        assert_eq!(decode(b"a\n b"), "a b", "httparse's bare-LF fold too");
+        assert_eq!(
+            decode(b"a  inner  spaces\r\n b"),
+            "a  inner  spaces b",
+            "only folds change"
+        );
+        assert_eq!(decode(b"\r\n b"), "b", "a fold at the start leaves no space");
+        assert_eq!(decode(b"a\r\n "), "a", "nor one at the end");
+        assert_eq!(decode(b"caf\xe9 \r\n b"), "caf\u{e9} b", "Latin-1 values unfold alike");
     }
 
     #[test]

@@ -49,6 +49,10 @@
 //! | `conn.rs`     | one connection: write a request, read its heads, vet it for reuse      |
 //! | `deadline.rs` | the one timer that bounds every wait of a request                      |
 //! | `body.rs`     | [`Response`]: the body read on demand, then the connection's fate      |
+//! | `upload.rs`   | a streamed body sent chunked; `Expect: 100-continue`                   |
+//! | `form.rs`     | `RequestBuilder::form`: a form-encoded body                            |
+//! | `json.rs`     | `RequestBuilder::json`, `Response::json` (feature `json`)              |
+//! | `decode.rs`   | gzip and deflate bodies inflated as they are read (feature `gzip`)     |
 //! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter                        |
 //! | `transport.rs`| what a connection's bytes travel on: TCP, or TLS over it               |
 //! | `tls/`        | HTTPS with rustls (feature `tls`): roots, the TLS stream, its errors   |
@@ -61,10 +65,10 @@
 //! # What this layer does not do
 //!
 //! No TLS unless the `tls` feature is on (then `https://` works: see `tls/`; without it
-//! `https` is refused by name), no request `Transfer-Encoding` (bodies have a
-//! known length), no content codings (`gzip` is the caller's business), no HTTP/2, no
-//! protocol upgrades, no `CONNECT`. Each is a deliberate omission that keeps the
-//! client small enough to read in one sitting.
+//! `https` is refused by name), no transfer coding but `chunked` (sent only for a streamed
+//! request body), no content coding but gzip and deflate (and those only with the `gzip`
+//! feature), no HTTP/2, no protocol upgrades, no `CONNECT`. Each is a deliberate omission that
+//! keeps the client small enough to read in one sitting.
 
 pub mod cookie;
 pub mod error;
@@ -76,10 +80,17 @@ pub mod url;
 
 // The I/O half (see the second table above).
 mod body;
+// Content codings (feature `gzip`): gzip and deflate bodies inflated as they are read.
+#[cfg(feature = "gzip")]
+mod decode;
+// Request bodies beyond plain bytes: form-encoded pairs, and JSON (feature `json`).
 mod client;
 mod conn;
 mod date;
 mod deadline;
+mod form;
+#[cfg(feature = "json")]
+mod json;
 mod pool;
 mod proxy;
 mod retry;
@@ -88,6 +99,7 @@ mod transport;
 mod session;
 #[cfg(feature = "tls")]
 pub mod tls;
+mod upload;
 
 #[cfg(test)]
 mod tests;
@@ -95,14 +107,18 @@ mod tests;
 pub use body::Response;
 pub use client::{Client, ClientConfig, RequestBuilder};
 pub use cookie::{Cookie, CookieJar, SameSite};
+#[cfg(feature = "gzip")]
+pub use decode::gzip_header_len;
 pub use error::{Error, Malformed, TimeoutKind};
-pub use framing::{BodyDecoder, ChunkLimits, Framing, body_framing, connection_reusable};
+pub use framing::{BodyDecoder, ChunkLimits, Framing, body_framing, check_chunk_extensions, connection_reusable};
 pub use headers::Headers;
 pub use proxy::Proxy;
+pub use request::encode_chunked_request_head;
 pub use request::{Method, USER_AGENT, basic_authorization, encode_request_head, validate_header};
 pub use response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader, Version, parse_response_head};
 pub use retry::{RetryPolicy, with_retry};
 pub use session::{IntoUrl, Redirect};
 #[cfg(feature = "tls")]
 pub use tls::{TlsConfig, TlsError};
+pub use upload::CONTINUE_WAIT;
 pub use url::{Credentials, DEFAULT_HTTPS_PORT, DEFAULT_PORT, Host, Scheme, Url};

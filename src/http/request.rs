@@ -17,10 +17,10 @@
 //! \r\n                                end of head
 //! ```
 //!
-//! The client always knows the body's length up front, so it frames bodies with
-//! `Content-Length` and never sends `Transfer-Encoding` (RFC 9112 §6.2). Letting a
-//! caller set either would let them lie about the framing, which is how request
-//! smuggling starts; both are refused.
+//! A body whose length is known is framed with `Content-Length`; a streamed body of unknown
+//! length with `Transfer-Encoding: chunked` (RFC 9112 §6.2, §7.1), which only the client's own
+//! encoder ([`encode_chunked_request_head`]) writes. Letting a caller set either header would
+//! let them lie about the framing, which is how request smuggling starts; both are refused.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -170,6 +170,36 @@ pub fn encode_request_head(
     body_len: Option<u64>,
     out: &mut Vec<u8>,
 ) -> Result<(), Error> {
+    encode_head(method, url, headers, BodyFraming::Length(body_len), out)
+}
+
+/// Appends the head of a request whose body follows in chunks (`Transfer-Encoding: chunked`
+/// instead of `Content-Length`): a streamed body of unknown length. Checks and errors as
+/// [`encode_request_head`].
+pub fn encode_chunked_request_head(
+    method: &Method,
+    url: &Url,
+    headers: &Headers,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
+    encode_head(method, url, headers, BodyFraming::Chunked, out)
+}
+
+/// How the head announces the body.
+enum BodyFraming {
+    /// `Content-Length`, as [`encode_request_head`] decides from the length.
+    Length(Option<u64>),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+fn encode_head(
+    method: &Method,
+    url: &Url,
+    headers: &Headers,
+    framing: BodyFraming,
+    out: &mut Vec<u8>,
+) -> Result<(), Error> {
     if *method == Method::CONNECT {
         return Err(Error::InvalidMethod {
             method: method.to_string(),
@@ -225,10 +255,14 @@ pub fn encode_request_head(
         let authorization = basic_authorization(credentials.username(), credentials.password());
         line("Authorization", authorization.as_bytes());
     }
-    let content_length = match body_len {
-        Some(len) if len > 0 => Some(len),
-        _ if method.anticipates_body() => Some(0),
-        _ => None,
+    let content_length = match framing {
+        BodyFraming::Chunked => {
+            line("Transfer-Encoding", b"chunked");
+            None
+        }
+        BodyFraming::Length(Some(len)) if len > 0 => Some(len),
+        BodyFraming::Length(_) if method.anticipates_body() => Some(0),
+        BodyFraming::Length(_) => None,
     };
     if let Some(len) = content_length {
         line("Content-Length", decimal(len, &mut [0; 20]));

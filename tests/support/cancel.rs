@@ -114,7 +114,7 @@ impl Coverage {
 /// within k polls" only grows with k, so the sweep still ends at the first sampled k where the
 /// scenario completes, and every scenario still runs cancelled at several depths.
 fn runs_under_miri(k: usize) -> bool {
-    !cfg!(miri) || k < 3 || k % 4 == 0
+    !cfg!(miri) || k < 3 || k.is_multiple_of(4)
 }
 
 /// Runs `scenario` left alone, then cancelled after k polls in each [`Way`], for every k until it

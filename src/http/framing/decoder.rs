@@ -13,9 +13,12 @@
 //! body must end in CRLF, and a bare LF is refused ([`Malformed::LineEnding`]). The RFC
 //! lets a recipient accept a bare LF (§2.2), but chunked bodies are where parsers that
 //! disagree about LF have been turned into smuggling attacks, so this client does not.
-//! Chunk extensions are skipped and trailers kept, both within [`ChunkLimits`].
+//! Chunk extensions are parsed as RFC 9112 §7.1.1 writes them (`extension.rs`) and then
+//! dropped, since none means anything to this client; trailers are kept. Both stay within
+//! [`ChunkLimits`].
 
 use super::Framing;
+use super::extension::Extension;
 use crate::http::error::Malformed;
 use crate::http::headers::is_token;
 use crate::http::{Error, Headers};
@@ -24,7 +27,7 @@ use crate::http::{Error, Headers};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChunkLimits {
     /// Longest chunk-size line, extensions included: 4 KiB by default. Extensions are
-    /// meaningless to this client, so this is only a guard against a line without end.
+    /// checked but meaningless to this client, so this only guards against a line without end.
     pub max_line_bytes: usize,
     /// Most trailer fields after the last chunk: 100, as for the head.
     pub max_trailer_fields: usize,
@@ -68,12 +71,12 @@ fn trim_ows(mut bytes: &[u8]) -> &[u8] {
 /// ─────────────  ────────────────────────  ──────────────────────────────────────────
 /// Size           hex digit                 Size        (size = size * 16 + digit)
 /// Size           CR, after a digit         SizeLf
-/// Size           ";", after a digit        Extension
+/// Size           ";", after a digit        Extension   (see `extension.rs`)
 /// Size           SP or HTAB, after a digit SizeSpace
 /// SizeSpace      SP or HTAB                SizeSpace
 /// SizeSpace      ";"                       Extension
-/// Extension      CR                        SizeLf
-/// Extension      HTAB, visible, obs-text   Extension   (skipped: no meaning to us)
+/// Extension      CR, after a name or value SizeLf
+/// Extension      RFC 9112 §7.1.1's bytes   Extension   (checked, then dropped)
 /// SizeLf         LF                        ChunkData   (size > 0), TrailerStart (size 0)
 /// ChunkData      `size` bytes of data      DataCr
 /// DataCr         CR                        DataLf
@@ -131,8 +134,8 @@ enum Line {
     Size { size: u64, digits: bool },
     /// Whitespace after the size, allowed only before a `;` (`BWS`, RFC 9112 §7.1.1).
     SizeSpace { size: u64 },
-    /// Skipping a chunk extension up to the CR.
-    Extension { size: u64 },
+    /// Inside the chunk extensions, up to the CR; `ext` is where in their grammar.
+    Extension { size: u64, ext: Extension },
     /// Saw the CR ending the size line; an LF must follow.
     SizeLf { size: u64 },
     /// Chunk data ended; a CR must follow.
@@ -290,22 +293,32 @@ impl BodyDecoder {
                 }
                 (None, _) if !digits => return Err(Malformed::ChunkSize),
                 (None, b'\r') => Line::SizeLf { size },
-                (None, b';') => Line::Extension { size },
+                (None, b';') => Line::Extension {
+                    size,
+                    ext: Extension::AFTER_SEMICOLON,
+                },
                 (None, b' ' | b'\t') => Line::SizeSpace { size },
                 (None, b'\n') => return Err(Malformed::LineEnding),
                 (None, _) => return Err(Malformed::ChunkSize),
             },
             Line::SizeSpace { size } => match b {
                 b' ' | b'\t' => Line::SizeSpace { size },
-                b';' => Line::Extension { size },
+                b';' => Line::Extension {
+                    size,
+                    ext: Extension::AFTER_SEMICOLON,
+                },
                 _ => return Err(Malformed::ChunkSize),
             },
-            Line::Extension { size } => match b {
-                b'\r' => Line::SizeLf { size },
+            Line::Extension { size, ext } => match b {
+                b'\r' => {
+                    ext.end()?;
+                    Line::SizeLf { size }
+                }
                 b'\n' => return Err(Malformed::LineEnding),
-                b'\t' => Line::Extension { size },
-                0..0x20 | 0x7f => return Err(Malformed::ChunkExtension),
-                _ => Line::Extension { size },
+                _ => Line::Extension {
+                    size,
+                    ext: ext.step(b)?,
+                },
             },
             Line::SizeLf { size } => match b {
                 b'\n' if size == 0 => Line::TrailerStart,

@@ -49,8 +49,10 @@ use super::error::Malformed;
 use super::{Error, Headers, Method, ResponseHead, Version};
 
 mod decoder;
+mod extension;
 
 pub use decoder::{BodyDecoder, ChunkLimits};
+pub use extension::check_chunk_extensions;
 
 /// How the body of a response is delimited (RFC 9112 §6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

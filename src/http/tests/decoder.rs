@@ -141,9 +141,31 @@ fn chunk_sizes_are_hex_in_either_case_with_leading_zeros() {
 }
 
 #[test]
-fn chunk_extensions_are_skipped() {
+fn well_formed_chunk_extensions_are_checked_and_dropped() {
     let wire = b"5;name=value;flag\r\nhello\r\n5 ;a=\"quoted; \\\" string\"\r\nworld\r\n0;last\r\n\r\n";
     assert_eq!(decode(Framing::Chunked, wire), complete(b"helloworld", wire.len()));
+}
+
+#[test]
+fn a_malformed_chunk_extension_fails_the_body_at_once() {
+    let expected = format!("{:?}", Error::Malformed(Malformed::ChunkExtension));
+    // A `;` with no name, an empty value, a space inside a token, whitespace before the CR, an
+    // unclosed quote, a byte after the closing quote: RFC 9112 §7.1.1 allows none of them.
+    for wire in [
+        &b"5;\r\n"[..],
+        b"5;a=\r\n",
+        b"5;a=b c\r\n",
+        b"5;a \r\n",
+        b"5;a=\"open\r\n",
+        b"5;a=\"x\"y\r\n",
+        b"5;;a\r\n",
+    ] {
+        assert_eq!(chunked_error(wire), expected, "{:?}", String::from_utf8_lossy(wire));
+    }
+    // "At once": the decoder fails on the first bad byte, before the line's end arrives.
+    let mut decoder = BodyDecoder::new(Framing::Chunked);
+    let error = decoder.decode(b"5;a b", &mut Vec::new()).unwrap_err();
+    assert_eq!(format!("{error:?}"), expected);
 }
 
 #[test]
@@ -230,9 +252,9 @@ fn control_characters_in_extensions_are_refused() {
         assert_eq!(chunked_error(wire), expected);
     }
     assert_eq!(
-        decode(Framing::Chunked, b"1;a=\tb\xff\r\nx\r\n0\r\n\r\n"),
-        complete(b"x", 17),
-        "tab and obs-text pass"
+        decode(Framing::Chunked, b"1;a=\t\"b\xff\"\r\nx\r\n0\r\n\r\n"),
+        complete(b"x", 19),
+        "a tab around `=`, and obs-text inside a quoted string, pass"
     );
 }
 

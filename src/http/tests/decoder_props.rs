@@ -47,7 +47,7 @@ fn pieces<'a>(wire: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
 fn chunk_strategy() -> impl Strategy<Value = (Vec<u8>, Option<String>, bool, usize)> {
     (
         prop::collection::vec(any::<u8>(), 1..40),
-        prop::option::of("[a-z]{1,5}(=[a-z0-9]{0,5})?"),
+        prop::option::of("[a-z]{1,5}(=([a-z0-9]{1,5}|\"[a-z ;=]{0,5}\"))?"),
         any::<bool>(),
         0usize..3,
     )

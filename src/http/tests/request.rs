@@ -262,3 +262,24 @@ fn decimal_writes_every_digit_of_the_full_range() {
     }
     assert_eq!(decimal(u64::MAX, &mut [0; 20]), u64::MAX.to_string().as_bytes());
 }
+
+#[test]
+fn a_chunked_head_says_transfer_encoding_chunked_and_no_content_length() {
+    let headers: Headers = [("X-Up", "1")].into_iter().collect();
+    let mut out = Vec::new();
+    encode_chunked_request_head(&Method::POST, &url("http://h/up"), &headers, &mut out).expect("encodes");
+    let head = String::from_utf8(out).expect("UTF-8");
+    assert_eq!(
+        head,
+        format!(
+            "POST /up HTTP/1.1\r\nHost: h\r\nUser-Agent: {USER_AGENT}\r\nTransfer-Encoding: chunked\r\nX-Up: 1\r\n\r\n"
+        )
+    );
+    let refused: Headers = [("Transfer-Encoding", "chunked")].into_iter().collect();
+    let mut out = Vec::new();
+    let error = encode_chunked_request_head(&Method::POST, &url("http://h/"), &refused, &mut out).unwrap_err();
+    assert!(
+        matches!(error, Error::InvalidHeader { .. }) && out.is_empty(),
+        "{error:?}"
+    );
+}

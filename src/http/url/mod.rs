@@ -119,6 +119,21 @@ pub struct Url {
     credentials: Option<Credentials>,
 }
 
+/// Appends `key=value` pairs joined by `&` to `out` (after a `&` if `out` is not empty), every
+/// byte but RFC 3986's unreserved ones as `%HH`: a query for [`Url::with_query_pairs`], and an
+/// `application/x-www-form-urlencoded` body for `RequestBuilder::form` (WHATWG URL §5.2 writes
+/// a space as `+`; `%20` means the same to every decoder, and is one rule instead of two).
+pub(crate) fn append_encoded_pairs(out: &mut String, pairs: &[(&str, &str)]) {
+    for (key, value) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        out.push_str(&percent::encode(key, is_unreserved));
+        out.push('=');
+        out.push_str(&percent::encode(value, is_unreserved));
+    }
+}
+
 impl Url {
     /// Parses an absolute `http://` URL.
     ///
@@ -221,14 +236,7 @@ impl Url {
     /// None today; the `Result` leaves room for limits on URL length.
     pub fn with_query_pairs(&self, pairs: &[(&str, &str)]) -> Result<Url, Error> {
         let mut query = self.query.clone().unwrap_or_default();
-        for (key, value) in pairs {
-            if !query.is_empty() {
-                query.push('&');
-            }
-            query.push_str(&percent::encode(key, is_unreserved));
-            query.push('=');
-            query.push_str(&percent::encode(value, is_unreserved));
-        }
+        append_encoded_pairs(&mut query, pairs);
         Ok(Url {
             query: Some(query),
             ..self.clone()
