@@ -239,14 +239,9 @@ impl TcpStream {
     ///
     /// # Cancel safety
     /// Not cancel-safe: if dropped midway, an unknown prefix of `buf` has been sent.
-    pub async fn write_all(&self, mut buf: &[u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.write(buf).await? {
-                0 => return Err(io::ErrorKind::WriteZero.into()),
-                n => buf = &buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn write_all(&self, buf: &[u8]) -> io::Result<()> {
+        // The one loop every stream shares (`io/ext.rs`), through `&Self`'s `AsyncWrite`.
+        crate::io::AsyncWriteExt::write_all(&mut &*self, buf).await
     }
 
     /// Reads until `buf` is full (asyncio's `reader.readexactly(n)`).
@@ -257,14 +252,9 @@ impl TcpStream {
     /// # Cancel safety
     /// Not cancel-safe: bytes read before the drop are lost.
     #[doc(alias = "readexactly")]
-    pub async fn read_exact(&self, mut buf: &mut [u8]) -> io::Result<()> {
-        while !buf.is_empty() {
-            match self.read(buf).await? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => buf = &mut buf[n..],
-            }
-        }
-        Ok(())
+    pub async fn read_exact(&self, buf: &mut [u8]) -> io::Result<()> {
+        // The one loop every stream shares (`io/ext.rs`), through `&Self`'s `AsyncRead`.
+        crate::io::AsyncReadExt::read_exact(&mut &*self, buf).await
     }
 
     /// One read attempt that never waits: `WouldBlock` if nothing is buffered in the kernel.
