@@ -179,7 +179,9 @@ fn waiting_on_the_thread_of_a_running_loop_panics_with_the_reason() {
 
 #[test]
 fn a_dropped_handle_detaches_the_task_which_still_runs() {
-    let runtime = Runtime::new().unwrap();
+    // A virtual clock: the task's 1 ms sleep ends before main's 20 ms one however slowly the
+    // machine (or Miri) runs.
+    let runtime = Runtime::builder().virtual_clock().build().unwrap();
     let ran = Arc::new(AtomicBool::new(false));
     let ran_in_task = ran.clone();
     drop(runtime.remote().spawn(move || async move {
