@@ -72,7 +72,7 @@ const HOST_OF: [usize; 6] = [0, 1, 0, 2, 0, 3];
 fn main() {
     support::init_logger_on_stderr();
     let (mut virtual_clock, mut pages) = (false, 1000);
-    let mut args = std::env::args().skip(1);
+    let mut args = support::args();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--virtual" => virtual_clock = true,
