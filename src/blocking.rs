@@ -5,6 +5,10 @@
 //! through a small shared slot, and the waiting task is woken through the loop's cross-thread
 //! inbox, as any waker woken on another thread is.
 //!
+//! With recording on (`Builder::record`), the job also notes which pool thread ran it and, on a
+//! real clock, when and for how long; the waiting task hands that to the loop's recorder when it
+//! takes the result, so the recorder is only ever touched on the loop's thread.
+//!
 //! Cancelling the `JoinHandle` of a blocking job stops the *waiting*, not the job: a thread
 //! cannot be interrupted safely, so the job runs to the end and its result is dropped.
 
@@ -14,15 +18,28 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crate::runtime::context;
 use crate::task::JoinHandle;
-use crate::thread_pool::Job;
+use crate::thread_pool::{self, Job};
 
 /// Where a blocking job leaves its result for the waiting task.
 struct Slot<T> {
     result: Option<thread::Result<T>>,
     waker: Option<Waker>,
+    /// How the job ran, for the recorder (`None` unless recording).
+    ran: Option<Ran>,
+}
+
+/// Where and when a job ran, noted on its pool thread for the loop's recorder.
+struct Ran {
+    /// The pool thread's number.
+    thread: u32,
+    /// When it started (real time); `None` on a virtual clock, whose record reads no real time.
+    started: Option<Instant>,
+    /// How long it ran (zero on a virtual clock).
+    took: Duration,
 }
 
 /// Runs `f` on the blocking pool and returns a handle to await its result (asyncio's
@@ -56,13 +73,27 @@ where
     let slot = Arc::new(Mutex::new(Slot {
         result: None,
         waker: None,
+        ran: None,
     }));
+    // `None`: not recording; `Some(virtual)`: recording, on a virtual clock or not.
+    let recording = context::try_with_core(|core| core.record_clock_is_virtual()).flatten();
     let job_slot = slot.clone();
     let job: Job = Box::new(move || {
+        let started = match recording {
+            Some(false) => Some(Instant::now()),
+            _ => None,
+        };
         let result = catch_unwind(AssertUnwindSafe(f));
+        let ran = recording.map(|_| Ran {
+            // Jobs only run on pool threads, which all have a number.
+            thread: thread_pool::thread_number().unwrap_or_default(),
+            started,
+            took: started.map_or(Duration::ZERO, |started| started.elapsed()),
+        });
         let waker = {
             let mut slot = job_slot.lock().unwrap_or_else(PoisonError::into_inner);
             slot.result = Some(result);
+            slot.ran = ran;
             slot.waker.take()
         };
         if let Some(waker) = waker {
@@ -99,16 +130,19 @@ impl<T> Future for Wait<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let result = {
+        let (result, ran) = {
             let mut slot = self.slot.lock().unwrap_or_else(PoisonError::into_inner);
             match slot.result.take() {
-                Some(result) => result,
+                Some(result) => (result, slot.ran.take()),
                 None => {
                     slot.waker = Some(cx.waker().clone());
                     return Poll::Pending;
                 }
             }
         };
+        if let Some(ran) = ran {
+            context::try_with_core(|core| core.record_blocking(ran.thread, ran.started, ran.took));
+        }
         self.uncount();
         match result {
             Ok(value) => Poll::Ready(value),

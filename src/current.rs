@@ -30,3 +30,22 @@ pub fn stats() -> Stats {
 pub fn set_exception_handler(handler: impl Fn(&ExceptionContext<'_>) + 'static) {
     context::with_core(|core| core.handler.set(handler));
 }
+
+/// Everything the running loop has recorded so far (see [`Runtime::take_record`]), for code
+/// inside the loop; `None` when recording is off or outside a running loop.
+///
+/// # Examples
+/// ```
+/// let runtime = evloop::Runtime::builder().virtual_clock().record(true).build()?;
+/// let record = runtime.block_on(async {
+///     evloop::spawn(async {}).await.unwrap();
+///     evloop::record::take()
+/// });
+/// assert!(record.unwrap().events.len() > 3);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+///
+/// [`Runtime::take_record`]: crate::Runtime::take_record
+pub fn take_record() -> Option<crate::record::Record> {
+    context::try_with_core(|core| core.take_record()).flatten()
+}

@@ -10,6 +10,7 @@
 //! an idle thread if there is one, and lets a thread that stays idle for
 //! `blocking_idle_timeout` exit.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
@@ -32,6 +33,8 @@ struct PoolState {
     threads: usize,
     /// Threads waiting for a job.
     idle: usize,
+    /// Threads started so far: the next thread's number (the recorder names threads by it).
+    started: u32,
     /// The runtime is gone: threads exit once the queue is empty.
     shutdown: bool,
 }
@@ -73,6 +76,7 @@ impl BlockingPool {
                     queue: VecDeque::new(),
                     threads: 0,
                     idle: 0,
+                    started: 0,
                     shutdown: false,
                 }),
                 work: Condvar::new(),
@@ -85,13 +89,17 @@ impl BlockingPool {
             return Ok(());
         }
         if state.threads < self.max_threads {
-            let number = state.threads;
+            let number = state.started;
             let worker_pool = pool.clone();
             let idle_timeout = self.idle_timeout;
             thread::Builder::new()
                 .name(format!("evloop-blocking-{number}"))
-                .spawn(move || worker(&worker_pool, idle_timeout))?;
+                .spawn(move || {
+                    NUMBER.set(Some(number));
+                    worker(&worker_pool, idle_timeout);
+                })?;
             state.threads += 1;
+            state.started = state.started.wrapping_add(1);
         }
         // Otherwise every thread is busy; the job waits in the queue for the first to finish.
         Ok(())
@@ -104,6 +112,18 @@ impl BlockingPool {
             pool.work.notify_all();
         }
     }
+}
+
+thread_local! {
+    /// This thread's number in its pool (from 0, in the order the pool started its threads);
+    /// `None` on any thread that is not a pool thread.
+    static NUMBER: Cell<Option<u32>> = const { Cell::new(None) };
+}
+
+/// The number of the pool thread running this code (`None` outside the pool), for the
+/// recorder's `Blocking` events.
+pub(crate) fn thread_number() -> Option<u32> {
+    NUMBER.get()
 }
 
 fn worker(pool: &Pool, idle_timeout: Duration) {

@@ -36,7 +36,9 @@ fn why(cause: Cause) -> String {
         Cause::Task(by) => format!("woken by {by}"),
         Cause::Callback => "woken by a callback or the block_on future".to_string(),
         Cause::Timer => "woken by a timer".to_string(),
-        Cause::Io => "woken by I/O readiness".to_string(),
+        Cause::Io { source, direction } => {
+            format!("woken by I/O readiness ({direction:?} on source {})", source.number())
+        }
         Cause::Remote => "woken from another thread".to_string(),
     }
 }

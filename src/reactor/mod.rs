@@ -72,6 +72,12 @@ pub(crate) struct IoKey(Key);
 const _: () = assert!(usize::BITS >= 64, "evloop packs a 64-bit key into each mio token");
 
 impl IoKey {
+    /// The key as one number, stable for the life of the registration (the recorder's name for
+    /// a source).
+    pub(crate) fn number(self) -> u64 {
+        self.0.to_bits()
+    }
+
     fn token(self) -> Token {
         Token(self.0.to_bits() as usize)
     }
@@ -79,6 +85,18 @@ impl IoKey {
     fn from_token(token: Token) -> IoKey {
         IoKey(Key::from_bits(token.0 as u64))
     }
+}
+
+/// A waker the reactor collected, with the readiness that woke it: which source, which half.
+/// Carrying the cause costs one more word per waker and lets the loop say *why* a task woke.
+#[derive(Debug)]
+pub(crate) struct IoWake {
+    /// The waiting task's waker.
+    pub(crate) waker: Waker,
+    /// The source that became ready.
+    pub(crate) key: IoKey,
+    /// The half that became ready.
+    pub(crate) direction: Direction,
 }
 
 /// The reactor's knowledge of one registered source.
@@ -215,18 +233,19 @@ impl Reactor {
     }
 
     /// Waits for events for at most `timeout` (`None`: until one arrives) and collects the
-    /// wakers of the tasks they unblock. Returns whether the cross-thread waker fired.
-    pub(crate) fn turn(&mut self, timeout: Option<Duration>, wakers: &mut Vec<Waker>) -> io::Result<bool> {
+    /// wakers of the tasks they unblock. Returns how many events the OS returned (the
+    /// cross-thread waker's included).
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>, wakers: &mut Vec<IoWake>) -> io::Result<usize> {
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             // A signal interrupted the wait: just a short turn.
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(0),
             Err(e) => return Err(e),
         }
-        let mut woke = false;
+        let mut count = 0;
         for event in &self.events {
+            count += 1;
             if event.token() == WAKE_TOKEN {
-                woke = true;
                 continue;
             }
             let key = IoKey::from_token(event.token());
@@ -252,17 +271,25 @@ impl Reactor {
             state.readiness |= bits;
             if bits & Direction::Read.mask() != 0 {
                 state.read_events = state.read_events.wrapping_add(1);
-                if let Some(w) = state.reader.take() {
-                    wakers.push(w);
+                if let Some(waker) = state.reader.take() {
+                    wakers.push(IoWake {
+                        waker,
+                        key,
+                        direction: Direction::Read,
+                    });
                 }
             }
             if bits & Direction::Write.mask() != 0
-                && let Some(w) = state.writer.take()
+                && let Some(waker) = state.writer.take()
             {
-                wakers.push(w);
+                wakers.push(IoWake {
+                    waker,
+                    key,
+                    direction: Direction::Write,
+                });
             }
         }
-        Ok(woke)
+        Ok(count)
     }
 
     /// How many sources are registered (for leak checks in tests).

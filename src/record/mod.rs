@@ -16,6 +16,12 @@
 
 use crate::TaskId;
 
+mod recorder;
+pub(crate) use recorder::Recorder;
+pub use recorder::{DEFAULT_CAP, ENV_VAR, EnvError, EnvSetting, parse_env};
+
+pub use crate::current::take_record as take;
+
 /// Everything recorded since recording started (or since the last `take_record`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -95,7 +101,8 @@ pub enum What {
     },
     /// A job ran on the blocking pool (`spawn_blocking`), on one of its threads.
     Blocking {
-        /// The pool thread, numbered from 0 in the order the threads started.
+        /// The pool thread, numbered from 0 in the order the threads started (a thread that
+        /// exits after idling frees no number: the next one started gets a new one).
         thread: u32,
         /// How long it ran, in nanoseconds of real time (the pool's threads have no virtual
         /// clock; 0 on a virtual-clock runtime, to keep its record deterministic).

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::exception::{ExceptionContext, ExceptionHandler};
 use crate::reactor::Reactor;
+use crate::record::TaskEnd;
 use crate::runtime::stats::Stats;
 use crate::scheduler::{CallbackId, Callbacks, Inbox, LoopId, Message, Scheduler};
 use crate::task::header::Header;
@@ -63,7 +64,7 @@ pub(crate) enum TimerAction {
 /// Buffers reused every turn, so that checking for events allocates nothing once warm.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    pub(crate) wakers: Vec<Waker>,
+    pub(crate) wakers: Vec<crate::reactor::IoWake>,
     pub(crate) fired: Vec<TimerAction>,
     pub(crate) messages: Vec<Message>,
 }
@@ -104,6 +105,8 @@ pub(crate) struct Core {
     /// Socket operations the task being polled may still complete before it must yield
     /// ([`IO_BUDGET`] at the start of each poll).
     pub(crate) io_budget: Cell<u32>,
+    /// The recorder, while recording (`record.rs`); `None`, one word every hook checks, when off.
+    pub(crate) recorder: Option<Box<crate::runtime::record::Recording>>,
 }
 
 /// How many socket operations one poll of a task may complete before the next one reports
@@ -136,6 +139,9 @@ impl Core {
         }
         if self.sched.tracing.get() {
             crate::trace::spawned(id, self.task_name(id).as_deref(), self.sched.current());
+        }
+        if self.recorder.is_some() {
+            self.record_spawn(id, self.task_name(id).as_deref());
         }
         // Queued without a "woken" trace line: the spawn line above says why it is ready.
         let _queued = self.sched.schedule_local(handle.header());
@@ -178,6 +184,9 @@ impl Core {
                 // Wakes from the future's destructors, and of its JoinHandle, are this task's.
                 self.sched.set_current(Some(id));
                 task.cancel_future();
+                if self.recorder.is_some() {
+                    self.record_end(id, TaskEnd::Cancelled);
+                }
                 self.complete(id);
                 self.sched.set_current(None);
             }
@@ -192,6 +201,14 @@ impl Core {
                 state.finish_poll();
                 header.state.set(state);
                 if done {
+                    if self.recorder.is_some() {
+                        let how = if task.is_panic() {
+                            TaskEnd::Panicked
+                        } else {
+                            TaskEnd::Returned
+                        };
+                        self.record_end(id, how);
+                    }
                     self.complete(id);
                 }
                 self.sched.set_current(None);
@@ -204,6 +221,9 @@ impl Core {
         let task = self.sched.tasks.borrow().get(id.key()).cloned();
         if let Some(task) = task {
             task.cancel_future();
+            if self.recorder.is_some() {
+                self.record_end(id, TaskEnd::Cancelled);
+            }
             self.complete(id);
         }
     }
@@ -301,8 +321,13 @@ impl Core {
     /// (edge 1 of the life cycle), tracing why.
     #[inline]
     pub(crate) fn wake_local(&self, header: &Header) {
-        if self.sched.schedule_local(header) && self.sched.tracing.get() {
-            crate::trace::woken(header.id, self.sched.cause());
+        if self.sched.schedule_local(header) {
+            if self.sched.tracing.get() {
+                crate::trace::woken(header.id, self.sched.cause());
+            }
+            if self.recorder.is_some() {
+                self.record_wake(header.id);
+            }
         }
     }
 

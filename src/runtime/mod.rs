@@ -32,6 +32,7 @@ use crate::timer::clock::Clock;
 pub(crate) mod context;
 pub(crate) mod core;
 mod observe;
+mod record;
 mod remote;
 mod stats;
 mod turn;
@@ -67,6 +68,8 @@ use self::wake::MainWaker;
 pub struct Builder {
     config: Config,
     virtual_clock: bool,
+    /// Recording on or off, and its cap (`record.rs`).
+    record: self::record::RecordConfig,
 }
 
 impl Default for Builder {
@@ -86,6 +89,7 @@ impl Builder {
                 blocking_idle_timeout: Duration::from_secs(10),
             },
             virtual_clock: false,
+            record: self::record::RecordConfig::default(),
         }
     }
 
@@ -156,6 +160,7 @@ impl Builder {
         } else {
             Clock::real()
         };
+        let recorder = self.record.recording(clock.now(), self.virtual_clock);
         let core = Core {
             inbox,
             sched: Scheduler::new(),
@@ -172,6 +177,7 @@ impl Builder {
             polls_since_check: Cell::new(0),
             io_polls: Cell::new(0),
             io_budget: Cell::new(self::core::IO_BUDGET),
+            recorder,
         };
         Ok(Runtime { core: Box::new(core) })
     }
@@ -311,6 +317,9 @@ impl Runtime {
     pub fn run_ready(&self) -> RunReady {
         let core = &*self.core;
         let _enter = context::enter(core);
+        if core.recorder.is_some() {
+            core.record_turn();
+        }
         core.check_events(Check::Host);
         // On a virtual clock, one jump may only reach a cascade point of the wheel (an entry
         // moving down a level, `timer/wheel.rs`): jump again until something is ready, so that

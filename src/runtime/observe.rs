@@ -6,6 +6,9 @@
 //! needs a clock read per poll (tens of nanoseconds, more than a whole task switch), so it only
 //! happens while someone could see the result: when tracing is on, or when warnings are enabled
 //! and a slow-poll threshold is set. With no logger installed, nothing here runs at all.
+//!
+//! The recorder (`record.rs`) hears of each poll here too: its start and, on a real clock, its
+//! duration. With recording off as well, each poll costs one test of one flag.
 
 use std::time::{Duration, Instant};
 
@@ -21,6 +24,10 @@ pub(crate) struct Observer {
     trace: bool,
     /// Warn about polls longer than this.
     slow: Option<Duration>,
+    /// Tell the recorder about every poll.
+    record: bool,
+    /// Any of the three: the one flag the poll path tests.
+    watch: bool,
 }
 
 impl Observer {
@@ -34,16 +41,34 @@ impl Observer {
         } else {
             None
         };
-        Observer { trace, slow }
+        let record = core.recorder.is_some();
+        Observer {
+            trace,
+            slow,
+            record,
+            watch: trace || slow.is_some() || record,
+        }
     }
 
-    /// Called before each poll: the start time, if this turn measures.
+    /// Called before each poll: the start time, if this turn measures (the recorder measures
+    /// on a real clock only).
     #[inline]
-    pub(crate) fn start(&self) -> Option<Instant> {
-        if self.trace || self.slow.is_some() {
-            Some(Instant::now())
+    pub(crate) fn start(&self, core: &Core, what: Runnable) -> Option<Instant> {
+        if self.watch { self.begin(core, what) } else { None }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn begin(&self, core: &Core, what: Runnable) -> Option<Instant> {
+        let recorded = if self.record {
+            core.record_poll_start(what)
         } else {
             None
+        };
+        if self.trace || self.slow.is_some() {
+            recorded.or_else(|| Some(Instant::now()))
+        } else {
+            recorded
         }
     }
 
@@ -60,6 +85,9 @@ impl Observer {
     #[inline(never)]
     fn report(&self, core: &Core, what: Runnable, started: Instant) {
         let took = started.elapsed();
+        if self.record {
+            core.record_poll_end(started);
+        }
         if self.trace {
             log::trace!(target: TARGET, "ran {} in {took:?}", describe(core, what));
         }

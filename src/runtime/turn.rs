@@ -54,6 +54,9 @@ impl Core {
     /// it has one, ends the turn at once and is returned.
     #[inline(always)] // one call per turn from block_on: keeping it out of line cost ~25 instructions a turn
     pub(crate) fn turn<T>(&self, poll_main: impl FnMut() -> Poll<T>) -> Option<T> {
+        if self.recorder.is_some() {
+            self.record_turn();
+        }
         // 1. Look outward, when it is time to.
         let ready = self.sched.ready_len();
         if ready == 0 || self.polls_since_check.get() >= self.config.event_interval {
@@ -71,7 +74,7 @@ impl Core {
         let snapshot = self.sched.ready_len();
         for _ in 0..snapshot {
             let Some(next) = self.sched.pop() else { break };
-            let started = observe.start();
+            let started = observe.start(self, next);
             match next {
                 Runnable::Main => {
                     self.sched.set_current(None);
@@ -136,14 +139,26 @@ impl Core {
         let skip_io = timeout == Some(Duration::ZERO) && self.reactor.borrow().len() == 0;
         if !skip_io {
             self.io_polls.set(self.io_polls.get() + 1);
+            let waiting = if self.recorder.is_some() {
+                self.record_io_wait_start()
+            } else {
+                None
+            };
             let turned = self.reactor.borrow_mut().turn(timeout, &mut scratch.wakers);
-            if let Err(e) = turned {
+            match turned {
+                Ok(events) if self.recorder.is_some() => self.record_io_wait(timeout, events, waiting),
+                Ok(_) => {}
                 // epoll_wait only fails on a broken poll fd or bad memory; nothing can recover.
-                panic!("evloop: polling for I/O failed: {e}");
+                Err(e) => panic!("evloop: polling for I/O failed: {e}"),
             }
         }
-        self.sched.set_cause(Cause::Io);
-        waking::wake_all(scratch.wakers.drain(..));
+        for ready in scratch.wakers.drain(..) {
+            self.sched.set_cause(Cause::Io {
+                source: ready.key,
+                direction: ready.direction,
+            });
+            waking::wake(ready.waker);
+        }
 
         // 3. Requests from other threads.
         self.inbox.drain(&mut scratch.messages);
@@ -169,19 +184,29 @@ impl Core {
         // 4. Timers. On a virtual clock with nothing else to do, jump to the next deadline.
         let has_timers = !self.timers.borrow().wheel.is_empty();
         if has_timers {
-            {
-                let mut timers = self.timers.borrow_mut();
-                if check != Check::Busy
+            let (jumped, moved) = {
+                let timers = self.timers.borrow();
+                let before = timers.now();
+                let jumped = check != Check::Busy
                     && timers.clock.is_virtual()
                     && self.sched.ready_len() == 0
                     && self.blocking_in_flight.get() == 0
-                    && timers.jump_to_next()
-                    && self.sched.tracing.get()
-                {
+                    && timers.jump_to_next();
+                if jumped && self.sched.tracing.get() {
                     crate::trace::virtual_jump(timers.clock.tick_at(timers.now()));
                 }
+                (jumped, timers.now() > before)
+            };
+            if jumped && moved && self.recorder.is_some() {
+                self.record_clock_jump();
+            }
+            {
+                let mut timers = self.timers.borrow_mut();
                 let now = timers.now();
                 timers.advance(now, &mut scratch.fired);
+            }
+            if !scratch.fired.is_empty() && self.recorder.is_some() {
+                self.record_timers_fired(scratch.fired.len());
             }
             self.sched.set_cause(Cause::Timer);
             for action in scratch.fired.drain(..) {

@@ -27,6 +27,13 @@ impl fmt::Display for CallbackId {
     }
 }
 
+impl CallbackId {
+    /// The id as one number (index and generation), as the recorder names a callback.
+    pub(crate) fn number(self) -> u64 {
+        self.0.to_bits()
+    }
+}
+
 /// A callback's closure, boxed so callbacks of every type share one slab.
 pub(crate) type BoxedCallback = Box<dyn FnOnce()>;
 

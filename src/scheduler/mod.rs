@@ -23,6 +23,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
+use crate::reactor::{Direction, IoKey};
 use crate::slots::Slots;
 use crate::task::TaskId;
 use crate::task::header::Header;
@@ -46,7 +47,7 @@ pub(crate) enum Runnable {
     Main,
 }
 
-/// Why the task about to be queued was woken, for the trace log.
+/// Why the task about to be queued was woken, for the trace log and the recorder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cause {
     /// Spawned, or woken by code outside any task.
@@ -57,8 +58,13 @@ pub(crate) enum Cause {
     Callback,
     /// Woken by a timer firing.
     Timer,
-    /// Woken by an I/O readiness event.
-    Io,
+    /// Woken by an I/O readiness event: this half of this source became ready.
+    Io {
+        /// The registration that became ready.
+        source: IoKey,
+        /// Which half.
+        direction: Direction,
+    },
     /// Woken from another thread.
     Remote,
 }

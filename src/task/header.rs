@@ -64,6 +64,7 @@ pub(super) struct Vtable {
     pub(super) cancel: unsafe fn(NonNull<Header>),
     pub(super) take_output: unsafe fn(NonNull<Header>, *mut ()),
     pub(super) take_error: unsafe fn(NonNull<Header>) -> Option<JoinError>,
+    pub(super) is_panic: unsafe fn(NonNull<Header>) -> bool,
     pub(super) drop_contents: unsafe fn(NonNull<Header>),
     pub(super) dealloc: unsafe fn(NonNull<Header>),
 }

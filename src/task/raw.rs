@@ -177,6 +177,13 @@ impl RawTask {
         unsafe { (self.header().vtable.take_error)(self.ptr) }
     }
 
+    /// Whether the task finished by panicking (its contents hold a panic's `JoinError`), for
+    /// the recorder; it looks without taking anything.
+    pub(crate) fn is_panic(&self) -> bool {
+        // SAFETY: as for `take_error`.
+        unsafe { (self.header().vtable.is_panic)(self.ptr) }
+    }
+
     /// Drops whatever the contents hold (an unwanted output).
     pub(crate) fn drop_contents(&self) {
         // SAFETY: as for `take_error`.
@@ -249,6 +256,7 @@ fn vtable<F: Future + 'static, S: Schedule>() -> &'static Vtable {
             cancel: cancel::<F, S>,
             take_output: take_output::<F, S>,
             take_error: take_error::<F, S>,
+            is_panic: is_panic::<F, S>,
             drop_contents: drop_contents::<F, S>,
             dealloc: dealloc::<F, S>,
         };
@@ -396,6 +404,16 @@ unsafe fn take_error<F: Future, S>(ptr: NonNull<Header>) -> Option<JoinError> {
         Contents::Finished(Err(error)) => Some(error),
         _ => None,
     }
+}
+
+/// The vtable's `is_panic`: whether a finished task holds a panic, leaving it in place.
+///
+/// # Safety
+/// As for [`cancel`].
+unsafe fn is_panic<F: Future, S>(ptr: NonNull<Header>) -> bool {
+    // SAFETY: forwarded from `RawTask::is_panic`.
+    let contents = unsafe { contents::<F, S>(ptr) };
+    matches!(contents, Contents::Finished(Err(error)) if error.is_panic())
 }
 
 /// The vtable's `drop_contents`: drops whatever the contents hold.

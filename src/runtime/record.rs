@@ -1,0 +1,348 @@
+//! Recording the schedule: where the loop tells its recorder what happened, and the switches
+//! that turn recording on (`Builder::record`, `EVLOOP_RECORD`) and hand the record over
+//! (`Runtime::take_record`).
+//!
+//! The store is `record/recorder.rs`, which knows nothing of the loop; the data model, and
+//! what each event means, is `record/mod.rs`. This file is the glue: it knows the loop's clock
+//! and turns the loop's own names (a `Runnable`, a wake `Cause`) into the record's.
+//!
+//! **Where each event is recorded.** `Turn` at the top of `Core::turn` (and of
+//! `Runtime::run_ready`); `Spawn` in `Core::spawn`; `Poll` around each runnable in
+//! `Core::run_snapshot` (through `observe.rs`); `Wake` in `Core::wake_local`, the one place a
+//! task is queued, with the cause the scheduler holds at that moment; `IoWait`, `ClockJump`
+//! and `TimersFired` in `Core::check_events`; `End` in `Core::run_task` and `Core::cancel_now`;
+//! `Blocking` in `blocking.rs`, when a job's result reaches the loop.
+//!
+//! **Cost when off.** `Core::recorder` is an `Option<Box<..>>`, one word in the core that every
+//! hook site already has in cache. Each site is `if self.recorder.is_some() { … }`, a branch
+//! that is never taken, and what it calls is `#[cold]` and out of line here, so the hot paths
+//! keep their shape. BENCHMARKS.md ("Recording") has the instruction counts, on and off.
+//!
+//! **Times.** Nanoseconds since the runtime was built, on the loop's clock. On a virtual clock
+//! the real clock is never read here: a poll takes 0 ns and the record is the same on every run.
+
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+
+use crate::record::{self, Direction, EnvSetting, Record, Recorder, Subject, TaskEnd, WakeCause, What};
+use crate::runtime::core::Core;
+use crate::runtime::{Builder, Runtime};
+use crate::scheduler::{Cause, Runnable};
+use crate::task::TaskId;
+
+/// A loop's recorder and the instant its times count from.
+#[derive(Debug)]
+pub(crate) struct Recording {
+    /// The events kept so far.
+    store: RefCell<Recorder>,
+    /// Time 0 of the record: the loop's clock when the runtime was built.
+    origin: Instant,
+}
+
+/// What the builder was told about recording; `None` leaves the choice to `EVLOOP_RECORD`.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct RecordConfig {
+    /// `Builder::record`.
+    pub(crate) on: Option<bool>,
+    /// `Builder::record_capacity`.
+    pub(crate) cap: Option<usize>,
+}
+
+impl Builder {
+    /// Records what the loop does (spawns, polls, wakes and their causes, `epoll_wait`s,
+    /// timers, clock jumps, blocking jobs, task ends) for [`Runtime::take_record`] to hand over
+    /// (default: off, unless the `EVLOOP_RECORD` environment variable says otherwise, see
+    /// below). Off, it costs nothing measurable; on, a spawn or a yield costs up to about twice
+    /// as much (BENCHMARKS.md, "Recording").
+    ///
+    /// **`EVLOOP_RECORD`**, read by [`build`](Self::build) when this was not called, switches
+    /// recording on for any program without a rebuild, as `PYTHONASYNCIODEBUG` switches on
+    /// asyncio's debug mode: `1` or `on` records with the default cap, a number records keeping
+    /// at most that many events, `0`, `off` or nothing leaves it off, and anything else is
+    /// logged as a warning and leaves it off ([`record::parse_env`]). An explicit `record(…)`
+    /// wins over the variable, and so does [`record_capacity`](Self::record_capacity) over a
+    /// number in it.
+    ///
+    /// # Examples
+    /// ```
+    /// use evloop::record::{What, Subject};
+    ///
+    /// let runtime = evloop::Runtime::builder().virtual_clock().record(true).build()?;
+    /// let task = runtime.spawn(async { 42 });
+    /// assert_eq!(runtime.block_on(task).unwrap(), 42);
+    /// let record = runtime.take_record().expect("recording is on");
+    /// let polls = record
+    ///     .events
+    ///     .iter()
+    ///     .filter(|event| matches!(event.what, What::Poll { subject: Subject::Task(_), .. }))
+    ///     .count();
+    /// assert_eq!(polls, 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[doc(alias = "PYTHONASYNCIODEBUG")]
+    #[doc(alias = "set_debug")]
+    pub fn record(mut self, on: bool) -> Builder {
+        self.record.on = Some(on);
+        self
+    }
+
+    /// The most events the recorder keeps (default [`record::DEFAULT_CAP`], a million). Once
+    /// that many are kept, further events are only counted, in [`Record::dropped`]; taking the
+    /// record empties the recorder again. This does not switch recording on by itself.
+    pub fn record_capacity(mut self, events: usize) -> Builder {
+        self.record.cap = Some(events);
+        self
+    }
+}
+
+impl RecordConfig {
+    /// The recorder for a runtime being built, if recording is on (reading `EVLOOP_RECORD` only
+    /// when the builder left something open). `now` is the loop's clock at build time.
+    pub(crate) fn recording(self, now: Instant, virtual_clock: bool) -> Option<Box<Recording>> {
+        let env = match (self.on, self.cap) {
+            (Some(false), _) | (Some(true), Some(_)) => EnvSetting::Off,
+            _ => {
+                let value = std::env::var(record::ENV_VAR).ok();
+                record::parse_env(value.as_deref()).unwrap_or_else(|error| {
+                    log::warn!(target: "evloop", "{error}");
+                    EnvSetting::Off
+                })
+            }
+        };
+        let (env_on, env_cap) = match env {
+            EnvSetting::Off => (false, None),
+            EnvSetting::On { cap } => (true, cap),
+        };
+        if !self.on.unwrap_or(env_on) {
+            return None;
+        }
+        let cap = self.cap.or(env_cap).unwrap_or(record::DEFAULT_CAP);
+        Some(Box::new(Recording {
+            store: RefCell::new(Recorder::new(cap, virtual_clock)),
+            origin: now,
+        }))
+    }
+}
+
+impl Runtime {
+    /// Everything recorded since recording started or since the last call, as a [`Record`];
+    /// `None` when recording is off (see [`Builder::record`]). Recording goes on afterwards, into
+    /// an empty recorder (the events' memory leaves with the record).
+    ///
+    /// # Examples
+    /// ```
+    /// let runtime = evloop::Runtime::builder().virtual_clock().record(true).build()?;
+    /// runtime.block_on(evloop::time::sleep(std::time::Duration::from_millis(10)));
+    /// let record = runtime.take_record().unwrap();
+    /// assert_eq!(record.dropped, 0);
+    /// assert!(record.events.iter().any(|e| matches!(e.what, evloop::record::What::ClockJump { to: 10_000_000 })));
+    /// assert!(evloop::Runtime::new()?.take_record().is_none() || std::env::var("EVLOOP_RECORD").is_ok());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn take_record(&self) -> Option<Record> {
+        self.core.take_record()
+    }
+
+    /// Whether this runtime records (decided when it was built).
+    pub fn is_recording(&self) -> bool {
+        self.core.recorder.is_some()
+    }
+}
+
+/// Nanoseconds in `duration`, saturating (584 years fit).
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Core {
+    /// See [`Runtime::take_record`].
+    pub(crate) fn take_record(&self) -> Option<Record> {
+        self.recorder
+            .as_ref()
+            .map(|recording| recording.store.borrow_mut().take())
+    }
+
+    /// `None` when not recording; otherwise whether the record's clock is virtual (a blocking
+    /// job then reads no real time).
+    pub(crate) fn record_clock_is_virtual(&self) -> Option<bool> {
+        self.recorder
+            .as_ref()
+            .map(|recording| recording.store.borrow().is_virtual())
+    }
+
+    /// The loop's time now, as the record counts it. Reads the real clock unless it is virtual.
+    fn record_now(&self, recording: &Recording) -> u64 {
+        let now = self.timers.borrow().now();
+        nanos(now.saturating_duration_since(recording.origin))
+    }
+
+    /// Records `what` as happening now. A no-op when recording is off (callers check first).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record(&self, what: What) {
+        if let Some(recording) = &self.recorder {
+            let at = self.record_now(recording);
+            recording.store.borrow_mut().push(at, what);
+        }
+    }
+
+    /// A turn begins.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_turn(&self) {
+        if let Some(recording) = &self.recorder {
+            let at = self.record_now(recording);
+            let mut store = recording.store.borrow_mut();
+            let number = store.next_turn();
+            store.push(at, What::Turn { number });
+        }
+    }
+
+    /// The virtual clock jumped to the next deadline; it reads the new time now.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_clock_jump(&self) {
+        if let Some(recording) = &self.recorder {
+            let to = self.record_now(recording);
+            self.record(What::ClockJump { to });
+        }
+    }
+
+    /// One advance of the wheel fired `count` timers.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_timers_fired(&self, count: usize) {
+        self.record(What::TimersFired {
+            count: u32::try_from(count).unwrap_or(u32::MAX),
+        });
+    }
+
+    /// A task was spawned (by the task running now, if any).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_spawn(&self, task: TaskId, name: Option<&str>) {
+        let by = self.sched.current();
+        self.record(What::Spawn {
+            task,
+            name: name.map(str::to_string),
+            by,
+        });
+    }
+
+    /// A task was queued, for the cause the scheduler holds now.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_wake(&self, task: TaskId) {
+        let cause = match self.sched.cause() {
+            Cause::Spawn => WakeCause::Spawn,
+            Cause::Task(by) => WakeCause::Task(by),
+            Cause::Callback => WakeCause::Callback,
+            Cause::Timer => WakeCause::Timer,
+            Cause::Io { source, direction } => WakeCause::Io {
+                source: source.number(),
+                direction: match direction {
+                    crate::reactor::Direction::Read => Direction::Read,
+                    crate::reactor::Direction::Write => Direction::Write,
+                },
+            },
+            Cause::Remote => WakeCause::Remote,
+        };
+        self.record(What::Wake { task, cause });
+    }
+
+    /// A task ended, `how`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_end(&self, task: TaskId, how: TaskEnd) {
+        self.record(What::End { task, how });
+    }
+
+    /// A runnable is about to run: records its `Poll` (skipping a task or callback that is
+    /// already gone: nothing runs then). Returns the real time read for it, to time the poll
+    /// with (`None` on a virtual clock, whose polls take no time).
+    pub(crate) fn record_poll_start(&self, what: Runnable) -> Option<Instant> {
+        let recording = self.recorder.as_ref()?;
+        let subject = match what {
+            Runnable::Main => Subject::Main,
+            Runnable::Task(id) if self.sched.tasks.borrow().contains(id.key()) => Subject::Task(id),
+            Runnable::Callback(id) if self.callbacks.borrow().is_pending(id) => Subject::Callback(id.number()),
+            Runnable::Task(_) | Runnable::Callback(_) => return None,
+        };
+        let mut store = recording.store.borrow_mut();
+        let (at, started) = if store.is_virtual() {
+            (self.record_now(recording), None)
+        } else {
+            let now = Instant::now();
+            (nanos(now.saturating_duration_since(recording.origin)), Some(now))
+        };
+        store.begin_poll(at, What::Poll { subject, took: 0 });
+        started
+    }
+
+    /// The runnable whose poll [`record_poll_start`](Self::record_poll_start) recorded ended.
+    pub(crate) fn record_poll_end(&self, started: Instant) {
+        if let Some(recording) = &self.recorder {
+            let mut store = recording.store.borrow_mut();
+            // On a virtual clock polls take no time, even when the trace log timed this one.
+            let took = if store.is_virtual() {
+                0
+            } else {
+                nanos(started.elapsed())
+            };
+            store.end_poll(took);
+        }
+    }
+
+    /// About to call `epoll_wait`: the real time, to measure the wait with, if recording on a
+    /// real clock.
+    pub(crate) fn record_io_wait_start(&self) -> Option<Instant> {
+        let recording = self.recorder.as_ref()?;
+        if recording.store.borrow().is_virtual() {
+            None
+        } else {
+            Some(Instant::now())
+        }
+    }
+
+    /// `epoll_wait` returned `events` events after being given `timeout`.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_io_wait(&self, timeout: Option<Duration>, events: usize, started: Option<Instant>) {
+        let Some(recording) = &self.recorder else { return };
+        let (at, took) = match started {
+            Some(started) => (
+                nanos(started.saturating_duration_since(recording.origin)),
+                nanos(started.elapsed()),
+            ),
+            None => (self.record_now(recording), 0),
+        };
+        let what = What::IoWait {
+            timeout: timeout.map(nanos),
+            events: u32::try_from(events).unwrap_or(u32::MAX),
+            took,
+        };
+        recording.store.borrow_mut().push(at, what);
+    }
+
+    /// A blocking job's result reached the loop: it ran on pool thread `thread`, from
+    /// `started` (real time; `None` on a virtual clock) for `took`, for the task running now.
+    /// Placed in the record at the time it started.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_blocking(&self, thread: u32, started: Option<Instant>, took: Duration) {
+        let Some(recording) = &self.recorder else { return };
+        let task = self.sched.current();
+        match started {
+            Some(started) => {
+                let at = nanos(started.saturating_duration_since(recording.origin));
+                let what = What::Blocking {
+                    thread,
+                    took: nanos(took),
+                    task,
+                };
+                recording.store.borrow_mut().insert_in_time(at, what);
+            }
+            None => self.record(What::Blocking { thread, took: 0, task }),
+        }
+    }
+}
