@@ -34,10 +34,16 @@ impl Record {
     /// # Examples
     ///
     /// ```
-    /// use evloop::record::Record;
+    /// use std::time::Duration;
     ///
-    /// let record = Record { virtual_clock: true, events: Vec::new(), dropped: 0, cap: 16 };
-    /// let json = record.to_chrome_trace();
+    /// let runtime = evloop::Runtime::builder().virtual_clock().record(true).build().unwrap();
+    /// runtime.block_on(async {
+    ///     let task = evloop::spawn_named("sleeper", evloop::time::sleep(Duration::from_millis(10)));
+    ///     task.await.unwrap();
+    /// });
+    /// let record = runtime.take_record().expect("recording is on");
+    /// let json = record.to_chrome_trace(); // save it as run.json, open it in ui.perfetto.dev
+    /// assert!(json.contains("task#") && json.contains("sleeper"));
     /// assert!(json.starts_with("{\"traceEvents\":["));
     /// assert!(json.contains("\"displayTimeUnit\":\"ns\""));
     /// ```

@@ -32,11 +32,18 @@ impl Record {
     /// # Examples
     ///
     /// ```
-    /// use evloop::record::Record;
+    /// use std::time::Duration;
     ///
-    /// let record = Record { virtual_clock: true, events: Vec::new(), dropped: 0, cap: 16 };
-    /// let chart = record.to_gantt(60);
-    /// assert!(chart.lines().all(|line| line.chars().count() <= 60));
+    /// let runtime = evloop::Runtime::builder().virtual_clock().record(true).build().unwrap();
+    /// runtime.block_on(async {
+    ///     let task = evloop::spawn_named("sleeper", evloop::time::sleep(Duration::from_millis(10)));
+    ///     task.await.unwrap();
+    /// });
+    /// let record = runtime.take_record().expect("recording is on");
+    /// let chart = record.to_gantt(80);
+    /// print!("{chart}");
+    /// assert!(chart.lines().any(|line| line.contains("sleeper")));
+    /// assert!(chart.lines().all(|line| line.chars().count() <= 80));
     /// ```
     #[doc(alias = "gantt")]
     pub fn to_gantt(&self, width: usize) -> String {

@@ -8,7 +8,7 @@
 //! **parked** (neither: waiting for a timer, a socket, another task). Walking the record:
 //!
 //! ```text
-//!   Spawn ──► parked ──(Wake)──► ready ──(Poll)──► running ──► parked ... ──(End)──► |
+//!   Spawn ──► ready ──(Poll)──► running ──► parked ──(Wake)──► ready ... ──(End)──► |
 //! ```
 //!
 //! **The record's order.** A `Poll` event is recorded at the poll's start (its `took` filled in
@@ -264,6 +264,9 @@ impl Walk {
                 if self.schedule.rows[i].name.is_none() {
                     self.schedule.rows[i].name.clone_from(name);
                 }
+                // Spawning queues the task: it is ready from here (a `Wake` for the same reason,
+                // if the recorder adds one, changes nothing).
+                self.wake(*task, WakeCause::Spawn, x, at);
             }
             What::Poll { subject, took } => self.poll(*subject, at, *took),
             What::Wake { task, cause } => self.wake(*task, *cause, x, at),

@@ -49,10 +49,16 @@ impl Record {
     /// # Examples
     ///
     /// ```
-    /// use evloop::record::Record;
+    /// use std::time::Duration;
     ///
-    /// let record = Record { virtual_clock: true, events: Vec::new(), dropped: 0, cap: 16 };
-    /// let svg = record.to_svg();
+    /// let runtime = evloop::Runtime::builder().virtual_clock().record(true).build().unwrap();
+    /// runtime.block_on(async {
+    ///     let task = evloop::spawn_named("sleeper", evloop::time::sleep(Duration::from_millis(10)));
+    ///     task.await.unwrap();
+    /// });
+    /// let record = runtime.take_record().expect("recording is on");
+    /// let svg = record.to_svg(); // save it as run.svg, open it in a browser
+    /// assert!(svg.contains("data-tasks=\"1\""));
     /// assert!(svg.starts_with("<svg ") && svg.trim_end().ends_with("</svg>"));
     /// ```
     #[doc(alias = "timeline")]
@@ -60,7 +66,9 @@ impl Record {
         let schedule = Schedule::of(self);
         let rows = 1 + schedule.rows.len() + schedule.pool.len();
         let units = schedule.axis.width().max(1.0);
-        let scale = (1000.0 / units).clamp(2.0, 40.0);
+        // About 1000 px of time for a small record, never more than 2400 (a long real-clock run
+        // gets thinner slots rather than a page no screen shows).
+        let scale = (1000.0 / units).clamp(2.0, 40.0).min(2400.0 / units);
         let row_h = (640.0 / rows as f64).clamp(8.0, 24.0);
         let page = Page {
             scale,
@@ -224,7 +232,7 @@ fn legend(svg: &mut String) {
     }
     let _ = writeln!(
         svg,
-        "<text x=\"{}\" y=\"72\" font-size=\"11\" fill=\"#6b7280\">▼ clock jump   | task end</text>",
+        "<text x=\"{}\" y=\"72\" font-size=\"11\" fill=\"#6b7280\">▼ clock jump   ╵ loop turn   | task end</text>",
         px(x + 10.0)
     );
 }
@@ -349,7 +357,14 @@ impl Page {
                         ms(t)
                     );
                 }
-                LoopMark::Turn { .. } | LoopMark::Timers { .. } => {}
+                LoopMark::Turn { x, number, .. } => {
+                    let (x, top, bottom) = (px(self.x(x)), px(y + h * 0.55), px(y + h - 1.0));
+                    let _ = writeln!(
+                        svg,
+                        "<line x1=\"{x}\" y1=\"{top}\" x2=\"{x}\" y2=\"{bottom}\" stroke=\"#9ca3af\" stroke-width=\"1\"><title>turn {number}</title></line>"
+                    );
+                }
+                LoopMark::Timers { .. } => {}
             }
         }
         svg.push_str("</g>\n");
@@ -357,9 +372,12 @@ impl Page {
 
     /// The wake arrows, on top of everything: a curve from the waker's row to the woken row.
     fn arrows(&self, schedule: &Schedule, svg: &mut String) {
+        // A hundred arrows from one timer tick would be a solid blot: the more there are, the
+        // fainter each is drawn.
+        let opacity = if schedule.arrows.len() > 60 { "0.35" } else { "0.7" };
         let _ = writeln!(
             svg,
-            "<g class=\"wakes\" fill=\"none\" stroke-width=\"1\" opacity=\"0.7\">"
+            "<g class=\"wakes\" fill=\"none\" stroke-width=\"1\" opacity=\"{opacity}\">"
         );
         let mid = |index: usize| self.row_y(index) + self.row_h / 2.0;
         for arrow in &schedule.arrows {
