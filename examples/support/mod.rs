@@ -167,7 +167,7 @@ impl Pictures {
             };
             let written = file
                 .parent()
-                .map_or(Ok(()), |dir| std::fs::create_dir_all(dir))
+                .map_or(Ok(()), std::fs::create_dir_all)
                 .and_then(|()| std::fs::write(&file, picture));
             match written {
                 Ok(()) => eprintln!("timeline: wrote {}", file.display()),

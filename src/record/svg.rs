@@ -69,6 +69,9 @@ impl Record {
         // About 1000 px of time for a small record, never more than 2400 (a long real-clock run
         // gets thinner slots rather than a page no screen shows).
         let scale = (1000.0 / units).clamp(2.0, 40.0).min(2400.0 / units);
+        // Slots thinner than a pixel and a half cannot show a gap between two polls anyway: there,
+        // bars closer than a pixel are drawn as one. Wider slots keep every poll apart.
+        let merge = if scale < 1.5 { 1.0 / scale } else { -1.0 };
         let row_h = (640.0 / rows as f64).clamp(8.0, 24.0);
         let page = Page {
             scale,
@@ -108,10 +111,10 @@ impl Record {
                 svg,
                 "<line x1=\"{x0}\" y1=\"{mid}\" x2=\"{x1}\" y2=\"{mid}\" stroke=\"{PARKED}\" stroke-width=\"1\"/>"
             );
-            for &span in &row.ready {
+            for span in coalesce(&row.ready, merge) {
                 page.bar(span, y + row_h * 0.3, row_h * 0.4, READY, &mut svg);
             }
-            for &span in &row.running {
+            for span in coalesce(&row.running, merge) {
                 page.bar(span, y + 1.0, row_h - 2.0, RUNNING, &mut svg);
             }
             if let Some((x, t, how)) = row.end {
@@ -150,11 +153,15 @@ impl Record {
         } else {
             "real clock: every poll at least a slot wide"
         };
-        let title = format!(
+        let mut title = format!(
             "evloop timeline · {} tasks · {} events · {clock}",
             schedule.tasks(),
             self.events.len()
         );
+        let every = arrow_step(schedule);
+        if every > 1 {
+            let _ = write!(title, " · 1 wake arrow in {every} drawn");
+        }
         let _ = writeln!(
             svg,
             "<text x=\"10\" y=\"20\" font-size=\"14\" font-weight=\"bold\" fill=\"#111827\">{}</text>",
@@ -325,6 +332,7 @@ impl Page {
         let _ = writeln!(svg, "<g class=\"loop\">");
         self.label("the loop", 0, svg);
         let (y, h) = (self.row_y(0), self.row_h);
+        let mut last_turn = f64::NEG_INFINITY;
         for mark in &schedule.loop_marks {
             match *mark {
                 LoopMark::Wait { span, timeout, events } => {
@@ -357,7 +365,10 @@ impl Page {
                         ms(t)
                     );
                 }
+                // A tick per turn, but not closer than 3 px to the last one drawn.
+                LoopMark::Turn { x, .. } if self.x(x) - last_turn < 3.0 => {}
                 LoopMark::Turn { x, number, .. } => {
+                    last_turn = self.x(x);
                     let (x, top, bottom) = (px(self.x(x)), px(y + h * 0.55), px(y + h - 1.0));
                     let _ = writeln!(
                         svg,
@@ -380,7 +391,7 @@ impl Page {
             "<g class=\"wakes\" fill=\"none\" stroke-width=\"1\" opacity=\"{opacity}\">"
         );
         let mid = |index: usize| self.row_y(index) + self.row_h / 2.0;
-        for arrow in &schedule.arrows {
+        for arrow in schedule.arrows.iter().step_by(arrow_step(schedule)) {
             let i = cause_index(arrow.cause);
             let y0 = match arrow.from {
                 Origin::Loop => mid(0),
@@ -405,6 +416,30 @@ impl Page {
         }
         svg.push_str("</g>\n");
     }
+}
+
+/// The most wake arrows drawn: past that a picture is a solid mass (and megabytes), so only
+/// every n-th is drawn, and the title says so.
+const MAX_ARROWS: usize = 1500;
+
+fn arrow_step(schedule: &Schedule) -> usize {
+    schedule.arrows.len().div_ceil(MAX_ARROWS).max(1)
+}
+
+/// `spans` with neighbours closer than `gap` units merged into one: bars that would touch on
+/// screen are drawn as one (a busy run has tens of thousands of polls, and a pixel shows one).
+fn coalesce(spans: &[Span], gap: f64) -> Vec<Span> {
+    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+    for &span in spans {
+        match merged.last_mut() {
+            Some(last) if span.x0 - last.x1 < gap => {
+                last.x1 = last.x1.max(span.x1);
+                last.t1 = last.t1.max(span.t1);
+            }
+            _ => merged.push(span),
+        }
+    }
+    merged
 }
 
 fn cause_index(cause: WakeCause) -> usize {
