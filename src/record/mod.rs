@@ -178,6 +178,7 @@ pub enum TaskEnd {
 mod axis;
 mod chrome;
 mod gantt;
+mod palette;
 #[cfg(test)]
 mod sample;
 mod schedule;
