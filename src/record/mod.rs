@@ -41,7 +41,10 @@ pub struct Record {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// When it happened (for a poll or a wait: when it started), in nanoseconds on the loop's
-    /// clock since the runtime was built.
+    /// clock since the runtime was built. On the real clock the recorder reads the time once per
+    /// poll, so an event inside a poll (a spawn, a wake, an end) carries the poll's start, and a
+    /// [`What::Blocking`], recorded when its result reaches the loop, is placed at the time the
+    /// job started on its thread.
     pub at: u64,
     /// What happened.
     pub what: What,

@@ -10,7 +10,7 @@
 //! store decides whether to keep it.
 //!
 //! **Bounded.** The recorder keeps at most `cap` events (default [`DEFAULT_CAP`], a million:
-//! about 40 MB, and a few seconds of a busy loop). Past the cap it keeps counting what it did
+//! at most 64 bytes an event, so 64 MB, and a few seconds of a busy loop). Past the cap it keeps counting what it did
 //! not keep, in [`Record::dropped`], so a record is never silently short. Pushing an event
 //! allocates nothing beyond the `Vec`'s own doubling (a spawned task's name is the one string
 //! an event carries).
@@ -60,13 +60,9 @@ impl Recorder {
         }
     }
 
-    /// Whether the loop's clock is virtual.
-    pub(crate) fn is_virtual(&self) -> bool {
-        self.virtual_clock
-    }
-
     /// Appends an event that happened `at` nanoseconds into the run; returns where it went, or
     /// `None` if the recorder is full (the event is then counted as dropped).
+    #[inline]
     pub(crate) fn push(&mut self, at: u64, what: What) -> Option<usize> {
         if self.events.len() >= self.cap {
             self.dropped += 1;
@@ -94,6 +90,7 @@ impl Recorder {
     }
 
     /// Counts a new turn of the loop; returns its number (from 0).
+    #[inline]
     pub(crate) fn next_turn(&mut self) -> u64 {
         let number = self.turns;
         self.turns += 1;
@@ -102,19 +99,21 @@ impl Recorder {
 
     /// A poll begins: its event is pushed now (so what happens during it follows it), with a
     /// duration of 0 that [`end_poll`](Self::end_poll) fills in.
+    #[inline]
     pub(crate) fn begin_poll(&mut self, at: u64, what: What) {
         self.open_poll = self.push(at, what);
     }
 
-    /// The poll that began last ended after `took` nanoseconds.
-    pub(crate) fn end_poll(&mut self, took: u64) {
+    /// The poll that began last ended at `end`: its duration is filled in.
+    #[inline]
+    pub(crate) fn end_poll(&mut self, end: u64) {
         let Some(index) = self.open_poll.take() else { return };
         if let Some(Event {
-            what: What::Poll { took: slot, .. },
-            ..
+            at,
+            what: What::Poll { took, .. },
         }) = self.events.get_mut(index)
         {
-            *slot = took;
+            *took = end.saturating_sub(*at);
         }
     }
 
@@ -246,7 +245,7 @@ mod tests {
         );
         recorder.push(30, turn(1));
         recorder.insert_in_time(20, turn(7));
-        recorder.end_poll(15);
+        recorder.end_poll(35);
         let at: Vec<u64> = recorder.take().events.iter().map(|e| e.at).collect();
         assert_eq!(at, [10, 20, 20, 30]);
     }
@@ -263,7 +262,7 @@ mod tests {
             },
         );
         recorder.insert_in_time(5, turn(7));
-        recorder.end_poll(15);
+        recorder.end_poll(35);
         let events = recorder.take().events;
         assert_eq!(
             events[2].what,
@@ -286,9 +285,14 @@ mod tests {
         );
         let first = recorder.take();
         recorder.push(1, turn(0));
-        recorder.end_poll(99);
+        recorder.end_poll(99); // after the take: nothing to fill in
         assert_eq!(first.events.len(), 1);
         assert_eq!(recorder.take().events, [Event { at: 1, what: turn(0) }]);
+    }
+
+    #[test]
+    fn an_event_fits_in_a_cache_line_so_the_default_cap_is_about_64_mb() {
+        assert!(std::mem::size_of::<Event>() <= 64, "{}", std::mem::size_of::<Event>());
     }
 
     #[test]

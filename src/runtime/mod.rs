@@ -243,6 +243,9 @@ impl Runtime {
         let mut future = pin!(future);
         let waker = MainWaker::waker(&core.inbox);
         let mut cx = Context::from_waker(&waker);
+        if core.recorder.is_some() {
+            core.record_entry();
+        }
         core.wake_main();
         loop {
             if let Some(output) = core.turn(|| future.as_mut().poll(&mut cx)) {
@@ -318,6 +321,7 @@ impl Runtime {
         let core = &*self.core;
         let _enter = context::enter(core);
         if core.recorder.is_some() {
+            core.record_entry();
             core.record_turn();
         }
         core.check_events(Check::Host);

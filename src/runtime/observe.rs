@@ -50,8 +50,8 @@ impl Observer {
         }
     }
 
-    /// Called before each poll: the start time, if this turn measures (the recorder measures
-    /// on a real clock only).
+    /// Called before each poll: the start time, if this turn times polls for the log (the
+    /// recorder keeps its own time, `record.rs`).
     #[inline]
     pub(crate) fn start(&self, core: &Core, what: Runnable) -> Option<Instant> {
         if self.watch { self.begin(core, what) } else { None }
@@ -60,15 +60,13 @@ impl Observer {
     #[cold]
     #[inline(never)]
     fn begin(&self, core: &Core, what: Runnable) -> Option<Instant> {
-        let recorded = if self.record {
-            core.record_poll_start(what)
+        if self.record {
+            core.record_poll_start(what);
+        }
+        if self.trace || self.slow.is_some() {
+            Some(Instant::now())
         } else {
             None
-        };
-        if self.trace || self.slow.is_some() {
-            recorded.or_else(|| Some(Instant::now()))
-        } else {
-            recorded
         }
     }
 
@@ -76,18 +74,19 @@ impl Observer {
     /// for "not measuring" stays inline; the rest is out of line, off the hot path.
     #[inline]
     pub(crate) fn finish(&self, core: &Core, what: Runnable, started: Option<Instant>) {
-        if let Some(started) = started {
+        if self.watch {
             self.report(core, what, started);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn report(&self, core: &Core, what: Runnable, started: Instant) {
-        let took = started.elapsed();
+    fn report(&self, core: &Core, what: Runnable, started: Option<Instant>) {
         if self.record {
-            core.record_poll_end(started);
+            core.record_poll_end();
         }
+        let Some(started) = started else { return };
+        let took = started.elapsed();
         if self.trace {
             log::trace!(target: TARGET, "ran {} in {took:?}", describe(core, what));
         }

@@ -20,8 +20,12 @@
 //!
 //! **Times.** Nanoseconds since the runtime was built, on the loop's clock. On a virtual clock
 //! the real clock is never read here: a poll takes 0 ns and the record is the same on every run.
+//! On the real clock a read costs about as much as a task switch, so the recorder reads it
+//! once per poll (when the poll ends) and at each `epoll_wait` and entry into the loop; a poll
+//! starts when the one before it ended (the few nanoseconds between two polls count in the
+//! second), and an event inside a poll (a spawn, a wake, an end) carries the poll's start.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
 use crate::record::{self, Direction, EnvSetting, Record, Recorder, Subject, TaskEnd, WakeCause, What};
@@ -37,6 +41,10 @@ pub(crate) struct Recording {
     store: RefCell<Recorder>,
     /// Time 0 of the record: the loop's clock when the runtime was built.
     origin: Instant,
+    /// Whether the loop's clock is virtual (then reading it is free, and done for every event).
+    virtual_clock: bool,
+    /// Real clock only: the time of the last clock read, which events inside a poll carry.
+    last: Cell<u64>,
 }
 
 /// What the builder was told about recording; `None` leaves the choice to `EVLOOP_RECORD`.
@@ -120,6 +128,8 @@ impl RecordConfig {
         Some(Box::new(Recording {
             store: RefCell::new(Recorder::new(cap, virtual_clock)),
             origin: now,
+            virtual_clock,
+            last: Cell::new(0),
         }))
     }
 }
@@ -165,23 +175,43 @@ impl Core {
     /// `None` when not recording; otherwise whether the record's clock is virtual (a blocking
     /// job then reads no real time).
     pub(crate) fn record_clock_is_virtual(&self) -> Option<bool> {
-        self.recorder
-            .as_ref()
-            .map(|recording| recording.store.borrow().is_virtual())
+        self.recorder.as_ref().map(|recording| recording.virtual_clock)
     }
 
-    /// The loop's time now, as the record counts it. Reads the real clock unless it is virtual.
-    fn record_now(&self, recording: &Recording) -> u64 {
+    /// Reads the loop's clock now, as the record counts time.
+    #[inline]
+    fn read_clock(&self, recording: &Recording) -> u64 {
         let now = self.timers.borrow().now();
-        nanos(now.saturating_duration_since(recording.origin))
+        let at = nanos(now.saturating_duration_since(recording.origin));
+        recording.last.set(at);
+        at
+    }
+
+    /// The time for an event that does not read the real clock itself (see the module docs).
+    #[inline]
+    fn stamp(&self, recording: &Recording) -> u64 {
+        if recording.virtual_clock {
+            self.read_clock(recording)
+        } else {
+            recording.last.get()
+        }
+    }
+
+    /// The loop is entered (`block_on`, `run_ready`): time may have passed outside it.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_entry(&self) {
+        if let Some(recording) = &self.recorder {
+            self.read_clock(recording);
+        }
     }
 
     /// Records `what` as happening now. A no-op when recording is off (callers check first).
-    #[cold]
-    #[inline(never)]
+    /// Inlined into the out-of-line hooks below, so the event is built where it is stored.
+    #[inline]
     pub(crate) fn record(&self, what: What) {
         if let Some(recording) = &self.recorder {
-            let at = self.record_now(recording);
+            let at = self.stamp(recording);
             recording.store.borrow_mut().push(at, what);
         }
     }
@@ -191,7 +221,7 @@ impl Core {
     #[inline(never)]
     pub(crate) fn record_turn(&self) {
         if let Some(recording) = &self.recorder {
-            let at = self.record_now(recording);
+            let at = self.stamp(recording);
             let mut store = recording.store.borrow_mut();
             let number = store.next_turn();
             store.push(at, What::Turn { number });
@@ -203,8 +233,8 @@ impl Core {
     #[inline(never)]
     pub(crate) fn record_clock_jump(&self) {
         if let Some(recording) = &self.recorder {
-            let to = self.record_now(recording);
-            self.record(What::ClockJump { to });
+            let to = self.read_clock(recording);
+            recording.store.borrow_mut().push(to, What::ClockJump { to });
         }
     }
 
@@ -257,71 +287,51 @@ impl Core {
         self.record(What::End { task, how });
     }
 
-    /// A runnable is about to run: records its `Poll` (skipping a task or callback that is
-    /// already gone: nothing runs then). Returns the real time read for it, to time the poll
-    /// with (`None` on a virtual clock, whose polls take no time).
-    pub(crate) fn record_poll_start(&self, what: Runnable) -> Option<Instant> {
-        let recording = self.recorder.as_ref()?;
+    /// A runnable is about to run: records its `Poll`, skipping a task or callback that is
+    /// already gone (nothing runs then).
+    pub(crate) fn record_poll_start(&self, what: Runnable) {
+        let Some(recording) = &self.recorder else { return };
         let subject = match what {
             Runnable::Main => Subject::Main,
             Runnable::Task(id) if self.sched.tasks.borrow().contains(id.key()) => Subject::Task(id),
             Runnable::Callback(id) if self.callbacks.borrow().is_pending(id) => Subject::Callback(id.number()),
-            Runnable::Task(_) | Runnable::Callback(_) => return None,
+            Runnable::Task(_) | Runnable::Callback(_) => return,
         };
-        let mut store = recording.store.borrow_mut();
-        let (at, started) = if store.is_virtual() {
-            (self.record_now(recording), None)
-        } else {
-            let now = Instant::now();
-            (nanos(now.saturating_duration_since(recording.origin)), Some(now))
-        };
-        store.begin_poll(at, What::Poll { subject, took: 0 });
-        started
+        let at = self.stamp(recording);
+        recording
+            .store
+            .borrow_mut()
+            .begin_poll(at, What::Poll { subject, took: 0 });
     }
 
-    /// The runnable whose poll [`record_poll_start`](Self::record_poll_start) recorded ended.
-    pub(crate) fn record_poll_end(&self, started: Instant) {
-        if let Some(recording) = &self.recorder {
-            let mut store = recording.store.borrow_mut();
-            // On a virtual clock polls take no time, even when the trace log timed this one.
-            let took = if store.is_virtual() {
-                0
-            } else {
-                nanos(started.elapsed())
-            };
-            store.end_poll(took);
+    /// The runnable whose poll [`record_poll_start`](Self::record_poll_start) recorded ended:
+    /// on the real clock, the one clock read of a poll.
+    pub(crate) fn record_poll_end(&self) {
+        if let Some(recording) = &self.recorder
+            && !recording.virtual_clock
+        {
+            let end = self.read_clock(recording);
+            recording.store.borrow_mut().end_poll(end);
         }
     }
 
-    /// About to call `epoll_wait`: the real time, to measure the wait with, if recording on a
-    /// real clock.
-    pub(crate) fn record_io_wait_start(&self) -> Option<Instant> {
-        let recording = self.recorder.as_ref()?;
-        if recording.store.borrow().is_virtual() {
-            None
-        } else {
-            Some(Instant::now())
-        }
+    /// About to call `epoll_wait`: reads the clock (recording only).
+    pub(crate) fn record_io_wait_start(&self) -> u64 {
+        self.recorder.as_ref().map_or(0, |recording| self.read_clock(recording))
     }
 
-    /// `epoll_wait` returned `events` events after being given `timeout`.
+    /// `epoll_wait`, called at `started` with `timeout`, returned `events` events.
     #[cold]
     #[inline(never)]
-    pub(crate) fn record_io_wait(&self, timeout: Option<Duration>, events: usize, started: Option<Instant>) {
+    pub(crate) fn record_io_wait(&self, timeout: Option<Duration>, events: usize, started: u64) {
         let Some(recording) = &self.recorder else { return };
-        let (at, took) = match started {
-            Some(started) => (
-                nanos(started.saturating_duration_since(recording.origin)),
-                nanos(started.elapsed()),
-            ),
-            None => (self.record_now(recording), 0),
-        };
+        let took = self.read_clock(recording).saturating_sub(started);
         let what = What::IoWait {
             timeout: timeout.map(nanos),
             events: u32::try_from(events).unwrap_or(u32::MAX),
             took,
         };
-        recording.store.borrow_mut().push(at, what);
+        recording.store.borrow_mut().push(started, what);
     }
 
     /// A blocking job's result reached the loop: it ran on pool thread `thread`, from

@@ -142,7 +142,7 @@ impl Core {
             let waiting = if self.recorder.is_some() {
                 self.record_io_wait_start()
             } else {
-                None
+                0
             };
             let turned = self.reactor.borrow_mut().turn(timeout, &mut scratch.wakers);
             match turned {
