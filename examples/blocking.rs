@@ -120,7 +120,7 @@ fn is_prime(n: u64) -> bool {
 
 pub fn run() {
     let pause = Duration::from_millis(300);
-    evloop::run(async {
+    support::run(async {
         println!("-- 1. the pitfall: a task calls std::thread::sleep(300 ms) --");
         with_ticker(true, |start| async move {
             let sleepy = spawn_named("sleepy", async move { std::thread::sleep(pause) });

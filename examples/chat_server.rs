@@ -251,7 +251,7 @@ async fn demo() -> io::Result<()> {
 
 fn main() {
     support::init_logger();
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<String> = support::args().collect();
     match args.iter().position(|arg| arg == "--listen") {
         Some(at) => {
             let addr: SocketAddr = match args.get(at + 1).map(|a| a.parse()) {
@@ -261,14 +261,14 @@ fn main() {
                     std::process::exit(2);
                 }
             };
-            evloop::run(async move {
+            support::run(async move {
                 let listener = TcpListener::bind(addr).expect("the address should be free");
                 println!("chat server on {addr}: connect with `nc {} {}`", addr.ip(), addr.port());
                 serve(listener, Rc::new(Room::default())).await;
             });
         }
         None => {
-            evloop::run(demo()).expect("the demo runs on loopback");
+            support::run(demo()).expect("the demo runs on loopback");
             println!("main: every client saw exactly the lines it should; the room is empty");
         }
     }

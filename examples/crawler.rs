@@ -78,7 +78,7 @@ fn main() {
     support::init_logger_on_stderr();
     let (mut virtual_clock, mut pages) = (false, 1000);
     let (mut base, mut cacert) = (None, None);
-    let mut args = std::env::args().skip(1);
+    let mut args = support::args();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--virtual" => virtual_clock = true,

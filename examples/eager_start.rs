@@ -39,11 +39,7 @@ fn main() {
             "without eager start (the default)"
         };
         println!("-- {title} --");
-        let runtime = Runtime::builder()
-            .virtual_clock()
-            .eager_tasks(eager)
-            .build()
-            .expect("runtime");
+        let runtime = support::build(Runtime::builder().virtual_clock().eager_tasks(eager));
         let spawn_wakes = runtime.block_on(handler());
         println!("  tasks queued by their spawn: {spawn_wakes}");
         println!();

@@ -105,7 +105,7 @@ async fn client(number: u32, server: SocketAddr) -> io::Result<()> {
 }
 
 pub fn run() {
-    evloop::run(async {
+    support::run(async {
         let address: SocketAddr = "127.0.0.1:0".parse().expect("a literal socket address parses");
         let listener = TcpListener::bind(address).expect("binding 127.0.0.1 on a free port should succeed");
         let server = listener.local_addr().expect("a bound listener knows its address");

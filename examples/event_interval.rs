@@ -13,6 +13,8 @@
 //! yield, while a waiting socket still gets its turn within microseconds. Production runtimes
 //! make the same trade: tokio's current-thread scheduler also looks every 61 polls.
 
+mod support;
+
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -29,7 +31,7 @@ fn main() {
         "interval", "ns per yield", "epoll_wait / 1000 ys", "rtt p50 µs", "rtt p99 µs"
     );
     for interval in [1u32, 8, 61, 256, 1024] {
-        let runtime = Runtime::builder().event_interval(interval).build().expect("a runtime");
+        let runtime = support::build(Runtime::builder().event_interval(interval));
         let (yields, elapsed, polls, mut rtts) = runtime.block_on(measure());
         rtts.sort();
         let pct = |p: usize| rtts[(rtts.len() * p / 100).min(rtts.len() - 1)].as_secs_f64() * 1e6;

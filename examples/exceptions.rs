@@ -47,7 +47,7 @@ pub fn run() {
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
 
-    let runtime = Runtime::new().expect("the OS should let us create an epoll instance");
+    let runtime = support::build(Runtime::builder());
     runtime.set_exception_handler(|context| println!("    [exception handler] {context}"));
     runtime.block_on(async {
         let heartbeat = spawn_named("heartbeat", async {

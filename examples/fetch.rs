@@ -105,7 +105,7 @@ enum Usage {
 
 fn main() -> ExitCode {
     support::init_logger_on_stderr();
-    let args = match parse_args(std::env::args().skip(1)) {
+    let args = match parse_args(support::args()) {
         Ok(args) => args,
         Err(Usage::Help) => {
             println!("{USAGE}\n\n{HELP}");
@@ -116,7 +116,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let all_ok = evloop::run(fetch_all(args));
+    let all_ok = support::run(fetch_all(args));
     if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
 }
 

@@ -52,7 +52,7 @@ fn options() -> Result<Options, String> {
         port: 0,
         deadline: Duration::from_millis(2000),
     };
-    let mut args = std::env::args().skip(1);
+    let mut args = support::args();
     while let Some(arg) = args.next() {
         let mut number = |name: &str| {
             args.next()

@@ -63,7 +63,7 @@ async fn greet(name: &str) -> String {
 
 pub fn run() {
     // `evloop::run` is `asyncio.run`: build a loop, run this future to completion, tear down.
-    let answer = evloop::run(async {
+    let answer = support::run(async {
         step(format!("main: started {}", who()));
         step("main: calling greet(\"world\").await: no task is created, greet runs inside main");
         let greeting = greet("world").await;

@@ -36,7 +36,7 @@ use evloop::{Runtime, spawn};
 fn main() {
     support::init_logger();
     // The host's loop needs a real clock: it sleeps in poll(2) for as long as evloop says.
-    let runtime = Runtime::new().expect("a runtime");
+    let runtime = support::build(Runtime::builder());
     let start = Instant::now();
     let done = Rc::new(Cell::new(false));
 

@@ -112,7 +112,7 @@ async fn read_with_a_callback(start: Instant) -> io::Result<()> {
 }
 
 pub fn run() {
-    evloop::run(async {
+    support::run(async {
         let start = now();
         // The ticker: proof that the loop is free while the pipe has nothing to give.
         let ticker = spawn_named("ticker", async move {

@@ -39,13 +39,13 @@ use evloop::{JoinHandle, Ran, Runtime, TaskId, TurnReport};
 fn main() {
     support::init_logger();
     println!("-- 1. the virtual clock jumps on its own whenever the loop is idle --");
-    let runtime = Runtime::builder().virtual_clock().build().expect("runtime");
+    let runtime = support::build(Runtime::builder().virtual_clock());
     let names = spawn_say_afters(&runtime);
     step_until_done(&runtime, &names);
 
     println!();
     println!("-- 2. paused: only `advance` moves the clock --");
-    let runtime = Runtime::builder().start_paused(true).build().expect("runtime");
+    let runtime = support::build(Runtime::builder().start_paused(true));
     let mut names = spawn_say_afters(&runtime);
     let clock = runtime.spawn(async {
         for _ in 0..4 {

@@ -43,7 +43,7 @@ fn main() {
 }
 
 pub fn run() {
-    evloop::run(async {
+    support::run(async {
         let start = now();
         let ticking = Rc::new(Cell::new(true));
         let ticks = Rc::new(Cell::new(0));

@@ -36,7 +36,7 @@ use evloop::{Either, Runtime, gather, select, spawn};
 
 fn main() {
     support::init_logger();
-    let connections: usize = std::env::args()
+    let connections: usize = support::args()
         .skip_while(|arg| arg != "--connections")
         .nth(1)
         .map_or(200, |n| n.parse().expect("--connections takes a number"));
@@ -58,7 +58,8 @@ fn main() {
 
     // The client: one more loop, on this thread, with every connection at once.
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let client = Runtime::new().expect("a runtime");
+    // `--timeline`/`--gantt` draw this loop, the client's (the servers' loops are not recorded).
+    let client = support::build(Runtime::builder());
     let answers = client.block_on(gather((0..connections).map(|_| spawn(ask(addr)))));
     let mut per_loop = vec![0usize; cores];
     for answer in answers.expect("every connection answered") {

@@ -6,7 +6,8 @@
 //! and what blocking the loop does. Each example's own `//!` names the article and the section
 //! it mirrors (`echo` mirrors none: it is asyncio's own echo server).
 //!
-//! Run with: `cargo run --release --example tour`
+//! Run with: `cargo run --release --example tour` (add `-- --pictures target/tour-pictures` to
+//! get an SVG timeline and a Chrome trace of every chapter in that folder)
 //!
 //! What to look for: the headings, then each example's own narration. The examples that only
 //! wait on timers run on the virtual clock here, so their seconds pass instantly and print
@@ -144,7 +145,21 @@ const SECTIONS: &[Section] = &[
     },
 ];
 
+/// `--pictures DIR`: where each chapter's `support` writes its pictures (it reads the flag
+/// itself, and names the files after its example). `--timeline FILE` would have every chapter
+/// write the same file, so the tour refuses it.
+fn pictures_folder() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|arg| arg == "--timeline") {
+        eprintln!("tour: --timeline FILE would make every chapter overwrite one file; use --pictures DIR");
+        std::process::exit(2);
+    }
+    let at = args.iter().position(|arg| arg == "--pictures")?;
+    args.get(at + 1).cloned()
+}
+
 fn main() {
+    pictures_folder();
     // Warnings on by default, so `blocking` can show the loop's slow-poll warning; RUST_LOG
     // overrides it (RUST_LOG=evloop=trace shows every step of the loop).
     support::init_logger();
@@ -176,6 +191,13 @@ fn main() {
     println!("Watch the loop itself: every spawn, wake (and what caused it), poll, epoll_wait and");
     println!("virtual-clock jump is logged under the `evloop` target:");
     println!("  RUST_LOG=evloop=trace cargo run --example hello");
+    println!("Draw a run's schedule: --timeline FILE.svg (or .json) or --gantt; the tour: --pictures DIR");
+    if let Some(folder) = pictures_folder() {
+        println!(
+            "The pictures of this tour's chapters are in {}/ (NAME.svg, NAME.json)",
+            folder
+        );
+    }
     if !failed.is_empty() {
         println!("Sections that failed: {}", failed.join(", "));
         std::process::exit(1);

@@ -176,3 +176,13 @@ pub enum TaskEnd {
     /// It panicked.
     Panicked,
 }
+
+// The pictures: one shared layout (the time axis and the rows), three renderers.
+mod axis;
+mod chrome;
+mod gantt;
+mod palette;
+#[cfg(test)]
+mod sample;
+mod schedule;
+mod svg;
