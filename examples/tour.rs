@@ -1,4 +1,5 @@
-//! tour: every evloop example in one run, each under its own heading.
+//! tour: the core evloop examples in one run, each under its own heading; the rest are listed at
+//! the end.
 //!
 //! The examples mirror, one idea each, the programs of the asyncio articles evloop is built
 //! from: coroutines and tasks, callbacks, exceptions, waits that overlap, gather and task
@@ -145,6 +146,23 @@ const SECTIONS: &[Section] = &[
     },
 ];
 
+/// The examples the tour does not run, because they need something a tour should not do to its
+/// own process or machine (a signal sent to itself, child processes, a local web server, both
+/// cores for several seconds), or are tools rather than stories: listed at the end instead.
+const MORE: &[&str] = &[
+    "cargo run --example step_by_step        # one loop turn at a time; pause and advance the clock",
+    "cargo run --example eager_start         # asyncio 3.12's eager task factory, with and without",
+    "cargo run --example pipe_watch          # any fd: AsyncFd and add_reader on a pipe",
+    "cargo run --example subprocess_sort     # a child process's pipes; a hung child killed",
+    "cargo run --example graceful_shutdown   # Ctrl-C: stop accepting, finish, cancel the rest",
+    "cargo run --example chat_server         # asyncio's streams chat: lines, broadcast, limits",
+    "cargo run --example host_loop           # evloop driven by someone else's poll(2) loop",
+    "cargo run --example thread_per_core     # one loop per core on one port (SO_REUSEPORT)",
+    "cargo run --example event_interval      # how often the loop looks for I/O when busy",
+    "cargo run --example fetch -- URL        # a small curl",
+    "cargo run --release --example crawler   # the articles' crawler, against a local server",
+];
+
 /// `--pictures DIR`: where each chapter's `support` writes its pictures (it reads the flag
 /// itself, and names the files after its example). `--timeline FILE` would have every chapter
 /// write the same file, so the tour refuses it.
@@ -187,6 +205,10 @@ fn main() {
     println!("Run any example on its own (the timing ones also run on the real clock without --virtual):");
     for section in SECTIONS {
         println!("  {}", section.command);
+    }
+    println!("More programs, each with its own story (I/O beyond TCP, the HTTP client, stepping the loop):");
+    for command in MORE {
+        println!("  {command}");
     }
     println!("Watch the loop itself: every spawn, wake (and what caused it), poll, epoll_wait and");
     println!("virtual-clock jump is logged under the `evloop` target:");
