@@ -74,6 +74,10 @@ fn hostile_names() -> Record {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "parsing with serde_json/roxmltree takes minutes under Miri; the renderers' unit tests run there"
+)]
 fn the_chrome_trace_parses_and_every_event_has_the_required_fields() {
     for record in [two_sleepers(), many_workers(), hostile_names()] {
         let json: serde_json::Value = serde_json::from_str(&record.to_chrome_trace()).expect("valid JSON");
@@ -95,6 +99,10 @@ fn the_chrome_trace_parses_and_every_event_has_the_required_fields() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "parsing with serde_json/roxmltree takes minutes under Miri; the renderers' unit tests run there"
+)]
 fn every_flow_start_has_a_finish_with_the_same_id() {
     let json: serde_json::Value = serde_json::from_str(&many_workers().to_chrome_trace()).unwrap();
     let events = json["traceEvents"].as_array().unwrap();
@@ -118,6 +126,10 @@ fn every_flow_start_has_a_finish_with_the_same_id() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "parsing with serde_json/roxmltree takes minutes under Miri; the renderers' unit tests run there"
+)]
 fn the_chrome_trace_names_a_track_per_task_and_one_for_the_loop() {
     let json: serde_json::Value = serde_json::from_str(&two_sleepers().to_chrome_trace()).unwrap();
     let names: Vec<(u64, String)> = json["traceEvents"]
@@ -139,6 +151,10 @@ fn the_chrome_trace_names_a_track_per_task_and_one_for_the_loop() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "parsing with serde_json/roxmltree takes minutes under Miri; the renderers' unit tests run there"
+)]
 fn the_svg_parses_as_xml_with_one_row_group_per_task() {
     for (record, tasks) in [
         (two_sleepers(), 2),
@@ -188,6 +204,10 @@ fn the_same_program_draws_the_same_bytes_every_time() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "parsing with serde_json/roxmltree takes minutes under Miri; the renderers' unit tests run there"
+)]
 fn hostile_task_names_stay_inside_their_strings() {
     let record = hostile_names();
     let json: serde_json::Value = serde_json::from_str(&record.to_chrome_trace()).unwrap();
