@@ -26,9 +26,7 @@ fn quoted(s: &[u8]) -> Option<&[u8]> {
         match *rest {
             [b'"', ref after @ ..] => return Some(after),
             [b'\\', b, ref after @ ..] if b == b'\t' || b == b' ' || b > 0x20 && b != 0x7f => rest = after,
-            [b, ref after @ ..] if b == b'\t' || b == b' ' || (b > 0x20 && b != 0x7f && b != b'\\') => {
-                rest = after
-            }
+            [b, ref after @ ..] if b == b'\t' || b == b' ' || (b > 0x20 && b != 0x7f && b != b'\\') => rest = after,
             _ => return None,
         }
     }
@@ -75,5 +73,10 @@ pub fn chunk_extension(data: &[u8]) {
     let mut decoder = BodyDecoder::new(Framing::Chunked);
     let mut body = Vec::new();
     let decoded = decoder.decode(&wire, &mut body);
-    assert_eq!(decoded.is_ok() && decoder.is_done(), valid, "{:?}", String::from_utf8_lossy(&wire));
+    assert_eq!(
+        decoded.is_ok() && decoder.is_done(),
+        valid,
+        "{:?}",
+        String::from_utf8_lossy(&wire)
+    );
 }

@@ -67,13 +67,23 @@ fn parse(wire: &[u8], limits: &HeadLimits) -> Parsed {
 }
 
 /// A field value decoded as `Headers` documents it: UTF-8 if it is, Latin-1 otherwise, with the
-/// CR and LF of obsolete line folding turned into spaces.
+/// each obsolete line fold (and the spaces and tabs around it) turned into one space.
 fn decode_value(bytes: &[u8]) -> String {
     let text: String = match std::str::from_utf8(bytes) {
         Ok(text) => text.to_owned(),
         Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
     };
-    text.replace(['\r', '\n'], " ")
+    if !text.contains(['\r', '\n']) {
+        return text;
+    }
+    // An obsolete line fold becomes one SP, whatever spaces and tabs surround it (RFC 9112
+    // §5.2), and a fold at either end leaves nothing: split at every CR and LF, trim each
+    // piece, drop the empty ones, join what is left with single spaces.
+    text.split(['\r', '\n'])
+        .map(|piece| piece.trim_matches([' ', '\t']))
+        .filter(|piece| !piece.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether `name` is a token (RFC 9110 §5.6.2).

@@ -18,7 +18,8 @@ pub fn set_cookie(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let secure = data.first().is_some_and(|b| b % 2 == 1);
     let (first, rest) = text.split_once('\n').unwrap_or((text, ""));
-    let url = Url::parse(first).unwrap_or_else(|_| Url::parse("http://www.example.com/a/b").expect("the fixed URL parses"));
+    let url =
+        Url::parse(first).unwrap_or_else(|_| Url::parse("http://www.example.com/a/b").expect("the fixed URL parses"));
     let now = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     let jar = CookieJar::new();
     for line in rest.split('\n') {
@@ -77,6 +78,8 @@ fn path_matches(request: &str, cookie: &str) -> bool {
     if request == cookie {
         return true;
     }
-    let Some(after) = request.strip_prefix(cookie) else { return false };
+    let Some(after) = request.strip_prefix(cookie) else {
+        return false;
+    };
     cookie.ends_with('/') || after.starts_with('/')
 }
