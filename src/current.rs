@@ -51,7 +51,7 @@ pub fn set_exception_handler(handler: impl Fn(&ExceptionContext<'_>) + 'static) 
 /// let runtime = evloop::Runtime::builder().virtual_clock().record(true).build()?;
 /// let record = runtime.block_on(async {
 ///     evloop::spawn(async {}).await.unwrap();
-///     evloop::record::take()
+///     evloop::take_record()
 /// });
 /// assert!(record.unwrap().events.len() > 3);
 /// # Ok::<(), std::io::Error>(())

@@ -97,7 +97,7 @@ pub mod sync;
 pub use blocking::spawn_blocking;
 pub use callback::{CallbackHandle, CallbackId, call_at, call_later, call_soon};
 pub use combinators::{AsCompleted, Either, ReturnWhen, Waited, as_completed, gather, gather_all, race, select, wait};
-pub use current::{all_tasks, current_id, set_exception_handler, stats};
+pub use current::{all_tasks, current_id, set_exception_handler, stats, take_record};
 pub use eager::spawn_eager;
 pub use exception::ExceptionContext;
 pub use group::{Failure, GroupError, TaskGroup};

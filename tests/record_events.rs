@@ -253,7 +253,7 @@ fn with_recording_off_there_is_no_record_and_the_loop_runs_as_before() {
     assert!(!runtime.is_recording());
     small_program(&runtime);
     assert_eq!(runtime.take_record(), None);
-    assert_eq!(runtime.block_on(async { evloop::record::take() }), None);
+    assert_eq!(runtime.block_on(async { evloop::take_record() }), None);
     let stats = runtime.stats();
     assert_eq!((stats.tasks, stats.timers, stats.io_sources), (0, 0, 0));
 }

@@ -27,7 +27,7 @@ use std::io;
 use std::task::Poll;
 use std::time::Instant;
 
-use crate::http::client::ClientConfig;
+use crate::http::config::ClientConfig;
 use crate::http::deadline::Deadline;
 use crate::http::error::{Error, TimeoutKind};
 use crate::http::response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader};

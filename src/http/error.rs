@@ -126,7 +126,7 @@ pub enum Error {
     /// certificate, a handshake timeout, a server that speaks no TLS, a body cut short
     /// without `close_notify` (the `tls` feature).
     #[cfg(feature = "tls")]
-    Tls(crate::http::tls::TlsError),
+    Tls(crate::http::tls::error::TlsError),
     /// A body is not what its `Content-Encoding` says: not gzip, corrupt, or cut short
     /// (feature `gzip`; aiohttp's `ContentEncodingError`).
     #[cfg(feature = "gzip")]
@@ -401,7 +401,7 @@ impl Error {
     /// Whether a deadline passed.
     pub fn is_timeout(&self) -> bool {
         #[cfg(feature = "tls")]
-        if let Error::Tls(crate::http::tls::TlsError::HandshakeTimeout { .. }) = self {
+        if let Error::Tls(crate::http::tls::error::TlsError::HandshakeTimeout { .. }) = self {
             return true;
         }
         matches!(self, Error::Timeout(_))

@@ -46,6 +46,7 @@
 //! |---------------|------------------------------------------------------------------------|
 //! | `client.rs`   | [`Client`], [`RequestBuilder`]: one request start to finish, redirects |
 //! | `pool.rs`     | idle keep-alive connections; the global and per-origin limits          |
+//! | `config.rs`   | [`ClientConfig`]: every setting of a client, read by the parts below it |
 //! | `conn.rs`     | one connection: write a request, read its heads, vet it for reuse      |
 //! | `deadline.rs` | the one timer that bounds every wait of a request                      |
 //! | `body.rs`     | [`Response`]: the body read on demand, then the connection's fate      |
@@ -85,6 +86,7 @@ mod body;
 mod decode;
 // Request bodies beyond plain bytes: form-encoded pairs, and JSON (feature `json`).
 mod client;
+mod config;
 mod conn;
 mod date;
 mod deadline;
@@ -105,7 +107,8 @@ mod upload;
 mod tests;
 
 pub use body::Response;
-pub use client::{Client, ClientConfig, RequestBuilder};
+pub use client::{Client, RequestBuilder};
+pub use config::ClientConfig;
 pub use cookie::{Cookie, CookieJar, SameSite};
 #[cfg(feature = "gzip")]
 pub use decode::gzip_header_len;

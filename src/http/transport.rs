@@ -15,7 +15,7 @@ use std::io;
 use std::task::{Context, Poll};
 
 #[cfg(feature = "tls")]
-use crate::http::tls::TlsStream;
+use crate::http::tls::stream::TlsStream;
 use crate::net::TcpStream;
 
 /// A connection's carrier.

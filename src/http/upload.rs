@@ -37,7 +37,6 @@ use std::io::Write as _;
 use std::pin::Pin;
 use std::time::Duration;
 
-use crate::http::client::RequestBuilder;
 use crate::http::conn::{Conn, ExchangeError};
 use crate::http::deadline::Deadline;
 use crate::http::error::{Error, TimeoutKind};
@@ -235,13 +234,14 @@ async fn send_chunked(conn: &mut Conn, stream: &mut StreamBody, deadline: &mut D
     }
 }
 
-impl RequestBuilder {
+// Named through `http/mod.rs`, as a user names it: the builder's other methods are in `client.rs`.
+impl crate::http::RequestBuilder {
     /// Sends `Expect: 100-continue` with the head, and the body only once the server answers
     /// `100 Continue`, or after [`CONTINUE_WAIT`] (1 s, as curl) without an answer. A final
     /// response instead (a 401, a 413) is returned without the body having been sent. Only for
     /// a request with a body; see `upload.rs`. aiohttp's `expect100=True`.
     #[doc(alias = "expect100")]
-    pub fn expect_continue(mut self, expect: bool) -> RequestBuilder {
+    pub fn expect_continue(mut self, expect: bool) -> crate::http::RequestBuilder {
         self.expect_continue = expect;
         self
     }
@@ -278,7 +278,7 @@ impl RequestBuilder {
     /// assert!(seen.contains("Transfer-Encoding: chunked\r\n"));
     /// assert!(seen.ends_with("\r\n\r\n8\r\nstreamed\r\n0\r\n\r\n"));
     /// ```
-    pub fn body_stream(self, reader: impl AsyncRead + 'static) -> RequestBuilder {
+    pub fn body_stream(self, reader: impl AsyncRead + 'static) -> crate::http::RequestBuilder {
         self.streamed_body(StreamBody(Box::pin(reader)))
     }
 }

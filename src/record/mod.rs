@@ -17,10 +17,8 @@
 use crate::TaskId;
 
 mod recorder;
-pub(crate) use recorder::Recorder;
 pub use recorder::{DEFAULT_CAP, ENV_VAR, EnvError, EnvSetting, parse_env};
-
-pub use crate::current::take_record as take;
+pub(crate) use recorder::{Recorder, Recording};
 
 /// Everything recorded since recording started (or since the last `take_record`).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,6 @@
 use std::fmt::Write;
 
 use super::WakeCause;
-use super::svg::px;
 
 /// Colours: one per state, one per wake cause (Tailwind's palette, readable on white and in grey).
 pub(super) const RUNNING: &str = "#2563eb";
@@ -102,4 +101,9 @@ pub(super) fn cause_index(cause: WakeCause) -> usize {
         WakeCause::Io { .. } => 4,
         WakeCause::Remote => 5,
     }
+}
+
+/// A coordinate with one decimal, never `-0.0`: fixed formatting keeps the output deterministic.
+pub(super) fn px(v: f64) -> String {
+    format!("{:.1}", v.max(0.0))
 }

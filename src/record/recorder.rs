@@ -18,7 +18,9 @@
 //! **Switched on without a rebuild.** [`parse_env`] reads the `EVLOOP_RECORD` variable that
 //! `Builder::build` looks up (`runtime/record.rs`), the way asyncio reads `PYTHONASYNCIODEBUG`.
 
+use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::time::Instant;
 
 use crate::record::{Event, Record, What};
 
@@ -27,6 +29,20 @@ pub const DEFAULT_CAP: usize = 1_000_000;
 
 /// The name of the environment variable that switches recording on (see [`parse_env`]).
 pub const ENV_VAR: &str = "EVLOOP_RECORD";
+
+/// A loop's recorder and the instant its times count from (the runtime's hooks,
+/// `runtime/record.rs`, fill it; the `Core` holds one while recording).
+#[derive(Debug)]
+pub(crate) struct Recording {
+    /// The events kept so far.
+    pub(crate) store: RefCell<Recorder>,
+    /// Time 0 of the record: the loop's clock when the runtime was built.
+    pub(crate) origin: Instant,
+    /// Whether the loop's clock is virtual (then reading it is free, and done for every event).
+    pub(crate) virtual_clock: bool,
+    /// Real clock only: the time of the last clock read, which events inside a poll carry.
+    pub(crate) last: Cell<u64>,
+}
 
 /// The loop's store of recorded events.
 #[derive(Debug)]

@@ -15,7 +15,7 @@ use std::fmt::Write;
 
 use super::axis::ms;
 use super::chrome::{cause_name, row_label};
-use super::palette::{CALLBACK, CAUSES, PARKED, POOL, READY, RUNNING, WAIT, cause_index, defs, legend};
+use super::palette::{CALLBACK, CAUSES, PARKED, POOL, READY, RUNNING, WAIT, cause_index, defs, legend, px};
 use super::schedule::{LoopMark, Origin, Schedule, Span, Who};
 use super::{Record, TaskEnd};
 
@@ -359,11 +359,6 @@ fn coalesce(spans: &[Span], gap: f64) -> Vec<Span> {
         }
     }
     merged
-}
-
-/// A coordinate with one decimal, never `-0.0`: fixed formatting keeps the output deterministic.
-pub(super) fn px(v: f64) -> String {
-    format!("{:.1}", v.max(0.0))
 }
 
 /// `s` made safe as XML text or an attribute value: the five special characters as entities,

@@ -110,7 +110,7 @@ pub(crate) struct Core {
     /// ([`IO_BUDGET`] at the start of each poll).
     pub(crate) io_budget: Cell<u32>,
     /// The recorder, while recording (`record.rs`); `None`, one word every hook checks, when off.
-    pub(crate) recorder: Option<Box<crate::runtime::record::Recording>>,
+    pub(crate) recorder: Option<Box<crate::record::Recording>>,
     /// The loop's time at its last look outward (`check_events`): when a task that parks now
     /// parked, for the task dump, without a clock read per poll. Exact on a virtual clock; on
     /// a real one, early by at most the time since that look (one batch of polls).

@@ -28,24 +28,11 @@
 use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
+use crate::record::Recording;
 use crate::record::{self, Direction, EnvSetting, Record, Recorder, Subject, TaskEnd, WakeCause, What};
 use crate::runtime::core::Core;
-use crate::runtime::{Builder, Runtime};
 use crate::scheduler::{Cause, Runnable};
 use crate::task::TaskId;
-
-/// A loop's recorder and the instant its times count from.
-#[derive(Debug)]
-pub(crate) struct Recording {
-    /// The events kept so far.
-    store: RefCell<Recorder>,
-    /// Time 0 of the record: the loop's clock when the runtime was built.
-    origin: Instant,
-    /// Whether the loop's clock is virtual (then reading it is free, and done for every event).
-    virtual_clock: bool,
-    /// Real clock only: the time of the last clock read, which events inside a poll carry.
-    last: Cell<u64>,
-}
 
 /// What the builder was told about recording; `None` leaves the choice to `EVLOOP_RECORD`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,9 +43,11 @@ pub(crate) struct RecordConfig {
     pub(crate) cap: Option<usize>,
 }
 
-impl Builder {
+// Through the crate root's names, as `step.rs` and `dump.rs` do: this file is the runtime's part,
+// and names its parent's types the way a reader of the public API does.
+impl crate::Builder {
     /// Records what the loop does (spawns, polls, wakes and their causes, `epoll_wait`s,
-    /// timers, clock jumps, blocking jobs, task ends) for [`Runtime::take_record`] to hand over
+    /// timers, clock jumps, blocking jobs, task ends) for [`Runtime::take_record`](crate::Runtime::take_record) to hand over
     /// (default: off, unless the `EVLOOP_RECORD` environment variable says otherwise, see
     /// below). Off, it costs nothing measurable; on, a spawn or a yield costs up to about twice
     /// as much (BENCHMARKS.md, "Recording").
@@ -89,7 +78,7 @@ impl Builder {
     /// ```
     #[doc(alias = "PYTHONASYNCIODEBUG")]
     #[doc(alias = "set_debug")]
-    pub fn record(mut self, on: bool) -> Builder {
+    pub fn record(mut self, on: bool) -> crate::Builder {
         self.record.on = Some(on);
         self
     }
@@ -97,7 +86,7 @@ impl Builder {
     /// The most events the recorder keeps (default [`record::DEFAULT_CAP`], a million). Once
     /// that many are kept, further events are only counted, in [`Record::dropped`]; taking the
     /// record empties the recorder again. This does not switch recording on by itself.
-    pub fn record_capacity(mut self, events: usize) -> Builder {
+    pub fn record_capacity(mut self, events: usize) -> crate::Builder {
         self.record.cap = Some(events);
         self
     }
@@ -134,9 +123,9 @@ impl RecordConfig {
     }
 }
 
-impl Runtime {
+impl crate::Runtime {
     /// Everything recorded since recording started or since the last call, as a [`Record`];
-    /// `None` when recording is off (see [`Builder::record`]). Recording goes on afterwards, into
+    /// `None` when recording is off (see [`Builder::record`](crate::Builder::record)). Recording goes on afterwards, into
     /// an empty recorder (the events' memory leaves with the record).
     ///
     /// # Examples
@@ -165,7 +154,7 @@ fn nanos(duration: Duration) -> u64 {
 }
 
 impl Core {
-    /// See [`Runtime::take_record`].
+    /// See [`Runtime::take_record`](crate::Runtime::take_record).
     pub(crate) fn take_record(&self) -> Option<Record> {
         self.recorder
             .as_ref()

@@ -24,7 +24,7 @@ use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 
 use crate::http::error::Error;
-use crate::http::tls::TlsError;
+use crate::http::tls::error::TlsError;
 
 /// Where distributions keep their CA bundle, most common first: Debian and Ubuntu, Fedora and
 /// RHEL, openSUSE, Alpine and macOS. The list OpenSSL's own probes (and `openssl-probe`) use.

@@ -29,9 +29,9 @@
 //! revocation (CRLs, OCSP), and sending `close_notify` when the client closes (the request was
 //! complete by its own framing, so nothing can be truncated on the server's side).
 
-mod config;
-mod error;
-mod stream;
+pub(crate) mod config;
+pub(crate) mod error;
+pub(crate) mod stream;
 
 pub use config::TlsConfig;
 pub use error::TlsError;
@@ -39,7 +39,7 @@ pub(crate) use stream::TlsStream;
 
 use rustls::pki_types::{DnsName, ServerName};
 
-use crate::http::client::ClientConfig;
+use crate::http::config::ClientConfig;
 use crate::http::deadline::Deadline;
 use crate::http::error::{Error, TimeoutKind};
 use crate::http::transport::Transport;

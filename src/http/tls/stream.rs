@@ -35,7 +35,7 @@ use rustls::ClientConnection;
 use rustls::pki_types::ServerName;
 
 use crate::http::error::Error;
-use crate::http::tls::TlsError;
+use crate::http::tls::error::TlsError;
 use crate::net::TcpStream;
 
 /// An established TLS client connection.
