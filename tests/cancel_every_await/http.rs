@@ -114,17 +114,29 @@ fn get(name: &str, script: Vec<Step>, pooled: bool) -> Coverage {
 #[test]
 fn a_plain_get_is_whole_wherever_it_is_cancelled() {
     let covered = get("HTTP GET, Content-Length", plain(), false);
-    assert!(covered.points >= 5, "connect, head, two body parts: {covered:?}");
+    // Under Miri only a sample of the await points runs (tests/support/cancel.rs): no count.
+    assert!(
+        cfg!(miri) || covered.points >= 5,
+        "connect, head, two body parts: {covered:?}"
+    );
 }
 
 #[test]
 fn a_chunked_get_is_whole_wherever_it_is_cancelled() {
     let covered = get("HTTP GET, chunked", chunked(), false);
-    assert!(covered.points >= 5, "connect, head, two more chunks: {covered:?}");
+    // Under Miri only a sample of the await points runs (tests/support/cancel.rs): no count.
+    assert!(
+        cfg!(miri) || covered.points >= 5,
+        "connect, head, two more chunks: {covered:?}"
+    );
 }
 
 #[test]
 fn a_pooled_get_under_a_limit_of_one_gives_its_slot_back_wherever_it_is_cancelled() {
     let covered = get("HTTP GET, pooled under limit 1", plain(), true);
-    assert!(covered.points >= 5, "the slot, the head, two body parts: {covered:?}");
+    // Under Miri only a sample of the await points runs (tests/support/cancel.rs): no count.
+    assert!(
+        cfg!(miri) || covered.points >= 5,
+        "the slot, the head, two body parts: {covered:?}"
+    );
 }

@@ -119,7 +119,8 @@ fn a_client_exchange_closes_its_socket_wherever_it_is_cancelled() {
             a_new_exchange_works(&s.listener).await;
         },
     );
-    assert!(covered.points >= 4, "connect, write, read: {covered:?}");
+    // Under Miri only a sample of the await points runs (tests/support/cancel.rs): no count.
+    assert!(cfg!(miri) || covered.points >= 4, "connect, write, read: {covered:?}");
 }
 
 #[test]
@@ -146,7 +147,11 @@ fn an_accept_and_its_exchange_close_their_socket_wherever_they_are_cancelled() {
             a_new_exchange_works(&listener).await;
         },
     );
-    assert!(covered.points >= 4, "accept, read, sleep, write: {covered:?}");
+    // Under Miri only a sample of the await points runs (tests/support/cancel.rs): no count.
+    assert!(
+        cfg!(miri) || covered.points >= 4,
+        "accept, read, sleep, write: {covered:?}"
+    );
 }
 
 #[test]
