@@ -7,7 +7,7 @@
 //! between those queues and the socket, and park the task when the socket has nothing to give
 //! or no room to take. That something is this file: the same job tokio-rustls's `Stream` and
 //! async-tls do, here over evloop's [`TcpStream::poll_read`]/[`poll_write`], which already do
-//! "try; on `WouldBlock`, wait for readiness" (`net/source.rs`).
+//! "try; on `WouldBlock`, wait for readiness" (`io/source.rs`).
 //!
 //! The seam is [`Wire`]: `std::io::Read`/`Write` over the socket for one poll, turning the
 //! socket's `Pending` into the `WouldBlock` rustls understands (the waker stays registered
