@@ -16,6 +16,7 @@
 //! | `tokio`       | tokio current-thread, `enable_all()` (I/O and time drivers), `tokio::spawn` |
 //! | `tokio_local` | the same runtime, tasks on a `LocalSet` via `spawn_local` (`!Send` allowed) |
 //! | `smol`        | `async_executor::LocalExecutor`, driven by `async_io::block_on(ex.run(..))` |
+//! | `asyncio`, `uvloop` | Python processes running `bench/py/peers.py` (see `compare/python.rs`) |
 //!
 //! smol runs under `async_io::block_on` rather than `futures_lite::future::block_on` because
 //! that is what `smol::block_on` is: when the executor has nothing to run, the thread parks in
@@ -41,6 +42,8 @@
 mod cost;
 #[path = "compare/http.rs"]
 mod http;
+#[path = "compare/python.rs"]
+mod python;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -146,11 +149,13 @@ struct Peer {
 }
 
 #[rustfmt::skip]
-const RUNTIME_PEERS: [Peer; 4] = [
+const RUNTIME_PEERS: [Peer; 6] = [
     Peer { key: evloop_rt::KEY, run: evloop_rt::run },
     Peer { key: tokio_rt::KEY, run: tokio_rt::run },
     Peer { key: tokio_local_rt::KEY, run: tokio_local_rt::run },
     Peer { key: smol_rt::KEY, run: smol_rt::run },
+    python::ASYNCIO,
+    python::UVLOOP,
 ];
 
 /// Workloads measured against the same peers, printed as one table.
@@ -170,14 +175,14 @@ static SUITES: [Suite; 2] = [
         title: "Runtimes",
         workloads: &WORKLOADS,
         peers: &RUNTIME_PEERS,
-        ratio_to: &["tokio", "smol"],
+        ratio_to: &["tokio", "smol", "asyncio", "uvloop"],
         needs_nginx: false,
     },
     Suite {
         title: "HTTP keep-alive against a local nginx (compare/http.rs)",
         workloads: &http::WORKLOADS,
         peers: &http::PEERS,
-        ratio_to: &["hyper"],
+        ratio_to: &["hyper", "aiohttp", "aiohttp_uvloop"],
         needs_nginx: true,
     },
 ];
@@ -199,7 +204,8 @@ const USAGE: &str = "usage: compare [--quick] [--reps N] [--only WORKLOAD] [--ru
   --reps N         repetitions per runtime (default 5; 1 with --quick)
   --only WORKLOAD  spawn_join | yield | ping_pong | timer_cancel | timer_fire | semaphore | memory
                    | http_seq | http_conc   (these two start nginx with scripts/peers.sh)
-  --runtime KEY    evloop | tokio | tokio_local | smol | hyper   (hyper: the HTTP suite only)
+  --runtime KEY    evloop | tokio | tokio_local | smol | asyncio | uvloop
+                   | hyper | aiohttp | aiohttp_uvloop   (these three: the HTTP suite only)
   --n OPS          override the workload size (for `strace -c -f` differences)";
 
 fn parse_options() -> Options {
@@ -327,6 +333,13 @@ fn main() {
     if let Some(reason) = nginx_failure {
         eprintln!("\ncompare: FAILED: the HTTP workloads need nginx, and it could not be started: {reason}");
         eprintln!("compare: `bash scripts/peers.sh start /tmp/peers` shows why; `--only <workload>` runs the others");
+        std::process::exit(1);
+    }
+    if let Some(reason) = python::failure() {
+        eprintln!("\ncompare: FAILED: the Python peers need their venv, and it could not be made: {reason}");
+        eprintln!(
+            "compare: `bash scripts/py_peers.sh /tmp/py-peers-venv` shows why; `--runtime <key>` runs the others"
+        );
         std::process::exit(1);
     }
 }
