@@ -25,8 +25,10 @@ if [ -x "$venv/bin/python" ] && cmp -s "$requirements" "$stamp"; then
 fi
 
 command -v python3 >/dev/null 2>&1 || fail "no python3 on PATH (the Python peers need CPython 3.9 or later)"
+version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) \
+  || fail "python3 on PATH ($(command -v python3)) does not run"
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 9))' \
-  || fail "python3 is $(python3 -V 2>&1); the Python peers need 3.9 or later"
+  || fail "python3 is $version; the Python peers need 3.9 or later"
 
 echo "py_peers.sh: installing uvloop and aiohttp (PyPI, pinned in bench/py/requirements.txt) into $venv" >&2
 rm -rf "$venv"

@@ -404,6 +404,16 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
+/// Two decimals, or two significant digits below 0.1 (evloop/asyncio is often near 0.002).
+fn fmt_ratio(r: f64) -> String {
+    if r > 0.0 && r < 0.1 {
+        let decimals = (1.0 - r.log10().floor()) as usize;
+        format!("{r:.decimals$}")
+    } else {
+        format!("{r:.2}")
+    }
+}
+
 /// A markdown table: median (min–max) per peer, evloop's ratios to the suite's `ratio_to`
 /// peers, and the goal.
 fn render_table(results: &SuiteResults) -> String {
@@ -434,7 +444,7 @@ fn render_table(results: &SuiteResults) -> String {
         }
         let evloop = median(&samples[0]);
         let ratio = |other: usize| match (evloop, median(&samples[other])) {
-            (Some(e), Some(o)) if o != 0.0 => format!("{:.2}", e / o),
+            (Some(e), Some(o)) if o != 0.0 => fmt_ratio(e / o),
             _ => "–".to_string(),
         };
         line.extend(suite.ratio_to.iter().map(|key| ratio(index(key))));

@@ -208,16 +208,14 @@ def give_memory_back():
         pass  # not glibc: pymalloc still returns its empty arenas
 
 
-async def park(n):
-    """`n` tasks each parked on an hour-long sleep; returns them once every one is parked."""
+async def park(tasks):
+    """Fills `tasks` with tasks each parked on an hour-long sleep; returns once all are parked."""
     global PARKED
     PARKED = 0
-    tasks = [None] * n
-    for i in range(n):
+    for i in range(len(tasks)):
         tasks[i] = asyncio.create_task(parked_sleeper())
-    while PARKED < n:
+    while PARKED < len(tasks):
         await asyncio.sleep(0)
-    return tasks
 
 
 async def cancel_all(tasks):
@@ -236,17 +234,18 @@ async def memory(n):
     its libuv timer handles from) at the size asked for, as compare.rs's counting allocator
     counts Rust's: live bytes at the end minus live bytes at the start. tracemalloc's own
     bookkeeping is not in that figure, but it is resident, so it would inflate the first."""
+    tasks = [None] * n  # allocated outside both windows, like the Rust side's Vec of handles
     give_memory_back()
     before = resident_bytes()
-    tasks = await park(n)
+    await park(tasks)
     rss = (resident_bytes() - before) / n
     await cancel_all(tasks)
-    del tasks
 
+    tasks[:] = [None] * n
     give_memory_back()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
-    tasks = await park(n)
+    await park(tasks)
     heap = (tracemalloc.get_traced_memory()[0] - before) / n
     tracemalloc.stop()
     await cancel_all(tasks)
