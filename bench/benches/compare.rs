@@ -1,8 +1,8 @@
 //! evloop side by side with its peers: the same workloads, the same process, the same inputs.
 //!
-//! Run with: `cargo bench -p evloop-bench --bench compare` (about two minutes), or `-- --quick`
-//! for a smoke run of every workload at a small N (what CI runs: it checks that the code works,
-//! never a time).
+//! Run with: `cargo bench -p evloop-bench --bench compare` (several minutes with the Python peers),
+//! or `-- --quick` for a smoke run of every workload at a small N (what CI runs: it checks that
+//! the code works, never a time).
 //! Other flags: `--only <workload>`, `--runtime <key>`, `--reps <n>`, `--n <ops>` (see `--help`).
 //!
 //! Two suites, each printed as its own table: the **runtime** suite below, and the **HTTP**
