@@ -20,10 +20,10 @@
 //! cannot be made, every Python row shows `–`, the reason is printed at once, and the bench
 //! exits non-zero at the end saying so, as it does when nginx cannot start.
 //!
-//! CPython runs these workloads 30 to 100 times slower than the Rust runtimes, so at the Rust N
+//! CPython runs these workloads 15 to 120 times slower than the Rust runtimes, so at the Rust N
 //! some would take minutes per run. Where the figure is a cost per operation, a Python run is
 //! capped at [`MAX_N`] operations and says so on the round's line; `timer_fire` is not, because
-//! its lateness depends on how many timers share its window.
+//! its lateness depends on how many timers share its window, nor are the HTTP workloads.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -52,8 +52,8 @@ pub(crate) const AIOHTTP_UVLOOP: Peer = Peer {
 };
 
 /// The most operations a Python run of a per-operation workload does (a tenth of the Rust N for
-/// `spawn_join`, `ping_pong`, `timer_cancel` and `memory`, a hundredth for `yield`): about a
-/// second per run for asyncio on an idle core.
+/// `spawn_join`, `ping_pong`, `timer_cancel` and `memory`, a hundredth for `yield`). At this N
+/// the slowest run, asyncio's `semaphore`, took about 8 s at load 14 on 2 CPUs (BENCHMARKS.md).
 const MAX_N: usize = 100_000;
 
 fn asyncio(workload: Workload, params: &Params) -> Vec<f64> {
