@@ -25,10 +25,11 @@
 //! capped at [`MAX_N`] operations and says so on the round's line; `timer_fire` is not, because
 //! its lateness depends on how many timers share its window, nor are the HTTP workloads.
 
-use std::io;
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use super::{Params, Peer, Workload};
 
@@ -98,18 +99,30 @@ fn run(key: &str, event_loop: &str, workload: Workload, params: &Params) -> Vec<
         command.args(["--url", &params.url]);
     }
     // stderr is the bench's: a traceback, or timer_fire's EARLY warning, shows where it happened.
-    let output = command
+    let mut child = command
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        .spawn()
         .unwrap_or_else(|e| panic!("{key}: cannot start {}: {e}", python.display()));
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let status = wait_at_most(&mut child, RUN_LIMIT).unwrap_or_else(|| {
+        panic!(
+            "{key}: {} --workload {} ran past {RUN_LIMIT:?} and was killed",
+            script.display(),
+            spec.name
+        )
+    });
+    // One short line, far below a pipe's capacity, so reading after the exit cannot block it.
+    let mut stdout = String::new();
+    if let Some(mut pipe) = child.stdout.take() {
+        pipe.read_to_string(&mut stdout)
+            .unwrap_or_else(|e| panic!("{key}: reading peers.py's output: {e}"));
+    }
     assert!(
-        output.status.success(),
-        "{key}: `{} {} --workload {}` failed ({}); its error is above",
+        status.success(),
+        "{key}: `{} {} --workload {}` failed ({status}); its error is above",
         python.display(),
         script.display(),
         spec.name,
-        output.status
     );
     let values =
         parse_values(&stdout).unwrap_or_else(|| panic!("{key}: peers.py printed no `values` list, but: {stdout:?}"));
@@ -122,6 +135,29 @@ fn run(key: &str, event_loop: &str, workload: Workload, params: &Params) -> Vec<
         spec.rows.len()
     );
     values
+}
+
+/// How long one Python run may take before it is taken for hung: 20 times the longest seen
+/// (asyncio's `memory` and `timer_fire`, under 20 s each at load 14 on 2 CPUs).
+const RUN_LIMIT: Duration = Duration::from_secs(400);
+
+/// Waits for `child` to exit, polling every 20 ms (the run's own clock is inside the child, so
+/// the polling is not timed, and 50 wake-ups a second barely touch the core it runs on); kills
+/// it and returns `None` past `limit`.
+fn wait_at_most(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            Err(e) => panic!("waiting for a Python peer's process failed: {e}"),
+        }
+    }
 }
 
 /// The numbers of `"values": [...]` in the JSON line peers.py prints; `null` (a row Python does
