@@ -10,7 +10,9 @@
 //! The medians go to `compare-sweep.json` beside `compare.json` (a quick or filtered sweep
 //! writes `compare-sweep-partial.json`), one entry per row per point:
 //! `{"machine":…,"reps":3,"sweep":[{"name":"spawn_join","unit":"ns/task","axis":"n","x":1000,"evloop":…,"tokio":…},…]}`
-//! where `axis` is `n` (operations) or `connections`, and a peer filtered out is `null`.
+//! where `axis` is `n` (operations) or `connections`, a peer filtered out is `null`, and each
+//! entry's `"spread":{"evloop":[min,max],…}` gives the smallest and largest sample beside the
+//! median.
 
 use super::*;
 
@@ -139,15 +141,24 @@ fn write_sweep_json(file: &str, reps: usize, points: &[Point]) -> std::io::Resul
                 r#"{{"name":"{}","unit":"{}","axis":"{}","x":{}"#,
                 row.name, row.unit, point.axis, point.x
             );
+            let mut spread = Vec::new();
             for (peer, peer_samples) in point.results.suite.peers.iter().zip(samples) {
                 let value = median(peer_samples).map_or("null".to_string(), |m| format!("{m:.3}"));
                 let _ = write!(entry, r#","{}":{value}"#, peer.key);
+                let measured = peer_samples.iter().copied().filter(|v| !v.is_nan());
+                if let Some((low, high)) = measured.fold(None, |range: Option<(f64, f64)>, v| {
+                    Some(range.map_or((v, v), |(low, high)| (low.min(v), high.max(v))))
+                }) {
+                    spread.push(format!(r#""{}":[{low:.3},{high:.3}]"#, peer.key));
+                }
             }
-            entries.push(entry + "}");
+            entries.push(format!(r#"{entry},"spread":{{{}}}}}"#, spread.join(",")));
         }
     }
     let path = dir.join(file);
-    let machine = machine_summary().replace(['"', '\\'], "'");
+    let machine = machine_summary()
+        .trim_start_matches("machine: ")
+        .replace(['"', '\\'], "'");
     let head = format!(r#""machine":"{machine}","reps":{reps}"#);
     std::fs::write(
         &path,
