@@ -103,8 +103,11 @@ def panel(out, left, top, title, rows, peers, style):
     unit = rows[0]["unit"]
     axis = rows[0]["axis"]
     xs = sorted({r["x"] for r in rows})
-    series = []
+    series, left_out = [], []
     for peer in peers:
+        dropped = [r["x"] for r in rows if isinstance(r.get(peer), (int, float)) and r[peer] <= 0]
+        if dropped:
+            left_out.append(f'{peer} at {", ".join(label(x) for x in dropped)}')
         # (x, median, min, max); a log axis cannot show zero or less, so such points are left out.
         points = [(r["x"], r[peer], *r.get("spread", {}).get(peer, [r[peer], r[peer]]))
                   for r in sorted(rows, key=lambda r: r["x"])
@@ -160,6 +163,9 @@ def panel(out, left, top, title, rows, peers, style):
                f'fill="#333" {FONT}>{xname}</text>')
     out.append(f'<text transform="translate(14,{(y0 + y1) / 2}) rotate(-90)" text-anchor="middle" '
                f'font-size="11" fill="#333" {FONT}>{escape(unit)} (log)</text>')
+    if left_out:
+        out.append(f'<text x="{x1 - 4}" y="{y1 + 12}" text-anchor="end" font-size="10" fill="#a00" '
+                   f'{FONT}>not drawn, median ≤ 0: {escape("; ".join(left_out))}</text>')
     for peer, points in series:
         colour, kind = style[peer]
         width = 2.6 if peer == "evloop" else 1.6
