@@ -9,10 +9,10 @@ A flat line is a cost that does not grow with N; a line that climbs to the right
 grows with the number of tasks, timers or connections alive at once. The JSON is the one
 `cargo bench -p evloop-bench --bench compare -- --sweep` writes (see compare/sweep.rs): entries
 `{"name", "unit", "axis", "x", <peer key>: median or null, "spread": {<peer key>: [min, max]}}`,
-plus `machine` and `reps`; each point is drawn at its median with a thin bar from min to max. Peers are
-read from the entries, so a new peer in the bench shows up here without an edit. Each panel is a
-`<g class="panel" data-name=…>` whose lines are `<g class="series" data-peer=… data-points=…>`,
-which is what scripts/render_plots.sh checks:
+plus `machine`, `load` (the one-minute load average) and `reps`. Each point is drawn at its median
+with a thin bar from min to max. Peers are read from the entries, so a new peer in the bench
+shows up here without an edit. Each panel is a `<g class="panel" data-name=…>` whose lines are
+`<g class="series" data-peer=… data-points=…>`, which is what scripts/render_plots.sh checks:
 
   plot_sweep.py check OUT.svg OUT.png    the PNG Chromium made of OUT.svg is not blank, and the SVG
                                          has every panel the JSON had rows for, each with evloop's
@@ -31,7 +31,7 @@ PANELS = [
     ("yield", "yield: one task yields N times"),
     ("ping_pong", "ping_pong: two tasks, N hand-offs"),
     ("timer_cancel", "timer_cancel: N sleeps, polled, dropped"),
-    ("timer_fire_p99_late", "timer_fire: N sleepers over 1 s, p99 late"),
+    ("timer_fire_p99_late", "timer_fire: N sleepers, p99 lateness"),
     ("semaphore", "semaphore: N tasks through 10 permits"),
     ("memory_heap", "memory: N tasks parked, heap"),
     ("http_conc_cpu", "http_conc: client CPU per GET"),
@@ -48,7 +48,7 @@ MARKERS = ["circle", "square", "triangle", "diamond", "down", "cross", "circle",
 
 COLUMNS, PANEL_W, PANEL_H = 3, 330, 250
 PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 62, 14, 30, 44  # margins inside a panel
-MARGIN, HEADER = 16, 76
+MARGIN, HEADER = 16, 92
 FONT = "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\""
 
 
@@ -125,6 +125,7 @@ def panel(out, left, top, title, rows, peers, style):
     unit = " ".join(words)
     series = [(peer, [tuple(v / scale if j else v for j, v in enumerate(p)) for p in points])
               for peer, points in series]
+    medians = [p[1] for _, points in series for p in points]
     values = [v for _, points in series for p in points for v in p[1:] if v > 0]
     out.append(f'<g class="panel" data-name="{escape(rows[0]["name"])}" '
                f'transform="translate({left},{top})">')
@@ -137,7 +138,9 @@ def panel(out, left, top, title, rows, peers, style):
         out.append(f'<text x="{PANEL_W / 2}" y="{PANEL_H / 2}" text-anchor="middle" font-size="12" '
                    f'fill="#888" {FONT}>no data</text></g>')
         return
-    yticks = nice_ticks(min(values), max(values))
+    # The bars widen the axis by at most 3x beyond the medians, so one round slowed by the
+    # machine's load cannot squash the lines; a bar that goes further is cut at the frame.
+    yticks = nice_ticks(max(min(values), min(medians) / 3), min(max(values), max(medians) * 3))
     ylo, yhi = math.log10(yticks[0]), math.log10(yticks[-1])
     xlo, xhi = math.log10(xs[0]), math.log10(xs[-1])
     pad = 0.06 * (xhi - xlo or 1)
@@ -174,6 +177,7 @@ def panel(out, left, top, title, rows, peers, style):
         out.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="{width}" '
                    f'stroke-linejoin="round"/>')
         for x, _, low, high in points:
+            low, high = max(low, yticks[0]), min(high, yticks[-1])
             if 0 < low < high:
                 out.append(f'<line x1="{px(x):.1f}" y1="{py(low):.1f}" x2="{px(x):.1f}" '
                            f'y2="{py(high):.1f}" stroke="{colour}" stroke-width="1.2" opacity="0.6"/>')
@@ -186,6 +190,7 @@ def check(svg_path, png_path):
     """Raises AssertionError unless the picture is what `main` should have drawn."""
     import os
     import xml.etree.ElementTree as ET
+    sys.dont_write_bytecode = True  # no __pycache__ left in scripts/
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
     from check_timelines import check_png
 
@@ -231,17 +236,21 @@ def main():
            f'<rect width="{width}" height="{height}" fill="#fafafa"/>',
            f'<text x="{MARGIN}" y="24" font-size="16" font-weight="bold" {FONT}>'
            'Cost per operation against N, every runtime (both axes log; lower is better)</text>']
-    note = (f'median of {data.get("reps", "?")} interleaved rounds per point, bars from the fastest '
-            f'to the slowest round; {data.get("machine", "?")}')
-    out.append(f'<text x="{MARGIN}" y="42" font-size="11" fill="#555" {FONT}>{escape(note)}</text>')
+    notes = [f'median of {data.get("reps", "?")} interleaved rounds per point, bars from the fastest '
+             f'to the slowest round (cut at the frame)', data.get("machine", "machine not recorded")]
+    if "load" in data:
+        notes[1] += f'; load average {data["load"]}'
+    for i, note in enumerate(notes):
+        out.append(f'<text x="{MARGIN}" y="{42 + 14 * i}" font-size="11" fill="#555" {FONT}>'
+                   f'{escape(note)}</text>')
     x = MARGIN
     for peer in peers:
         colour, kind = style[peer]
         out.append(f'<g class="legend" data-peer="{escape(peer)}">')
-        out.append(f'<line x1="{x}" y1="61" x2="{x + 26}" y2="61" stroke="{colour}" '
+        out.append(f'<line x1="{x}" y1="77" x2="{x + 26}" y2="77" stroke="{colour}" '
                    f'stroke-width="{2.6 if peer == "evloop" else 1.6}"/>')
-        out.append(marker(kind, x + 13, 61, colour))
-        out.append(f'<text x="{x + 32}" y="65" font-size="12" {FONT}>{escape(peer)}</text></g>')
+        out.append(marker(kind, x + 13, 77, colour))
+        out.append(f'<text x="{x + 32}" y="81" font-size="12" {FONT}>{escape(peer)}</text></g>')
         x += 32 + 7 * len(peer) + 26
     for i, (title, rows) in enumerate(drawn):
         left = MARGIN + (i % COLUMNS) * (PANEL_W + 10)

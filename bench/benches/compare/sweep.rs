@@ -9,7 +9,7 @@
 //!
 //! The medians go to `compare-sweep.json` beside `compare.json` (a quick or filtered sweep
 //! writes `compare-sweep-partial.json`), one entry per row per point:
-//! `{"machine":…,"reps":3,"sweep":[{"name":"spawn_join","unit":"ns/task","axis":"n","x":1000,"evloop":…,"tokio":…},…]}`
+//! `{"machine":…,"load":…,"reps":3,"sweep":[{"name":"spawn_join","unit":"ns/task","axis":"n","x":1000,"evloop":…,"tokio":…},…]}`
 //! where `axis` is `n` (operations) or `connections`, a peer filtered out is `null`, and each
 //! entry's `"spread":{"evloop":[min,max],…}` gives the smallest and largest sample beside the
 //! median.
@@ -35,6 +35,9 @@ struct Point {
 /// The `--sweep` mode's `main`: every point of every selected suite, then the tables, the JSON
 /// and the total time.
 pub(crate) fn run(options: &Options) {
+    if options.only.as_deref() == Some("http_seq") {
+        fail("--sweep has no size to sweep in http_seq (one connection): try --only http_conc");
+    }
     let (sizes, connections): (&[usize], &[usize]) = if options.quick {
         (&QUICK_SIZES, &QUICK_CONNECTIONS)
     } else {
@@ -47,6 +50,7 @@ pub(crate) fn run(options: &Options) {
     );
 
     let started = Instant::now();
+    let load_before = load_average();
     let mut points = Vec::new();
     let mut nginx_failure = None;
     for suite in &SUITES {
@@ -119,7 +123,8 @@ pub(crate) fn run(options: &Options) {
     } else {
         "compare-sweep-partial.json"
     };
-    match write_sweep_json(file, options.reps, &points) {
+    let load = format!("{load_before} at the start, {} at the end", load_average());
+    match write_sweep_json(file, options.reps, &load, &points) {
         Ok(path) => println!("medians written to {}", path.display()),
         Err(e) => eprintln!("compare: could not write {file}: {e}"),
     }
@@ -131,7 +136,7 @@ pub(crate) fn run(options: &Options) {
 }
 
 /// Writes the points as described in the module's docs, under [`target_dir`]`/bench`.
-fn write_sweep_json(file: &str, reps: usize, points: &[Point]) -> std::io::Result<PathBuf> {
+fn write_sweep_json(file: &str, reps: usize, load: &str, points: &[Point]) -> std::io::Result<PathBuf> {
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir)?;
     let mut entries: Vec<String> = Vec::new();
@@ -159,12 +164,19 @@ fn write_sweep_json(file: &str, reps: usize, points: &[Point]) -> std::io::Resul
     let machine = machine_summary()
         .trim_start_matches("machine: ")
         .replace(['"', '\\'], "'");
-    let head = format!(r#""machine":"{machine}","reps":{reps}"#);
+    let head = format!(r#""machine":"{machine}","load":"{load}","reps":{reps}"#);
     std::fs::write(
         &path,
         format!("{{{head},\"sweep\":[\n  {}\n]}}\n", entries.join(",\n  ")),
     )?;
     Ok(path)
+}
+
+/// The one-minute load average, from `/proc/loadavg`: on a shared machine it says how far to
+/// trust the figures (`?` where there is none).
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().unwrap_or("?").to_string()
 }
 
 /// Raises this process's soft limit on open files towards `wanted` (at most to the hard limit):
