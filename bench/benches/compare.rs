@@ -3,7 +3,9 @@
 //! Run with: `cargo bench -p evloop-bench --bench compare` (about two minutes), or `-- --quick`
 //! for a smoke run of every workload at a small N (what CI runs: it checks that the code works,
 //! never a time).
-//! Other flags: `--only <workload>`, `--runtime <key>`, `--reps <n>`, `--n <ops>` (see `--help`).
+//! Other flags: `--only <workload>`, `--runtime <key>`, `--reps <n>`, `--n <ops>`, `--conns <n>`
+//! (see `--help`). `--sweep` runs every workload at several sizes instead, for the plot of cost
+//! against N (see `compare/sweep.rs`).
 //!
 //! Two suites, each printed as its own table: the **runtime** suite below, and the **HTTP**
 //! suite in `compare/http.rs` (evloop's HTTP client beside hyper's, keep-alive GETs against a
@@ -41,6 +43,8 @@
 mod cost;
 #[path = "compare/http.rs"]
 mod http;
+#[path = "compare/sweep.rs"]
+mod sweep;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -136,6 +140,8 @@ struct Params {
     fire_window: Duration,
     /// What the HTTP workloads GET (nginx's `/hello.txt`); empty in the runtime suite.
     url: String,
+    /// Connections (and tasks) in `http_conc`: `--conns`, else [`http::CONNECTIONS`].
+    connections: usize,
 }
 
 /// One runtime (or client) under test: its key in the table and the JSON, and the entry point its
@@ -186,36 +192,48 @@ static SUITES: [Suite; 2] = [
 // The driver: parse flags, run the rounds, print the tables, write the JSON
 // ---------------------------------------------------------------------------------------------
 
+#[derive(Clone)]
 struct Options {
     quick: bool,
+    sweep: bool,
     reps: usize,
     only: Option<String>,
     runtime: Option<String>,
     n: Option<usize>,
+    conns: Option<usize>,
 }
 
-const USAGE: &str = "usage: compare [--quick] [--reps N] [--only WORKLOAD] [--runtime KEY] [--n OPS]
+const USAGE: &str =
+    "usage: compare [--quick] [--sweep] [--reps N] [--only WORKLOAD] [--runtime KEY] [--n OPS] [--conns N]
   --quick          every workload once, at a small N (a smoke test; CI runs this)
   --reps N         repetitions per runtime (default 5; 1 with --quick)
   --only WORKLOAD  spawn_join | yield | ping_pong | timer_cancel | timer_fire | semaphore | memory
                    | http_seq | http_conc   (these two start nginx with scripts/peers.sh)
   --runtime KEY    evloop | tokio | tokio_local | smol | hyper   (hyper: the HTTP suite only)
-  --n OPS          override the workload size (for `strace -c -f` differences)";
+  --n OPS          override the workload size (for `strace -c -f` differences)
+  --conns N        connections in http_conc (default 100)
+  --sweep          every runtime workload at N = 1k, 10k, 100k, 1M and http_conc at 10, 100, 1000
+                   connections (default 3 reps; with --quick: smaller sizes, 1 rep); writes
+                   compare-sweep.json, which bench/plot_sweep.py draws";
 
 fn parse_options() -> Options {
     let mut options = Options {
         quick: false,
+        sweep: false,
         reps: 0,
         only: None,
         runtime: None,
         n: None,
+        conns: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
+            "--sweep" => options.sweep = true,
             "--reps" => options.reps = parse_count(&value(&mut args, "--reps")),
             "--n" => options.n = Some(parse_count(&value(&mut args, "--n"))),
+            "--conns" => options.conns = Some(parse_count(&value(&mut args, "--conns"))),
             "--only" => options.only = Some(value(&mut args, "--only")),
             "--runtime" => options.runtime = Some(value(&mut args, "--runtime")),
             "--bench" => {} // `cargo bench` passes this to every harness-less bench
@@ -236,8 +254,15 @@ fn parse_options() -> Options {
     {
         fail(&format!("no runtime keyed `{key}`"));
     }
+    if options.sweep && (options.n.is_some() || options.conns.is_some()) {
+        fail("--sweep chooses N and the connections itself: drop --n and --conns");
+    }
     if options.reps == 0 {
-        options.reps = if options.quick { 1 } else { 5 };
+        options.reps = match (options.quick, options.sweep) {
+            (true, _) => 1,
+            (false, true) => 3,
+            (false, false) => 5,
+        };
     }
     options
 }
@@ -270,6 +295,10 @@ struct SuiteResults {
 fn main() {
     let options = parse_options();
     println!("{}", machine_summary());
+    if options.sweep {
+        sweep::run(&options);
+        return;
+    }
     let mode = if options.quick { "quick" } else { "full" };
     println!(
         "mode: {mode}, {} repetition(s) per runtime, interleaved\n",
@@ -348,6 +377,7 @@ fn run_suite(
                 .unwrap_or(if options.quick { spec.quick_n } else { spec.full_n }),
             fire_window: Duration::from_millis(if options.quick { 100 } else { 1000 }),
             url: url.to_string(),
+            connections: options.conns.unwrap_or(http::CONNECTIONS),
         };
         let mut samples: Vec<RowSamples> = spec.rows.iter().map(|_| vec![Vec::new(); suite.peers.len()]).collect();
         for rep in 0..options.reps {

@@ -12,10 +12,11 @@
 //! length are checked.
 //!
 //! - `http_seq`: one client, one keep-alive connection, N GETs one after the other.
-//! - `http_conc`: one client, 100 tasks each doing N/100 GETs one after the other, so 100
-//!   connections are busy at once.
+//! - `http_conc`: one client, C tasks each doing N/C GETs one after the other, so C
+//!   connections are busy at once (C is `--conns`, 100 unless told; `--sweep` runs 10, 100
+//!   and 1,000).
 //!
-//! Each run first makes the connections it will use (one GET, or 100 GETs at once), untimed,
+//! Each run first makes the connections it will use (one GET, or C GETs at once), untimed,
 //! so the window measures keep-alive requests only; a `connect` inside the window is reported.
 //! Rows, per request: wall time (nginx's share included), the bench thread's CPU time (the
 //! client's cost: nginx is another process), the user-space part of it, and the bench thread's
@@ -24,7 +25,7 @@
 //! Like for like: both clients set `TCP_NODELAY` (evloop always does; hyper's connector is told
 //! to), and both keep every connection of `http_conc` idle between requests (hyper's legacy
 //! pool keeps any number per host by default; evloop's `max_idle_per_host` is raised from 10 to
-//! 100). As for the runtimes, the request loop is written once, in [`http_workloads!`], and
+//! C). As for the runtimes, the request loop is written once, in [`http_workloads!`], and
 //! expanded per client with the few names it needs.
 
 use std::hint::black_box;
@@ -55,8 +56,8 @@ pub(crate) const PEERS: [Peer; 2] = [
     Peer { key: hyper_http::KEY, run: hyper_http::run },
 ];
 
-/// Connections (and tasks) in `http_conc`.
-const CONNECTIONS: usize = 100;
+/// Connections (and tasks) in `http_conc` unless `--conns` says otherwise.
+pub(crate) const CONNECTIONS: usize = 100;
 
 // ---------------------------------------------------------------------------------------------
 // nginx, started and stopped by scripts/peers.sh
@@ -195,7 +196,7 @@ macro_rules! http_workloads {
             let rt = Rt::new();
             match workload {
                 Workload::HttpSeq => sequential(&rt, &params.url, params.n),
-                Workload::HttpConc => concurrent(&rt, &params.url, params.n),
+                Workload::HttpConc => concurrent(&rt, &params.url, params.n, params.connections),
                 other => unreachable!("{other:?} is not in the HTTP suite"),
             }
         }
@@ -214,22 +215,22 @@ macro_rules! http_workloads {
             })
         }
 
-        /// `CONNECTIONS` tasks, each doing `n / CONNECTIONS` GETs one after the other.
-        fn concurrent(rt: &Rt, url: &str, n: usize) -> Vec<f64> {
-            let each = (n / CONNECTIONS).max(1);
+        /// `connections` tasks, each doing `n / connections` GETs one after the other.
+        fn concurrent(rt: &Rt, url: &str, n: usize, connections: usize) -> Vec<f64> {
+            let each = (n / connections).max(1);
             rt.block_on(async {
-                let client = pooled_client(CONNECTIONS);
+                let client = pooled_client(connections);
                 let target = target(url);
-                get_from_every_task(rt, &client, &target, 1).await; // connects, untimed
+                get_from_every_task(rt, &client, &target, connections, 1).await; // connects, untimed
                 let meter = Meter::start(KEY);
-                get_from_every_task(rt, &client, &target, each).await;
-                meter.per_request(each * CONNECTIONS)
+                get_from_every_task(rt, &client, &target, connections, each).await;
+                meter.per_request(each * connections)
             })
         }
 
-        async fn get_from_every_task(rt: &Rt, client: &Client, target: &Target, each: usize) {
-            let mut handles = Vec::with_capacity(CONNECTIONS);
-            for _ in 0..CONNECTIONS {
+        async fn get_from_every_task(rt: &Rt, client: &Client, target: &Target, tasks: usize, each: usize) {
+            let mut handles = Vec::with_capacity(tasks);
+            for _ in 0..tasks {
                 let (client, target) = (client.clone(), target.clone());
                 handles.push(rt.spawn(async move {
                     for _ in 0..each {
@@ -292,7 +293,8 @@ mod evloop_http {
         Client::new()
     }
 
-    /// The configuration for 100 connections, keeping all of them idle between requests.
+    /// The configuration for `connections` connections (100 unless `--conns`), keeping
+    /// all of them idle between requests.
     fn pooled_client(connections: usize) -> Client {
         Client::with_config(ClientConfig {
             limit: connections,
