@@ -43,10 +43,12 @@ type RtBaton = LocalBaton;
 
 /// In the ready queue (so a second wake does not queue it twice).
 const QUEUED: u8 = 1;
-/// Its output is stored, or its future was dropped; it has left the task list.
+/// Its future is gone (ready, or dropped by cancellation); it is no longer polled or queued.
 const COMPLETE: u8 = 2;
 /// Its handle asked for cancellation: the loop drops the future instead of polling it.
 const CANCELLED: u8 = 4;
+/// The stage holds the output, not yet taken by the handle.
+const OUTPUT: u8 = 8;
 
 /// The type-erased front of every task, what queues and wakers point at.
 ///
@@ -63,7 +65,7 @@ struct Header {
     slot: u32,
     /// The id of the loop that owns it; a wake on any other loop is ignored.
     owner: u32,
-    /// `QUEUED`, `COMPLETE`, `CANCELLED`.
+    /// `QUEUED`, `COMPLETE`, `CANCELLED`, `OUTPUT`; also what the stage holds.
     state: Cell<u8>,
     /// The waker of whoever awaits the handle.
     joiner: Cell<Option<Waker>>,
@@ -86,10 +88,12 @@ struct TaskCell<F: Future> {
     stage: UnsafeCell<Stage<F>>,
 }
 
-enum Stage<F: Future> {
-    Running(F),
-    Finished(F::Output),
-    Consumed,
+/// The future, then its output in the same bytes. A union, not an enum, because the header's
+/// state already says which it holds (the future until `COMPLETE`, the output while `OUTPUT`,
+/// else nothing): an enum's tag would add 8 bytes to every parked task.
+union Stage<F: Future> {
+    future: ManuallyDrop<F>,
+    output: ManuallyDrop<F::Output>,
 }
 
 impl<F: Future> TaskCell<F> {
@@ -108,51 +112,67 @@ impl<F: Future> TaskCell<F> {
     }
 
     /// # Safety
-    /// Called by the loop only, on a live, running task of this type.
+    /// Called by the loop only, on a live task of this type that is not `COMPLETE`.
     unsafe fn poll(header: NonNull<Header>) -> bool {
-        // SAFETY: the loop polls one task at a time and no handle reads a running stage.
-        let stage = unsafe { Self::stage(header) };
-        let Stage::Running(future) = stage else {
-            unreachable!("only running tasks are polled")
-        };
+        // SAFETY: the loop polls one task at a time and no handle reads a running stage; a task
+        // that is not complete holds its future.
+        let future = unsafe { &mut Self::stage(header).future };
         let raw = RawWaker::new(header.as_ptr().cast_const().cast(), &WAKER_VTABLE);
         // SAFETY: the vtable's contract holds for a header pointer (see `WAKER_VTABLE`); the waker
         // is borrowed, never dropped, so it takes no count.
         let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
         // SAFETY: the future lives in the heap cell and is never moved until it is dropped.
-        let future = unsafe { Pin::new_unchecked(future) };
-        match future.poll(&mut Context::from_waker(&waker)) {
-            Poll::Ready(output) => {
-                *stage = Stage::Finished(output);
-                true
-            }
-            Poll::Pending => false,
+        let pinned = unsafe { Pin::new_unchecked(&mut **future) };
+        let Poll::Ready(output) = pinned.poll(&mut Context::from_waker(&waker)) else {
+            return false;
+        };
+        // SAFETY: as above; the future is dropped once, and COMPLETE (set first, so that a wake
+        // from its destructor queues nothing) says it is gone.
+        unsafe {
+            Self::drop_future(header);
+            Self::stage(header).output = ManuallyDrop::new(output);
         }
+        // SAFETY: the loop's reference keeps the header alive.
+        let state = unsafe { &header.as_ref().state };
+        state.set(state.get() | OUTPUT);
+        true
     }
 
     /// # Safety
     /// As for `poll`.
     unsafe fn drop_future(header: NonNull<Header>) {
-        // SAFETY: as for `poll`.
-        *unsafe { Self::stage(header) } = Stage::Consumed;
+        // SAFETY: the loop's reference keeps the header alive.
+        let state = unsafe { &header.as_ref().state };
+        state.set(state.get() | COMPLETE);
+        // SAFETY: the caller's guarantee: the stage holds the future, dropped here once.
+        unsafe { ManuallyDrop::drop(&mut Self::stage(header).future) };
     }
 
     /// # Safety
     /// `header` is a complete task of this type; `out` points at an `Option<F::Output>`.
     unsafe fn take_output(header: NonNull<Header>, out: *mut ()) {
-        // SAFETY: a complete task's stage is only touched by its handle, which called this.
-        let stage = unsafe { Self::stage(header) };
-        if let Stage::Finished(output) = std::mem::replace(stage, Stage::Consumed) {
-            // SAFETY: the caller's guarantee about `out`.
-            unsafe { *out.cast::<Option<F::Output>>() = Some(output) };
+        // SAFETY: the handle's reference keeps the header alive.
+        let state = unsafe { &header.as_ref().state };
+        if state.get() & OUTPUT != 0 {
+            state.set(state.get() & !OUTPUT);
+            // SAFETY: OUTPUT says the stage holds the output; clearing it first means it is
+            // moved out once. The caller's guarantee about `out`.
+            unsafe {
+                let output = ManuallyDrop::take(&mut Self::stage(header).output);
+                *out.cast::<Option<F::Output>>() = Some(output);
+            }
         }
     }
 
     /// # Safety
-    /// The last reference is gone.
+    /// The last reference is gone (so the task is complete: the task list held one until then).
     unsafe fn dealloc(header: NonNull<Header>) {
         // SAFETY: the cell came from `Box::leak` in `Rt::spawn`, and nobody refers to it any more.
-        drop(unsafe { Box::from_raw(header.cast::<Self>().as_ptr()) });
+        let mut cell = unsafe { Box::from_raw(header.cast::<Self>().as_ptr()) };
+        if cell.header.state.get() & OUTPUT != 0 {
+            // SAFETY: OUTPUT says the stage holds an output nobody took.
+            unsafe { ManuallyDrop::drop(&mut cell.stage.get_mut().output) };
+        }
     }
 }
 
@@ -406,7 +426,9 @@ impl Rt {
                 state: Cell::new(QUEUED),
                 joiner: Cell::new(None),
             },
-            stage: UnsafeCell::new(Stage::Running(future)),
+            stage: UnsafeCell::new(Stage {
+                future: ManuallyDrop::new(future),
+            }),
         });
         let task = NonNull::from(Box::leak(cell)).cast::<Header>();
         self.0.tasks.borrow_mut().insert(slot, task);
