@@ -1,22 +1,30 @@
 //! The floor's timers: the least a runtime must keep to sleep until deadlines with O(1) insert
 //! and cancel, and to find the earliest deadline to the nanosecond.
 //!
-//! A hashed timing wheel (Varghese & Lauck, SOSP 1987, scheme 6): 65,536 slots of 2^16 ns
-//! (65.5 µs; one revolution is 4.3 s), each an index-linked doubly linked list of 32-byte entries
-//! (deadline, waker, two links) in one slab. A deadline goes to slot `(deadline >> 16) % 65536`;
-//! lists are unsorted, so a slot may hold entries of later revolutions, which its visit skips.
-//! Insert is a push at the front of a list, cancel an unlink (the two neighbours' links), and the
-//! memory of a cancelled timer is reusable at once. An occupied bitmap skips empty slots.
+//! A hierarchical timing wheel (Varghese & Lauck, SOSP 1987; the shape of tokio's and evloop's)
+//! over ticks of 2^16 ns (65.5 µs): six levels of 64 slots, each level's slots 64 times wider,
+//! each slot an index-linked doubly linked list of 32-byte entries (deadline, waker, two links)
+//! in one slab. Insert is a push at the front of a list, cancel an unlink (the two neighbours'
+//! links), and a cancelled timer's memory is reusable at once. Far timers share wide slots, so
+//! timers made one after another are neighbours in memory too; they move down a level when time
+//! reaches their slot (a cascade). Within a tick, deadlines are kept to the nanosecond: the loop
+//! sleeps until the earliest one in the first occupied level-0 slot.
 
 use super::*;
 
-const SLOT_BITS: u32 = 16;
-const SLOTS: usize = 1 << 16;
-const MASK: u64 = SLOTS as u64 - 1;
+/// A tick is 2^16 ns.
+const TICK_BITS: u32 = 16;
+const LEVELS: usize = 6;
+/// Slots per level, as a power of two.
+const LEVEL_BITS: u32 = 6;
+const LEVEL_SLOTS: u64 = 1 << LEVEL_BITS;
+/// The farthest a deadline is placed from the current tick (one turn of the top level); a
+/// farther one goes to that slot and is placed again when it cascades.
+const MAX_TICKS: u64 = 1 << (LEVEL_BITS * LEVELS as u32);
 
 /// The end of a list, and "no free entry".
 const NIL: u32 = u32::MAX;
-/// `prev` of a slot's first entry: this bit plus the slot's index.
+/// `prev` of a list's first entry: this bit plus the list's index (`level * 64 + slot`).
 const HEAD: u32 = 1 << 31;
 /// `prev` of an entry that is on the free list.
 const VACANT: u32 = u32::MAX - 1;
@@ -28,7 +36,7 @@ struct Entry {
     deadline: u64,
     /// Whom to wake; taken when the entry fires.
     waker: Option<Waker>,
-    /// The previous entry, or `HEAD | slot`, `VACANT`, `FIRED`.
+    /// The previous entry, or `HEAD | list`, `VACANT`, `FIRED`.
     prev: u32,
     /// The next entry in the list (or on the free list), or `NIL`.
     next: u32,
@@ -38,14 +46,17 @@ pub(super) struct Wheel {
     entries: Vec<Entry>,
     /// The first vacant entry, or `NIL`.
     free: u32,
-    /// Each slot's first entry, or `NIL`.
-    heads: Box<[u32]>,
-    /// One bit per slot: its list is not empty.
-    occupied: Box<[u64]>,
-    /// Every tick before this one has been fired; an entry due before it goes to its slot.
-    cursor: u64,
-    /// Entries in lists (not fired, not vacant).
-    linked: usize,
+    /// Each list's first entry, or `NIL`: `heads[level * 64 + slot]`.
+    heads: [u32; LEVELS * LEVEL_SLOTS as usize],
+    /// Per level, one bit per slot: its list is not empty.
+    occupied: [u64; LEVELS],
+    /// Every tick before this one has been processed.
+    elapsed: u64,
+}
+
+/// Ticks covered by one slot of `level`.
+fn slot_ticks(level: usize) -> u64 {
+    1 << (LEVEL_BITS * level as u32)
 }
 
 impl Wheel {
@@ -53,22 +64,19 @@ impl Wheel {
         Wheel {
             entries: Vec::new(),
             free: NIL,
-            heads: vec![NIL; SLOTS].into_boxed_slice(),
-            occupied: vec![0; SLOTS / 64].into_boxed_slice(),
-            cursor: 0,
-            linked: 0,
+            heads: [NIL; LEVELS * LEVEL_SLOTS as usize],
+            occupied: [0; LEVELS],
+            elapsed: 0,
         }
     }
 
     /// Registers `waker` to be woken at `deadline`; returns the entry's key.
     fn insert(&mut self, deadline: u64, waker: Waker) -> u32 {
-        let slot = ((deadline >> SLOT_BITS).max(self.cursor) & MASK) as u32;
-        let head = self.heads[slot as usize];
         let entry = Entry {
             deadline,
             waker: Some(waker),
-            prev: HEAD | slot,
-            next: head,
+            prev: FIRED,
+            next: NIL,
         };
         let key = if self.free == NIL {
             assert!(self.entries.len() < HEAD as usize, "fewer than 2^31 timers");
@@ -80,23 +88,36 @@ impl Wheel {
             self.entries[key as usize] = entry;
             key
         };
+        self.place(key);
+        key
+    }
+
+    /// Links the entry into the list its deadline belongs to, seen from `elapsed`: the level of
+    /// the highest 6-bit group in which the two ticks differ, the slot that group names.
+    fn place(&mut self, key: u32) {
+        let tick = (self.entries[key as usize].deadline >> TICK_BITS).clamp(self.elapsed, self.elapsed + MAX_TICKS - 1);
+        let differing = (self.elapsed ^ tick) | (LEVEL_SLOTS - 1);
+        let level = ((63 - differing.leading_zeros()) / LEVEL_BITS) as usize;
+        let list = level * LEVEL_SLOTS as usize + ((tick >> (LEVEL_BITS * level as u32)) & (LEVEL_SLOTS - 1)) as usize;
+        let head = self.heads[list];
+        let entry = &mut self.entries[key as usize];
+        entry.prev = HEAD | list as u32;
+        entry.next = head;
         if head != NIL {
             self.entries[head as usize].prev = key;
         }
-        self.heads[slot as usize] = key;
-        self.occupied[slot as usize / 64] |= 1 << (slot % 64);
-        self.linked += 1;
-        key
+        self.heads[list] = key;
+        self.occupied[level] |= 1 << (list % LEVEL_SLOTS as usize);
     }
 
     /// Takes a linked entry out of its list.
     fn unlink(&mut self, key: u32) {
         let Entry { prev, next, .. } = self.entries[key as usize];
         if prev & HEAD != 0 {
-            let slot = (prev & !HEAD) as usize;
-            self.heads[slot] = next;
+            let list = (prev & !HEAD) as usize;
+            self.heads[list] = next;
             if next == NIL {
-                self.occupied[slot / 64] &= !(1 << (slot % 64));
+                self.occupied[list / LEVEL_SLOTS as usize] &= !(1 << (list % LEVEL_SLOTS as usize));
             }
         } else {
             self.entries[prev as usize].next = next;
@@ -104,7 +125,6 @@ impl Wheel {
         if next != NIL {
             self.entries[next as usize].prev = prev;
         }
-        self.linked -= 1;
     }
 
     /// Cancels the entry (or forgets a fired one): its memory is reusable at once.
@@ -130,21 +150,48 @@ impl Wheel {
         }
     }
 
-    /// Wakes every entry due at `now`. (The floor's wakers only queue their task, so waking while
-    /// the wheel is borrowed is safe here; a runtime collects them first.)
-    pub(super) fn fire_due(&mut self, now: u64) {
-        let now_tick = now >> SLOT_BITS;
-        loop {
-            if self.linked == 0 {
-                self.cursor = self.cursor.max(now_tick);
-                return;
+    /// The first occupied slot, lowest level first (a lower level's slots all come before a
+    /// higher level's): `(level, list, the tick the slot starts at)`.
+    fn next_expiration(&self) -> Option<(usize, usize, u64)> {
+        (0..LEVELS).find_map(|level| {
+            let occupied = self.occupied[level];
+            if occupied == 0 {
+                return None;
             }
-            let mut key = self.heads[(self.cursor & MASK) as usize];
+            let width = slot_ticks(level);
+            let now_slot = (self.elapsed / width) % LEVEL_SLOTS;
+            let slot = (occupied.rotate_right(now_slot as u32).trailing_zeros() as u64 + now_slot) % LEVEL_SLOTS;
+            let level_start = self.elapsed & !(width * LEVEL_SLOTS - 1);
+            let mut start = level_start + slot * width;
+            if start + width <= self.elapsed {
+                start += width * LEVEL_SLOTS; // a top-level slot one turn ahead
+            }
+            Some((
+                level,
+                level * LEVEL_SLOTS as usize + slot as usize,
+                start.max(self.elapsed),
+            ))
+        })
+    }
+
+    /// Wakes every entry due at `now`, moving far entries down as time reaches their slots.
+    /// (The floor's wakers only queue their task, so waking while the wheel is borrowed is safe
+    /// here; a runtime collects them first.)
+    pub(super) fn fire_due(&mut self, now: u64) {
+        let now_tick = now >> TICK_BITS;
+        while let Some((level, list, start)) = self.next_expiration().filter(|&(_, _, start)| start <= now_tick) {
+            self.elapsed = start;
+            let mut key = self.heads[list];
+            if level > 0 {
+                self.heads[list] = NIL;
+                self.occupied[level] &= !(1 << (list % LEVEL_SLOTS as usize));
+            }
             while key != NIL {
-                let entry = &mut self.entries[key as usize];
-                let next = entry.next;
-                if entry.deadline <= now {
-                    let waker = entry.waker.take();
+                let next = self.entries[key as usize].next;
+                if level > 0 {
+                    self.place(key);
+                } else if self.entries[key as usize].deadline <= now {
+                    let waker = self.entries[key as usize].waker.take();
                     self.unlink(key);
                     self.entries[key as usize].prev = FIRED;
                     if let Some(waker) = waker {
@@ -153,57 +200,30 @@ impl Wheel {
                 }
                 key = next;
             }
-            if self.cursor >= now_tick {
-                return;
-            }
-            self.cursor = self
-                .next_occupied(self.cursor + 1)
-                .map_or(now_tick, |t| t.min(now_tick));
-        }
-    }
-
-    /// The first tick at or after `from` whose slot is occupied (within one revolution).
-    fn next_occupied(&self, from: u64) -> Option<u64> {
-        let mut position = (from & MASK) as usize;
-        let mut distance = 0;
-        while distance <= SLOTS {
-            let bits = self.occupied[position / 64] >> (position % 64);
-            if bits != 0 {
-                return Some(from + (distance + bits.trailing_zeros() as usize) as u64);
-            }
-            let step = 64 - position % 64;
-            distance += step;
-            position = (position + step) % SLOTS;
-        }
-        None
-    }
-
-    /// The earliest deadline (or, if every entry is a revolution or more away, when to look
-    /// again); `None` if there is no timer.
-    pub(super) fn next_deadline(&self) -> Option<u64> {
-        if self.linked == 0 {
-            return None;
-        }
-        let end = self.cursor + SLOTS as u64;
-        let mut tick = self.cursor;
-        while let Some(t) = self.next_occupied(tick).filter(|&t| t < end) {
-            // Entries of this revolution (or due already) are before the slot's end.
-            let limit = (t + 1) << SLOT_BITS;
-            let mut key = self.heads[(t & MASK) as usize];
-            let mut earliest = None;
-            while key != NIL {
-                let entry = &self.entries[key as usize];
-                if entry.deadline < limit {
-                    earliest = Some(earliest.map_or(entry.deadline, |e: u64| e.min(entry.deadline)));
+            if level == 0 {
+                if start == now_tick {
+                    break; // what is left of this tick is due later within it
                 }
-                key = entry.next;
+                self.elapsed = start + 1;
             }
-            if earliest.is_some() {
-                return earliest;
-            }
-            tick = t + 1;
         }
-        Some(end << SLOT_BITS)
+        self.elapsed = self.elapsed.max(now_tick);
+    }
+
+    /// The earliest deadline, or the start of the slot to cascade first; `None`: no timer.
+    pub(super) fn next_deadline(&self) -> Option<u64> {
+        let (level, list, start) = self.next_expiration()?;
+        if level > 0 {
+            return Some(start << TICK_BITS);
+        }
+        let mut key = self.heads[list];
+        let mut earliest = u64::MAX;
+        while key != NIL {
+            let entry = &self.entries[key as usize];
+            earliest = earliest.min(entry.deadline);
+            key = entry.next;
+        }
+        Some(earliest)
     }
 }
 
