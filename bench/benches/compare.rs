@@ -18,6 +18,7 @@
 //! | `tokio`       | tokio current-thread, `enable_all()` (I/O and time drivers), `tokio::spawn` |
 //! | `tokio_local` | the same runtime, tasks on a `LocalSet` via `spawn_local` (`!Send` allowed) |
 //! | `smol`        | `async_executor::LocalExecutor`, driven by `async_io::block_on(ex.run(..))` |
+//! | `floor`       | the least work any single-threaded runtime must do (`compare/floor.rs`) |
 //!
 //! smol runs under `async_io::block_on` rather than `futures_lite::future::block_on` because
 //! that is what `smol::block_on` is: when the executor has nothing to run, the thread parks in
@@ -104,7 +105,14 @@ enum Goal {
     AtMost(f64),
     /// evloop's smallest sample is at least this (used for "never early").
     AtLeast(f64),
+    /// evloop's median over the named peer's median is at most this (`RatioTo("floor", 2.0)`).
+    RatioTo(&'static str, f64),
+    /// Every one of these goals.
+    All(&'static [Goal]),
 }
+
+/// The goal for every runtime row: within 2× of the floor (`compare/floor.rs`).
+const FLOOR_2X: Goal = Goal::RatioTo("floor", 2.0);
 
 const fn row(name: &'static str, unit: &'static str, goal: Goal) -> Row {
     Row { name, unit, goal }
@@ -113,22 +121,22 @@ const fn row(name: &'static str, unit: &'static str, goal: Goal) -> Row {
 #[rustfmt::skip]
 const WORKLOADS: [Spec; 7] = [
     Spec { workload: Workload::SpawnJoin, name: "spawn_join", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("spawn_join", "ns/task", Goal::Ratio(0.25))] },
+           rows: &[row("spawn_join", "ns/task", FLOOR_2X)] },
     Spec { workload: Workload::Yield, name: "yield", full_n: 10_000_000, quick_n: 100_000,
-           rows: &[row("yield", "ns/yield", Goal::Ratio(0.1))] },
+           rows: &[row("yield", "ns/yield", FLOOR_2X)] },
     Spec { workload: Workload::PingPong, name: "ping_pong", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("ping_pong", "ns/hand-off", Goal::Ratio(0.4))] },
+           rows: &[row("ping_pong", "ns/hand-off", FLOOR_2X)] },
     Spec { workload: Workload::TimerCancel, name: "timer_cancel", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("timer_cancel", "ns/timer", Goal::Ratio(0.1))] },
+           rows: &[row("timer_cancel", "ns/timer", FLOOR_2X)] },
     Spec { workload: Workload::TimerFire, name: "timer_fire", full_n: 100_000, quick_n: 1_000,
            rows: &[row("timer_fire", "ms total", Goal::None),
-                   row("timer_fire_p99_late", "µs", Goal::AtMost(1500.0)),
+                   row("timer_fire_p99_late", "µs", Goal::All(&[Goal::AtMost(1500.0), FLOOR_2X])),
                    row("timer_fire_max_late", "µs", Goal::None),
                    row("timer_fire_min_late", "µs", Goal::AtLeast(0.0))] },
     Spec { workload: Workload::Semaphore, name: "semaphore", full_n: 100_000, quick_n: 1_000,
-           rows: &[row("semaphore", "ns/task", Goal::Ratio(0.3))] },
+           rows: &[row("semaphore", "ns/task", FLOOR_2X)] },
     Spec { workload: Workload::Memory, name: "memory", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("memory_heap", "B/task", Goal::Ratio(0.25)),
+           rows: &[row("memory_heap", "B/task", Goal::All(&[Goal::AtMost(128.0), FLOOR_2X])),
                    row("memory_rss", "B/task", Goal::None)] },
 ];
 
@@ -152,11 +160,12 @@ struct Peer {
 }
 
 #[rustfmt::skip]
-const RUNTIME_PEERS: [Peer; 4] = [
+const RUNTIME_PEERS: [Peer; 5] = [
     Peer { key: evloop_rt::KEY, run: evloop_rt::run },
     Peer { key: tokio_rt::KEY, run: tokio_rt::run },
     Peer { key: tokio_local_rt::KEY, run: tokio_local_rt::run },
     Peer { key: smol_rt::KEY, run: smol_rt::run },
+    Peer { key: floor::KEY, run: floor::run },
 ];
 
 /// Workloads measured against the same peers, printed as one table.
@@ -176,7 +185,7 @@ static SUITES: [Suite; 2] = [
         title: "Runtimes",
         workloads: &WORKLOADS,
         peers: &RUNTIME_PEERS,
-        ratio_to: &["tokio", "smol"],
+        ratio_to: &["tokio", "smol", "floor"],
         needs_nginx: false,
     },
     Suite {
@@ -209,7 +218,7 @@ const USAGE: &str =
   --reps N         repetitions per runtime (default 5; 1 with --quick)
   --only WORKLOAD  spawn_join | yield | ping_pong | timer_cancel | timer_fire | semaphore | memory
                    | http_seq | http_conc   (these two start nginx with scripts/peers.sh)
-  --runtime KEY    evloop | tokio | tokio_local | smol | hyper   (hyper: the HTTP suite only)
+  --runtime KEY    evloop | tokio | tokio_local | smol | floor | hyper   (hyper: the HTTP suite only)
   --n OPS          override the workload size (for `strace -c -f` differences)
   --conns N        connections in http_conc (default 100)
   --sweep          every runtime workload at N = 1k, 10k, 100k, 1M and http_conc at 10, 100, 1000
@@ -456,22 +465,24 @@ fn render_table(results: &SuiteResults) -> String {
         };
         line.extend(suite.ratio_to.iter().map(|key| ratio(index(key))));
         let evloop_min = samples[0].iter().copied().reduce(f64::min);
-        let reference = suite.ratio_to[0];
-        let reference_median = median(&samples[index(reference)]);
-        let (goal, met) = match row.goal {
-            Goal::None => (String::new(), None),
-            Goal::Ratio(r) => (
-                format!("≤ {r} × {reference}"),
-                evloop.zip(reference_median).map(|(e, t)| e <= r * t),
-            ),
-            Goal::AtMost(v) => (format!("≤ {v}"), evloop.map(|e| e <= v)),
-            Goal::AtLeast(v) => (format!("≥ {v} (never early)"), evloop_min.map(|e| e >= v)),
+        let medians: Vec<Option<f64>> = samples.iter().map(|s| median(s)).collect();
+        let median_of = |key: &str| suite.peers.iter().position(|p| p.key == key).and_then(|i| medians[i]);
+        let goals = match row.goal {
+            Goal::All(goals) => goals,
+            ref one => std::slice::from_ref(one),
         };
-        line.push(match met {
-            Some(true) => format!("{goal}: met"),
-            Some(false) => format!("{goal}: MISSED"),
-            None => goal,
-        });
+        let judged: Vec<String> = goals
+            .iter()
+            .filter_map(|&goal| {
+                let (goal, met) = judge(goal, suite.ratio_to[0], evloop, evloop_min, median_of)?;
+                Some(match met {
+                    Some(true) => format!("{goal}: met"),
+                    Some(false) => format!("{goal}: MISSED"),
+                    None => goal,
+                })
+            })
+            .collect();
+        line.push(judged.join("; "));
         lines.push(line);
     }
     let widths: Vec<usize> = (0..lines[0].len())
@@ -491,6 +502,28 @@ fn render_table(results: &SuiteResults) -> String {
         }
     }
     out
+}
+
+/// One goal's text and whether evloop met it (`None`: not known in this run); `None` for
+/// `Goal::None`. `reference` is the suite's first ratio peer, the one `Goal::Ratio` divides by.
+fn judge(
+    goal: Goal,
+    reference: &str,
+    evloop: Option<f64>,
+    evloop_min: Option<f64>,
+    median_of: impl Fn(&str) -> Option<f64>,
+) -> Option<(String, Option<bool>)> {
+    let ratio = |key: &str, r: f64| {
+        let met = evloop.zip(median_of(key)).map(|(e, o)| e <= r * o);
+        (format!("≤ {r} × {key}"), met)
+    };
+    Some(match goal {
+        Goal::None | Goal::All(_) => return None,
+        Goal::Ratio(r) => ratio(reference, r),
+        Goal::RatioTo(key, r) => ratio(key, r),
+        Goal::AtMost(v) => (format!("≤ {v}"), evloop.map(|e| e <= v)),
+        Goal::AtLeast(v) => (format!("≥ {v} (never early)"), evloop_min.map(|e| e >= v)),
+    })
 }
 
 /// Writes `{"workloads":[{"name":…,"unit":…,"evloop":…,…}]}` (medians, keyed by the row's
@@ -1167,3 +1200,7 @@ mod smol_rt {
 
     workloads!();
 }
+
+/// The floor: a runtime cut to the least work any single-threaded runtime must do.
+#[path = "compare/floor.rs"]
+mod floor;
