@@ -116,6 +116,11 @@ impl Clock {
         since.as_secs().saturating_mul(TICKS_PER_SEC).saturating_add(sub)
     }
 
+    /// Whole milliseconds from the origin to `now`, for the trace log's messages.
+    pub(crate) fn millis_at(&self, now: Instant) -> u64 {
+        self.tick_at(now) / (TICKS_PER_SEC / 1_000)
+    }
+
     /// How long from `now` until `tick` has passed (zero if it already has).
     pub(crate) fn until_tick(&self, tick: u64, now: Instant) -> Duration {
         tick_start(tick).saturating_sub(now.saturating_duration_since(self.origin))
@@ -125,7 +130,9 @@ impl Clock {
     /// latest instant an `Instant` can hold (tick `u64::MAX` is some 580,000 years out).
     pub(crate) fn tick_instant(&self, tick: u64) -> Instant {
         let since = tick_start(tick);
-        self.origin.checked_add(since).unwrap_or_else(|| crate::timer::deadline_after(self.origin, since))
+        self.origin
+            .checked_add(since)
+            .unwrap_or_else(|| crate::timer::deadline_after(self.origin, since))
     }
 
     /// Virtual clock only: moves time forward to the start of `tick`. Never moves backwards.
@@ -166,7 +173,10 @@ mod tests {
             // The earliest moment the loop can see `tick` as passed:
             let earliest = clock.tick_instant(tick);
             assert_eq!(clock.tick_at(earliest), tick);
-            assert!(earliest >= deadline, "tick {tick} passes before the deadline at {nanos} ns");
+            assert!(
+                earliest >= deadline,
+                "tick {tick} passes before the deadline at {nanos} ns"
+            );
             assert!(earliest - deadline < Duration::from_micros(1), "more than a tick late");
         }
     }
@@ -193,8 +203,14 @@ mod tests {
         assert_eq!(clock.tick_at(o + Duration::new(5, 999_999_999)), 5_999_999);
         let thirty_years = Duration::from_secs(86_400 * 365 * 30);
         assert_eq!(clock.deadline_tick(o + thirty_years), thirty_years.as_micros() as u64);
-        assert_eq!(clock.tick_instant(clock.deadline_tick(o + thirty_years)), o + thirty_years);
-        assert!(clock.tick_instant(u64::MAX) >= o + thirty_years, "saturates, never wraps");
+        assert_eq!(
+            clock.tick_instant(clock.deadline_tick(o + thirty_years)),
+            o + thirty_years
+        );
+        assert!(
+            clock.tick_instant(u64::MAX) >= o + thirty_years,
+            "saturates, never wraps"
+        );
     }
 
     #[test]

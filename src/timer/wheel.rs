@@ -571,7 +571,11 @@ mod tests {
 
         let mut wheel = Wheel::new();
         wheel.insert((1 << 40) + 12345, ());
-        assert_eq!(wheel.next_expiration(), Some((1 << 40) + 12345), "a short overflow, read");
+        assert_eq!(
+            wheel.next_expiration(),
+            Some((1 << 40) + 12345),
+            "a short overflow, read"
+        );
     }
 
     #[test]
