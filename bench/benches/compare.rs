@@ -561,7 +561,13 @@ fn fire_report(key: &str, start: Instant, mut lateness: Vec<i64>) -> Vec<f64> {
     let p99 = lateness[(lateness.len() * 99).div_ceil(100) - 1];
     let us = |ns: i64| ns as f64 / 1e3;
     let median = lateness[lateness.len() / 2];
-    vec![total_ms, us(p99), us(lateness[lateness.len() - 1]), us(lateness[0]), us(median)]
+    vec![
+        total_ms,
+        us(p99),
+        us(lateness[lateness.len() - 1]),
+        us(lateness[0]),
+        us(median),
+    ]
 }
 
 /// A token two tasks hand back and forth (`ping_pong`): `poll_turn` is ready once it is

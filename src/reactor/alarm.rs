@@ -15,6 +15,7 @@
 //! | `epoll_wait(ms)` (mio, tokio, libuv)        | 1 ms + slack    | 1                              |
 //! | `epoll_pwait2(timespec)` (Linux 5.11)       | slack (50 µs)   | 1, but mio owns the call       |
 //! | `ppoll` on the epoll fd, then `epoll_wait(0)` | slack (50 µs) | 2, on every wait               |
+//! | a `timerfd`, re-armed on every wait (smol's `polling`) | exact expiry | 1, plus `timerfd_settime` and two `epoll_ctl` on every wait |
 //! | **a `timerfd` in the epoll set** (this file) | exact expiry   | 1, plus 1 `timerfd_settime` only when the deadline changed |
 //!
 //! A timerfd's expiry is an `hrtimer` with no slack range, and it is armed with an absolute
@@ -37,8 +38,8 @@
 //! order, so the monotonic reading is the later one and a converted deadline can only be late,
 //! by the nanoseconds between the two reads, never early.
 //!
-//! Linux and Android only; elsewhere [`Alarm::new`] fails and the reactor waits in whole
-//! milliseconds, as it always did. This file is the reactor's only `unsafe`: three `libc`
+//! Linux and Android only; elsewhere (and under Miri, which emulates no timerfd) [`Alarm::new`]
+//! fails and the reactor waits in whole milliseconds, as it always did. This file is the reactor's only `unsafe`: three `libc`
 //! calls on a descriptor it owns.
 
 use std::io;
@@ -71,6 +72,10 @@ impl Alarm {
     pub(crate) fn new(registry: &mio::Registry, token: mio::Token) -> io::Result<Alarm> {
         use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+        if cfg!(miri) {
+            // Miri emulates epoll and eventfd but not timerfd: wait in whole milliseconds there.
+            return Err(io::Error::new(io::ErrorKind::Unsupported, "Miri has no timerfd"));
+        }
         // SAFETY: `timerfd_create` takes a clock id and flags by value and touches no memory.
         let raw = unsafe { libc::timerfd_create(libc::CLOCK_MONOTONIC, libc::TFD_CLOEXEC | libc::TFD_NONBLOCK) };
         if raw < 0 {
@@ -177,7 +182,7 @@ fn monotonic_now() -> io::Result<std::time::Duration> {
     Ok(std::time::Duration::new(secs, nanos))
 }
 
-#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+#[cfg(all(test, any(target_os = "linux", target_os = "android"), not(miri)))]
 mod tests {
     use std::time::Duration;
 

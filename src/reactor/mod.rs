@@ -18,10 +18,11 @@
 //! to interrupt a sleeping loop (see `scheduler/inbox.rs`). The reactor reports it and the loop
 //! drains its inbox.
 //!
-//! **The alarm token.** Slot index `u32::MAX` with generation `u32::MAX - 1` belongs to the [`Alarm`](alarm::Alarm), a
-//! timerfd armed for the timer wheel's next deadline: `epoll_wait` counts its timeout in whole
-//! milliseconds, the alarm in nanoseconds (`alarm.rs` has the comparison of the ways to wait).
-//! The reactor notes that it rang and reports nothing else; the loop then advances the wheel.
+//! **The alarm token.** Slot index `u32::MAX` with generation `u32::MAX - 1` belongs to the
+//! [`Alarm`](alarm::Alarm), a timerfd armed for the timer wheel's next deadline: `epoll_wait`
+//! counts its timeout in whole milliseconds, the alarm in nanoseconds (`alarm.rs` compares the
+//! ways to wait). The reactor notes that it rang and reports nothing else; the loop then
+//! advances the wheel.
 //!
 //! Read with: smol-rs/async-io `src/reactor.rs`, tokio-rs/mio `src/poll.rs`.
 
