@@ -111,7 +111,9 @@ fn inserting_and_cancelling_timers_costs_no_system_call_and_a_wait_arms_the_alar
     let rt = Runtime::new().expect("runtime");
     rt.block_on(async {
         let before = evloop::stats();
-        for _ in 0..1_000 {
+        // Miri interprets every step: a few rounds there check the same thing.
+        let rounds = if cfg!(miri) { 10 } else { 1_000 };
+        for _ in 0..rounds {
             let mut sleeps: Vec<_> = (1..=10).map(|s| Box::pin(sleep(Duration::from_secs(s)))).collect();
             std::future::poll_fn(|cx| {
                 for sleep in &mut sleeps {
@@ -159,10 +161,13 @@ fn waking_for_other_reasons_does_not_rearm_the_alarm_for_the_same_deadline() {
                 .expect("blocking job");
         }
         let after = evloop::stats();
-        assert!(
-            after.io_polls - before.io_polls >= 5,
-            "the loop blocked while each job ran"
-        );
+        // Not asserted under Miri, whose emulated threads and epoll interleave differently.
+        if !cfg!(miri) {
+            assert!(
+                after.io_polls - before.io_polls >= 5,
+                "the loop blocked while each job ran"
+            );
+        }
         assert!(
             after.alarm_sets - before.alarm_sets <= 1,
             "armed {} times for one deadline",
