@@ -429,6 +429,7 @@ impl Core {
             ready: self.sched.ready_len(),
             blocking_threads: self.blocking.threads(),
             io_polls: self.io_polls.get(),
+            alarm_sets: self.reactor.borrow().alarm_sets(),
             ..Stats::counted(&self.sched.counters)
         }
     }
