@@ -196,9 +196,9 @@ items() { # items BIG SMALL TITLE
     printf '\n%s: %s bytes of code symbols\n' "$3" "$(awk -F '\t' '{ t += $1 } END { print t + 0 }' "$work/grown")"
     printf '  sections that grew: %s\n' "$(sections "$1" "$2")"
     echo "  by crate and module:"
-    group < "$work/grown" | head -n 16 | awk -F '\t' '{ printf "    %7d  %s\n", $1, $2 }'
+    group < "$work/grown" | sed -n 1,16p | awk -F '\t' '{ printf "    %7d  %s\n", $1, $2 }'
     echo "  largest symbols:"
-    sort -rn "$work/grown" | head -n 16 | awk -F '\t' '{ printf "    %7d  %s\n", $1, substr($2, 1, 110) }'
+    sort -rn "$work/grown" | sed -n 1,16p | awk -F '\t' '{ printf "    %7d  %s\n", $1, substr($2, 1, 110) }'
 }
 printf '\nBiggest items, default release profile, unstripped (nm -S -C; code symbols only)\n'
 items "$(bin symbols evloop-footprint)" "$(bin symbols hello)" "evloop: sleep + spawn over hello world"
