@@ -14,6 +14,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -94,7 +95,7 @@ pub(crate) struct Core {
     /// Where unretrieved task panics and callback panics are reported.
     pub(crate) handler: ExceptionHandler,
     /// Names given with `spawn_named`; most tasks have none and cost nothing here.
-    pub(crate) names: RefCell<HashMap<TaskId, Rc<str>>>,
+    pub(crate) names: RefCell<HashMap<TaskId, Rc<str>, BuildHasherDefault<IdHasher>>>,
     /// The name of the last named task to complete, kept so that the log line written just
     /// after its final poll (a slow-poll warning, a trace) can still name it.
     pub(crate) last_completed_name: RefCell<Option<(TaskId, Rc<str>)>>,
@@ -115,6 +116,33 @@ pub(crate) struct Core {
     /// parked, for the task dump, without a clock read per poll. Exact on a virtual clock; on
     /// a real one, early by at most the time since that look (one batch of polls).
     pub(crate) looked_at: Cell<Instant>,
+}
+
+/// The hasher of the `names` map. Its keys are task ids the loop itself hands out (a slab index
+/// and a generation), never chosen by a peer, so the flooding attack std's randomly keyed SipHash
+/// defends against cannot happen here; a fixed multiply-and-rotate (rustc's FxHash) is enough,
+/// and it keeps std's random-key machinery (a `getrandom` call, SipHash) out of every program.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        self.write_u64(u64::from(word));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// How many socket operations one poll of a task may complete before the next one reports

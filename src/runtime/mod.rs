@@ -208,7 +208,7 @@ impl Builder {
             blocking: BlockingPool::new(self.config.max_blocking_threads, self.config.blocking_idle_timeout),
             blocking_in_flight: Cell::new(0),
             handler: ExceptionHandler::default(),
-            names: RefCell::new(HashMap::new()),
+            names: RefCell::new(HashMap::default()),
             last_completed_name: RefCell::new(None),
             config: self.config,
             scratch: RefCell::default(),

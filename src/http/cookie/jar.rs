@@ -196,7 +196,9 @@ impl CookieJar {
         if chosen.is_empty() {
             return None;
         }
-        chosen.sort_by_key(|e| (std::cmp::Reverse(e.cookie.path.len()), e.created));
+        // `created` is unique, so the key is too: an unstable sort gives the same order as a stable
+        // one, with 1.8 KB less code in every program that links the jar (scripts/footprint.sh).
+        chosen.sort_unstable_by_key(|e| (std::cmp::Reverse(e.cookie.path.len()), e.created));
         let mut header = String::new();
         for entry in chosen {
             entry.used = stamp;
@@ -215,7 +217,7 @@ impl CookieJar {
     pub fn cookies(&self) -> Vec<Cookie> {
         let store = self.store.borrow();
         let mut entries: Vec<&Entry> = store.entries.iter().collect();
-        entries.sort_by_key(|e| e.created);
+        entries.sort_unstable_by_key(|e| e.created);
         entries.into_iter().map(|e| e.cookie.clone()).collect()
     }
 
