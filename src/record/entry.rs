@@ -24,7 +24,7 @@ use crate::slots::Key;
 /// |---------------|-----------------|----------------------|----------------|----------------------|
 /// | `Turn`        | number          |                      |                |                      |
 /// | `Spawn`       | task            | spawner              | name's place+1 | spawner present      |
-/// | `Poll`        | task / callback | took                 |                | subject kind         |
+/// | `Poll`        | task / callback | took                 |                | subject, self-wake   |
 /// | `Wake`        | task            | waker / I/O source   |                | cause                |
 /// | `IoWait`      | timeout         | took                 | events         | timeout present      |
 /// | `TimersFired` |                 |                      | count          |                      |
@@ -68,6 +68,9 @@ enum Kind {
 const POLL_TASK: u8 = 0;
 const POLL_CALLBACK: u8 = 1;
 const POLL_MAIN: u8 = 2;
+/// A task's poll whose first event was the task waking itself (`yield_now`): the `Wake` is
+/// folded into the `Poll` (see [`Entry::fold_self_wake`]).
+const POLL_TASK_WOKE_ITSELF: u8 = 3;
 
 // `detail` of a Wake: its cause.
 const WAKE_SPAWN: u8 = 0;
@@ -151,6 +154,37 @@ impl Entry {
         if self.kind == Kind::Poll {
             self.b = end.saturating_sub(self.at);
         }
+    }
+
+    /// Folds `wake` into this entry if it is this task's poll waking the task itself, at the
+    /// same time, with nothing recorded between them: what `yield_now` does, as the first thing
+    /// of its poll. Returns whether it did; the two unpack into the same two events, in the same
+    /// order, so nothing is lost, and a yield writes two entries instead of three.
+    #[inline]
+    pub(crate) fn fold_self_wake(&mut self, wake: &Entry) -> bool {
+        let folds = self.kind == Kind::Poll
+            && self.detail == POLL_TASK
+            && wake.kind == Kind::Wake
+            && wake.detail == WAKE_TASK
+            && wake.a == self.a
+            && wake.b == self.a
+            && wake.at == self.at;
+        if folds {
+            self.detail = POLL_TASK_WOKE_ITSELF;
+        }
+        folds
+    }
+
+    /// The wake that [`fold_self_wake`](Self::fold_self_wake) folded into this entry, if any;
+    /// it comes right after the entry's own event.
+    pub(crate) fn folded_wake(&self) -> Option<Event> {
+        (self.kind == Kind::Poll && self.detail == POLL_TASK_WOKE_ITSELF).then(|| Event {
+            at: self.at,
+            what: What::Wake {
+                task: task(self.a),
+                cause: WakeCause::Task(task(self.a)),
+            },
+        })
     }
 
     /// `What::Wake`.
@@ -251,7 +285,7 @@ impl Entry {
             },
             Kind::Poll => What::Poll {
                 subject: match detail {
-                    POLL_TASK => Subject::Task(task(a)),
+                    POLL_TASK | POLL_TASK_WOKE_ITSELF => Subject::Task(task(a)),
                     POLL_CALLBACK => Subject::Callback(a),
                     _ => Subject::Main,
                 },
@@ -379,6 +413,33 @@ mod tests {
         let packed: Vec<Entry> = events.iter().map(|event| pack(event, &mut names)).collect();
         let unpacked: Vec<Event> = packed.iter().map(|entry| entry.unpack(&names)).collect();
         assert_eq!(unpacked, events);
+    }
+
+    #[test]
+    fn a_task_waking_itself_first_thing_in_its_poll_folds_into_one_entry() {
+        let (t, u) = (sample::id(1), sample::id(2));
+        let mut poll = Entry::poll(5, Subject::Task(t));
+        // Not folded: another task's wake, a wake by another, a later wake, a timer's wake,
+        // a callback's poll.
+        assert!(!poll.fold_self_wake(&Entry::wake(5, u, WakeCause::Task(t))));
+        assert!(!poll.fold_self_wake(&Entry::wake(5, t, WakeCause::Task(u))));
+        assert!(!poll.fold_self_wake(&Entry::wake(6, t, WakeCause::Task(t))));
+        assert!(!poll.fold_self_wake(&Entry::wake(5, t, WakeCause::Timer)));
+        assert!(!Entry::poll(5, Subject::Callback(1)).fold_self_wake(&Entry::wake(5, t, WakeCause::Task(t))));
+        assert_eq!(poll.folded_wake(), None);
+        // Folded: it unpacks to the poll and then the wake, as if both had been written.
+        let wake = Entry::wake(5, t, WakeCause::Task(t));
+        assert!(poll.fold_self_wake(&wake));
+        poll.set_took(9);
+        assert_eq!(
+            poll.unpack(&[]).what,
+            What::Poll {
+                subject: Subject::Task(t),
+                took: 4
+            }
+        );
+        assert_eq!(poll.folded_wake(), Some(wake.unpack(&[])));
+        assert!(!poll.fold_self_wake(&wake), "one wake folds, not two");
     }
 
     #[test]

@@ -60,7 +60,10 @@ pub(crate) struct Recorder {
     names: Vec<Rc<str>>,
     /// The most events kept at once; further pushes only count.
     cap: usize,
-    /// Events not kept because `entries` was full (since the last `take`).
+    /// Events kept (since the last `take`): the entries, and the wakes folded into them
+    /// (`Entry::fold_self_wake`). The cap counts events, not entries.
+    kept: usize,
+    /// Events not kept because the recorder was full (since the last `take`).
     dropped: u64,
     /// Whether the loop's clock is virtual (times are then deterministic), for the `Record`.
     virtual_clock: bool,
@@ -83,6 +86,7 @@ impl Recorder {
             entries: Vec::new(),
             names: Vec::new(),
             cap,
+            kept: 0,
             dropped: 0,
             virtual_clock,
             turns: 0,
@@ -94,13 +98,31 @@ impl Recorder {
     /// then counted as dropped).
     #[inline]
     pub(crate) fn push(&mut self, entry: Entry) -> Option<usize> {
-        let place = self.entries.len();
-        if place >= self.cap {
+        if self.kept >= self.cap {
             self.dropped += 1;
             return None;
         }
+        self.kept += 1;
+        let place = self.entries.len();
         self.entries.push(entry);
         Some(place)
+    }
+
+    /// Appends a `Wake`, folded into the poll running now when it is that task waking itself
+    /// before anything else was recorded in the poll (`yield_now`; see
+    /// `Entry::fold_self_wake`): a yield then writes two entries, not three.
+    #[inline]
+    pub(crate) fn push_wake(&mut self, wake: Entry) {
+        let last = self.entries.len().wrapping_sub(1);
+        if self.open_poll == last
+            && self.kept < self.cap
+            && let Some(poll) = self.entries.get_mut(last)
+            && poll.fold_self_wake(&wake)
+        {
+            self.kept += 1;
+            return;
+        }
+        self.push(wake);
     }
 
     /// Keeps a spawned task's name and returns what a `Spawn` entry stores for it: its place in
@@ -108,7 +130,7 @@ impl Recorder {
     /// recorder drops the event, so it keeps no name either).
     pub(crate) fn name(&mut self, name: Option<Rc<str>>) -> u32 {
         match name {
-            Some(name) if self.entries.len() < self.cap => {
+            Some(name) if self.kept < self.cap => {
                 self.names.push(name);
                 u32::try_from(self.names.len()).unwrap_or(0)
             }
@@ -120,10 +142,11 @@ impl Recorder {
     /// blocking job, which started on another thread): it goes after every event at or before
     /// its time, so `at` never decreases along the record.
     pub(crate) fn insert_in_time(&mut self, entry: Entry) {
-        if self.entries.len() >= self.cap {
+        if self.kept >= self.cap {
             self.dropped += 1;
             return;
         }
+        self.kept += 1;
         let place = self.entries.partition_point(|kept| kept.at <= entry.at);
         if self.open_poll != NO_POLL && self.open_poll >= place {
             self.open_poll += 1;
@@ -162,9 +185,14 @@ impl Recorder {
         self.open_poll = NO_POLL;
         let entries = std::mem::take(&mut self.entries);
         let names = std::mem::take(&mut self.names);
+        let mut events = Vec::with_capacity(std::mem::take(&mut self.kept));
+        for entry in &entries {
+            events.push(entry.unpack(&names));
+            events.extend(entry.folded_wake());
+        }
         Record {
             virtual_clock: self.virtual_clock,
-            events: entries.iter().map(|entry| entry.unpack(&names)).collect(),
+            events,
             dropped: std::mem::take(&mut self.dropped),
             cap: self.cap,
         }
@@ -371,6 +399,32 @@ mod tests {
             }]
         );
         assert_eq!(record.dropped, 1);
+    }
+
+    #[test]
+    fn a_folded_wake_counts_against_the_cap_as_the_event_it_is() {
+        let t = crate::record::sample::id(1);
+        let self_wake = Entry::wake(5, t, crate::record::WakeCause::Task(t));
+        // Room for the poll and its wake: folded, two events from one entry.
+        let mut roomy = Recorder::new(2, true);
+        roomy.begin_poll(Entry::poll(5, Subject::Task(t)));
+        roomy.push_wake(self_wake);
+        assert_eq!(roomy.entries.len(), 1);
+        let record = roomy.take();
+        assert_eq!(record.events.len(), 2);
+        assert_eq!(record.events[1], self_wake.unpack(&[]));
+        // Room for the poll only: the wake is dropped and counted, not folded.
+        let mut full = Recorder::new(1, true);
+        full.begin_poll(Entry::poll(5, Subject::Task(t)));
+        full.push_wake(self_wake);
+        let record = full.take();
+        assert_eq!((record.events.len(), record.dropped), (1, 1));
+        // After another event, the wake is an entry of its own.
+        let mut later = Recorder::new(9, true);
+        later.begin_poll(Entry::poll(5, Subject::Task(t)));
+        later.push(turn(5));
+        later.push_wake(self_wake);
+        assert_eq!(later.entries.len(), 3);
     }
 
     #[test]

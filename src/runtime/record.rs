@@ -286,7 +286,10 @@ impl Core {
             },
             Cause::Remote => WakeCause::Remote,
         };
-        self.record(|at| Entry::wake(at, task, cause));
+        if let Some(recording) = &self.recorder {
+            let at = self.stamp(recording);
+            recording.store.borrow_mut().push_wake(Entry::wake(at, task, cause));
+        }
     }
 
     /// A task ended, `how`.
