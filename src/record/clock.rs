@@ -3,11 +3,12 @@
 //! The recorder reads the time once per poll, so the read is most of what recording adds to a
 //! yield. `Instant::now()` reads the same clock (std's `Instant` is `CLOCK_MONOTONIC` on Linux)
 //! but hands back an opaque pair of seconds and nanoseconds; turning that into "nanoseconds
-//! since the recording began" takes `Instant::duration_since`, a comparison, a borrow and a
-//! carry, and then the `Duration`'s two parts put back together: 90 instructions a read
-//! (callgrind, BENCHMARKS.md "Recording"), against 16 for the call below and one multiply-add.
-//! Profilers do the same for the same reason: perf and tracy stamp events with a raw counter
-//! and convert once, when the trace is read.
+//! since the recording began" takes `Instant::duration_since` (a comparison, a borrow and a
+//! carry, a `Duration` built and checked) and then the `Duration`'s two parts put back
+//! together: about 90 instructions a read, against about 30 for the call below and one
+//! multiply-add (callgrind, the C library's `clock_gettime` included, BENCHMARKS.md
+//! "Recording"). Tracing profilers do the same for the same reason: tracy stamps events with
+//! a raw counter and converts once, when the trace is read.
 //!
 //! Why not something cheaper still: `CLOCK_MONOTONIC_COARSE` ticks every few milliseconds,
 //! coarser than most polls, so a timeline of it shows nothing; the CPU's time-stamp counter is
