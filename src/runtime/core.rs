@@ -190,7 +190,7 @@ impl Core {
             crate::trace::spawned(id, self.task_name(id).as_deref(), self.sched.current());
         }
         if self.recorder.is_some() {
-            self.record_spawn(id, self.task_name(id).as_deref());
+            self.record_spawn(id, self.task_name(id));
         }
         if !eager {
             // Queued without a "woken" trace line: the spawn line above says why it is ready.
