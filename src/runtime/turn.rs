@@ -247,7 +247,8 @@ impl Core {
             }
             self.fire(&mut scratch.fired);
         }
-        self.looked_at.set(self.timers.borrow().now());
+        self.looked_at
+            .set(waits_on::nanos_since(self.epoch, self.timers.borrow().now()));
         self.sched.set_cause(Cause::Spawn);
         *self.scratch.borrow_mut() = scratch;
         // 5. Wakers that panicked since the last look (here or in the last turns' polls).
