@@ -140,6 +140,7 @@ impl Core {
     pub(crate) fn check_events(&self, check: Check) {
         let idle = check == Check::Idle;
         self.polls_since_check.set(0);
+        self.sched.trim_ready();
         let mut scratch = mem::take(&mut *self.scratch.borrow_mut());
 
         // 1. How long may we block? Not at all if work is ready; on a virtual clock, not for a
