@@ -15,7 +15,7 @@
 //!   ┌─────────────────────────────┐
 //!   │ Header                      │ ◄───────── the task slab      (until the task completes)
 //!   │   refs, vtable, id          │ ◄───────── the JoinHandle     (until it is dropped)
-//!   │   state, join_waker         │ ◄───────── every Waker clone  (anywhere, any thread)
+//!   │   state, join_waker, vitals │ ◄───────── every Waker clone  (anywhere, any thread)
 //!   ├─────────────────────────────┤
 //!   │ S: Schedule                 │   the hook to whoever runs the task (`schedule.rs`)
 //!   ├─────────────────────────────┤
