@@ -50,7 +50,7 @@ pub(crate) struct Header {
     pub(crate) remote_wake: AtomicBool,
     /// The waker of whoever awaits the `JoinHandle`, woken when the task completes.
     pub(crate) join_waker: Cell<Option<Waker>>,
-    /// Poll count, last wake and what it waits on, for the task dump (`vitals.rs`). 40 bytes;
+    /// Poll count, last wake and what it waits on, for the task dump (`vitals.rs`). 48 bytes;
     /// with them the header is 88 (DESIGN.md §3 draws it).
     pub(crate) vitals: Vitals,
 }

@@ -19,8 +19,8 @@
 //! the header): a `u32` poll count, the park time as nanoseconds since the loop's epoch rather
 //! than an `Option<Instant>`, the note in its sixteen-byte kept form (`waits_on::Kept`), and the
 //! last wake cause folded into one `u64` (a task id, or a small number for the other causes: a
-//! task id's generation is never 0, so the two never meet). 40 bytes, where the first version's
-//! `u64`s, `Instant` and `Parked` took 88.
+//! task id's generation is never 0, so the two never meet). 48 bytes (44 and padding), where
+//! the first version's `u64`s, `Instant` and `Parked` took 88.
 //!
 //! # Invariant
 //! Like the rest of the header's `Cell`s, touched only on the thread running the task's loop.
