@@ -124,7 +124,7 @@ const WORKLOADS: [Spec; 7] = [
     Spec { workload: Workload::Semaphore, name: "semaphore", full_n: 100_000, quick_n: 1_000,
            rows: &[row("semaphore", "ns/task", Goal::Ratio(0.3))] },
     Spec { workload: Workload::Memory, name: "memory", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("memory_heap", "B/task", Goal::AtMost(128.0)),
+           rows: &[row("memory_heap", "B/task", Goal::Ratio(0.25)),
                    row("memory_rss", "B/task", Goal::None)] },
 ];
 
