@@ -112,10 +112,18 @@ pub(crate) struct Core {
     pub(crate) io_budget: Cell<u32>,
     /// The recorder, while recording (`record.rs`); `None`, one word every hook checks, when off.
     pub(crate) recorder: Option<Box<crate::record::Recording>>,
-    /// The loop's time at its last look outward (`check_events`): when a task that parks now
-    /// parked, for the task dump, without a clock read per poll. Exact on a virtual clock; on
-    /// a real one, early by at most the time since that look (one batch of polls).
-    pub(crate) looked_at: Cell<Instant>,
+    /// The loop's time at its last look outward (`check_events`), in nanoseconds since
+    /// [`epoch`](Self::epoch): when a task that parks now parked, for the task dump, without a
+    /// clock read per poll. Exact on a virtual clock; on a real one, early by at most the time
+    /// since that look (one batch of polls).
+    pub(crate) looked_at: Cell<u64>,
+    /// The loop's clock when it was built: the task dump's times are kept in every task's header
+    /// as nanoseconds since this (eight bytes where an `Option<Instant>` takes sixteen).
+    pub(crate) epoch: Instant,
+    /// The task dump's "time polled", per task, for the tasks whose polls the loop timed (only
+    /// with trace logging or slow-poll warnings on a real clock: `observe.rs`). Kept here rather
+    /// than in every task's header because it is empty otherwise, which is nearly always.
+    pub(crate) time_polled: RefCell<HashMap<TaskId, Duration>>,
 }
 
 /// The hasher of the `names` map. Its keys are task ids the loop itself hands out (a slab index
@@ -274,7 +282,7 @@ impl Core {
                     header.vitals.finished();
                     self.complete(id);
                 } else {
-                    header.vitals.parked(self.looked_at.get(), note);
+                    header.vitals.parked(self.looked_at.get(), note, self.epoch);
                 }
                 self.sched.set_current(previous);
             }
@@ -308,6 +316,9 @@ impl Core {
             let mut names = self.names.borrow_mut();
             if names.is_empty() { None } else { names.remove(&id) }
         };
+        if !self.time_polled.borrow().is_empty() {
+            self.time_polled.borrow_mut().remove(&id);
+        }
         if let Some(name) = &name {
             *self.last_completed_name.borrow_mut() = Some((id, name.clone()));
         }

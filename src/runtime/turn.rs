@@ -140,6 +140,7 @@ impl Core {
     pub(crate) fn check_events(&self, check: Check) {
         let idle = check == Check::Idle;
         self.polls_since_check.set(0);
+        self.sched.trim_ready();
         let mut scratch = mem::take(&mut *self.scratch.borrow_mut());
 
         // 1. How long may we block? Not at all if work is ready; on a virtual clock, not for a
@@ -249,7 +250,8 @@ impl Core {
             }
             self.fire(&mut scratch.fired);
         }
-        self.looked_at.set(self.timers.borrow().now());
+        self.looked_at
+            .set(waits_on::nanos_since(self.epoch, self.timers.borrow().now()));
         self.sched.set_cause(Cause::Spawn);
         *self.scratch.borrow_mut() = scratch;
         // 5. Wakers that panicked since the last look (here or in the last turns' polls).
