@@ -141,11 +141,13 @@ impl Headers {
     /// For fields that may repeat, use [`get_all`](Headers::get_all) or
     /// [`list`](Headers::list): taking the first of several is a classic way to read
     /// a different message than the next hop does.
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&str> {
         self.get_all(name).next()
     }
 
     /// The values of every line named `name`, in arrival order.
+    #[inline]
     pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
         // Names are compared as bytes, so only the matching lines' values are sliced as text.
         let bytes = self.text.as_bytes();
@@ -156,6 +158,7 @@ impl Headers {
     }
 
     /// Whether at least one line is named `name`.
+    #[inline]
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
@@ -177,6 +180,16 @@ impl Headers {
     /// the test for `Connection: close` (RFC 9112 §9.6).
     pub fn contains_token(&self, name: &str, token: &str) -> bool {
         self.list(name).any(|element| element.eq_ignore_ascii_case(token))
+    }
+
+    /// Every line as `(name, value)` bytes, in order: for the protocol layer's own scans
+    /// (`framing`), which compare ASCII tokens and so need no `str` (whose slicing checks
+    /// character boundaries).
+    pub(crate) fn byte_lines(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let bytes = self.text.as_bytes();
+        self.entries
+            .iter()
+            .map(move |span| (&bytes[span.name.0..span.name.1], &bytes[span.value.0..span.value.1]))
     }
 
     /// Every line as `(name, value)`, in order.
@@ -259,6 +272,7 @@ pub struct Iter<'a> {
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a str, &'a str);
 
+    #[inline]
     fn next(&mut self) -> Option<(&'a str, &'a str)> {
         let span = self.inner.next()?;
         Some((
