@@ -264,11 +264,18 @@ impl Url {
         match &self.host {
             Host::Domain(name) => out.extend_from_slice(name.as_bytes()),
             Host::Ipv4(ip) => {
+                // Digit by digit: a `push` is a store, where a slice each would be a call.
                 for (i, octet) in ip.octets().into_iter().enumerate() {
                     if i > 0 {
                         out.push(b'.');
                     }
-                    out.extend_from_slice(super::request::decimal(octet.into(), &mut [0; 20]));
+                    if octet >= 100 {
+                        out.push(b'0' + octet / 100);
+                    }
+                    if octet >= 10 {
+                        out.push(b'0' + octet / 10 % 10);
+                    }
+                    out.push(b'0' + octet % 10);
                 }
             }
             literal => {
