@@ -78,12 +78,24 @@ impl Headers {
     /// A map over `text`, a received head kept whole: each of `lines` is a `(name, value)`
     /// pair of byte ranges into it. The fast path for a response head that needs no decoding
     /// (UTF-8, no folded lines): one copy of the head, no work per line. `None` if a range is
-    /// out of bounds or splits a character (which a parser's slices never do).
-    pub(crate) fn over_text(text: String, lines: impl ExactSizeIterator<Item = (Range, Range)>) -> Option<Headers> {
+    /// out of bounds or splits a character (which a parser's slices never do). `ascii` says the
+    /// text is all ASCII, where every index is a character boundary and only bounds need
+    /// checking.
+    pub(crate) fn over_text(
+        text: String,
+        ascii: bool,
+        lines: impl ExactSizeIterator<Item = (Range, Range)>,
+    ) -> Option<Headers> {
+        let fits = |(start, end): Range| {
+            start <= end
+                && end <= text.len()
+                && (ascii || (text.is_char_boundary(start) && text.is_char_boundary(end)))
+        };
         let mut entries = Vec::with_capacity(lines.len());
         for (name, value) in lines {
-            text.get(name.0..name.1)?;
-            text.get(value.0..value.1)?;
+            if !(fits(name) && fits(value)) {
+                return None;
+            }
             entries.push(Span { name, value });
         }
         Some(Headers { text, entries })
