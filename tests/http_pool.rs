@@ -429,7 +429,11 @@ fn at_a_check_in_only_the_expired_idle_connections_of_an_origin_are_closed() {
         evloop::time::sleep(Duration::from_secs(6)).await;
         // At 16.2 s the other has been idle 16.1 s, past the timeout; this one 6 s.
         assert_eq!(get_text(&client, &b.url("/x")).await.unwrap(), "b");
-        assert_eq!(client.idle_connections(), 2, "`a`'s recent connection and `b`'s are kept");
+        assert_eq!(
+            client.idle_connections(),
+            2,
+            "`a`'s recent connection and `b`'s are kept"
+        );
         concurrent_gets(&client, paths(&a, 1)).await;
         assert_eq!(a.accepted(), 2, "the kept connection to `a` carried the last request");
         a.shutdown().await;

@@ -87,9 +87,7 @@ impl Headers {
         lines: impl ExactSizeIterator<Item = (Range, Range)>,
     ) -> Option<Headers> {
         let fits = |(start, end): Range| {
-            start <= end
-                && end <= text.len()
-                && (ascii || (text.is_char_boundary(start) && text.is_char_boundary(end)))
+            start <= end && end <= text.len() && (ascii || (text.is_char_boundary(start) && text.is_char_boundary(end)))
         };
         let mut entries = Vec::with_capacity(lines.len());
         for (name, value) in lines {
@@ -161,11 +159,15 @@ impl Headers {
     /// The values of every line named `name`, in arrival order.
     #[inline]
     pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
-        // Names are compared as bytes, so only the matching lines' values are sliced as text.
+        // Names are compared as bytes, lengths first (most lines differ there), so only the
+        // matching lines' values are sliced as text.
         let bytes = self.text.as_bytes();
         self.entries
             .iter()
-            .filter(move |span| bytes[span.name.0..span.name.1].eq_ignore_ascii_case(name.as_bytes()))
+            .filter(move |span| {
+                span.name.1 - span.name.0 == name.len()
+                    && bytes[span.name.0..span.name.1].eq_ignore_ascii_case(name.as_bytes())
+            })
             .map(|span| &self.text[span.value.0..span.value.1])
     }
 
