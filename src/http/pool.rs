@@ -138,7 +138,9 @@ impl Pool {
                 .iter()
                 .take_while(|c| now.duration_since(c.idle_since) >= self.idle_timeout)
                 .count();
-            conns.drain(..expired);
+            if expired > 0 {
+                conns.drain(..expired); // (an empty drain still moves the tail: skip it)
+            }
             !conns.is_empty() || *origin == conn.origin
         });
         let conns = match idle.iter().position(|(o, _)| *o == conn.origin) {
