@@ -83,7 +83,7 @@ start() {
 worker_processes 1;
 pid $state/nginx/nginx.pid;
 error_log $state/nginx/error.log;
-events { worker_connections 4096; }  # the bench's http_conc goes up to 1,000 connections
+events { worker_connections 512; }
 http {
   access_log off;
   client_body_temp_path $state/nginx/body;
