@@ -187,9 +187,9 @@ impl Meter {
 
 /// The HTTP workloads, expanded inside each client's module, where these names mean that
 /// client's version: `Rt` (`new`, `block_on`, `spawn`), `join`, `Client`, `default_client`,
-/// `pooled_client`, `Target` (the URL in the form the client's `get` takes, cheap to clone:
-/// evloop's API takes a string and parses it per request, hyper's a `Uri` parsed once),
-/// `target`, `get` and `KEY`.
+/// `pooled_client`, `Target` (the URL in the form the client's `get` takes, parsed once, as a
+/// program sending many requests to one URL would: evloop's `Url`, hyper's `Uri`), `target`,
+/// `get` and `KEY`.
 macro_rules! http_workloads {
     () => {
         pub(crate) fn run(workload: Workload, params: &Params) -> Vec<f64> {
@@ -262,11 +262,10 @@ fn check(key: &str, status: u16, body_len: usize) -> usize {
 /// evloop's client on evloop's loop.
 mod evloop_http {
     use super::*;
-    use evloop::http::{Client, ClientConfig};
-    use std::rc::Rc;
+    use evloop::http::{Client, ClientConfig, Url};
 
     pub(crate) const KEY: &str = "evloop";
-    type Target = Rc<str>;
+    type Target = Url;
 
     struct Rt(evloop::Runtime);
 
@@ -305,7 +304,7 @@ mod evloop_http {
     }
 
     fn target(url: &str) -> Target {
-        url.into()
+        Url::parse(url).unwrap_or_else(|e| panic!("{KEY}: `{url}` is not a URL: {e}"))
     }
 
     async fn get(client: &Client, target: &Target) -> usize {

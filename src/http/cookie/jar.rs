@@ -167,6 +167,10 @@ impl CookieJar {
 
     /// The `Cookie` header for a request to `url` now, or `None` if no cookie applies.
     pub fn header_for(&self, url: &Url) -> Option<String> {
+        // An empty jar (most clients, most of the time) answers before reading the clock.
+        if self.is_empty() {
+            return None;
+        }
         self.header_for_at(url, is_secure(url), SystemTime::now())
     }
 
@@ -176,8 +180,11 @@ impl CookieJar {
     /// expired. Longer paths come first, then older cookies; `name=value` pairs are joined
     /// with `"; "`.
     pub fn header_for_at(&self, url: &Url, secure: bool, now: SystemTime) -> Option<String> {
-        let (host, is_ip) = host_name(url);
         let mut store = self.store.borrow_mut();
+        if store.entries.is_empty() {
+            return None; // before the host is written out as text for the comparisons
+        }
+        let (host, is_ip) = host_name(url);
         store.entries.retain(|e| !e.cookie.is_expired_at(now));
         let stamp = store.tick();
         let mut chosen: Vec<&mut Entry> = store
