@@ -32,8 +32,8 @@
 //! 3. With the guard held across the `.await`, the other two queue on the lock, and the lock
 //!    is handed over in FIFO order: A, B, C, A, B, C… and the total is 3000.
 //! 4. The price of a lock held across a wait: the article's version sleeps 0.1 ms inside the
-//!    lock, so the 3000 sleeps run one after another (and evloop's 1 ms timer resolution
-//!    rounds each up to 1 ms): about 3 s. Keep critical sections short, and await outside them.
+//!    lock, so the 3000 sleeps run one after another: at least 0.3 s (each sleep is a little
+//!    late, never early). Keep critical sections short, and await outside them.
 //!
 //! Cases 1–3 never sleep, so they print the same on either clock; only case 4's time differs.
 //!
@@ -146,7 +146,7 @@ pub fn run(virtual_clock: bool) {
         let got = locked_case(Some(Duration::from_micros(100)), &Rc::new(Trace::default())).await;
         let took = now().duration_since(start).as_secs_f64();
         println!("  counter = {got} after {took:.1} s: 3000 sleeps, one after another, none overlapping");
-        println!("  (each 0.1 ms sleep rounds up to evloop's 1 ms timer tick). Correct, but serial:");
+        println!("  (each 0.1 ms sleep waits its full 0.1 ms, one at a time). Correct, but serial:");
         println!("  hold a lock only around the read and the write, never across slow I/O if you can help it.");
     });
 }

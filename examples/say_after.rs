@@ -11,7 +11,7 @@
 //!
 //! What to look for: the start/finish times. Awaited in turn, B cannot start until A has
 //! finished: 3 s. As tasks, both start at t = 0 and the total is the longest wait: 2 s. On the
-//! real clock the times are a millisecond or so late (a timer is never early, and the loop
+//! real clock the times are some microseconds late (a timer is never early, and the loop
 //! needs a moment to notice it); with `--virtual`, the loop's clock jumps straight to each
 //! deadline, the program finishes at once, and it prints exactly the same numbers every run.
 //!

@@ -83,7 +83,9 @@ start() {
 worker_processes 1;
 pid $state/nginx/nginx.pid;
 error_log $state/nginx/error.log;
-events { worker_connections 512; }
+# 2,048: the bench's --sweep runs http_conc at 1,000 connections (nginx counts its listener too).
+worker_rlimit_nofile 4096;
+events { worker_connections 2048; }
 http {
   access_log off;
   client_body_temp_path $state/nginx/body;

@@ -39,6 +39,14 @@ pub(crate) struct Link {
     next: Neighbour,
 }
 
+impl Link {
+    /// The entry after this one, for a read-only walk from a list's [`front`](List::front)
+    /// (the timer wheel reads a short slot to find its earliest deadline).
+    pub(crate) fn next(&self) -> Option<u32> {
+        self.next.get()
+    }
+}
+
 /// An optional slab index in four bytes: `u32::MAX` stands for "none". (An `Option<u32>` takes
 /// eight, and every pending timer and every waiter carries two of these.) No slab here holds
 /// `u32::MAX` entries, so the value never names a real index.

@@ -36,7 +36,7 @@
 use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::slots::Key;
 
@@ -75,8 +75,8 @@ pub(crate) struct Place {
 }
 
 /// The plain-data half of a [`Place`]. (`u32`s keep a note, and so every task header, small.)
-#[derive(Debug, Clone, Copy)]
-struct Spot {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Spot {
     /// Its place when it parked.
     at_park: u32,
     /// The queue's front departures then, wrapping.
@@ -114,6 +114,97 @@ pub(crate) enum Parked {
     Condition { place: Place },
     /// Another task's `JoinHandle` (the task's key).
     Task { task: Key },
+}
+
+/// A note as a task's header keeps it (`task/vitals.rs`): sixteen bytes of plain data, a
+/// deadline as nanoseconds since the loop's epoch (see [`Kept::new`]) and counts as `u32`s,
+/// where [`Parked`] takes 32 with an `Instant` and `usize`s. A waiter's [`Line`] is kept apart,
+/// as in the thread-local. Every parked task carries one of these, so its size is the task's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kept {
+    /// The task said nothing (a `yield_now`, a hand-written future).
+    Nothing,
+    /// A timer, due this many nanoseconds after the loop's epoch.
+    Timer { deadline: u64 },
+    /// An I/O source in one direction.
+    Io { source: u64, fd: i32, write: bool },
+    /// A semaphore's waiter (permits beyond `u32::MAX` are kept as `u32::MAX`).
+    Semaphore { spot: Spot, wanted: u32 },
+    /// A `Lock`'s waiter.
+    Lock { spot: Spot },
+    /// A queue's `get`.
+    QueueGet { spot: Spot },
+    /// A queue's `put`.
+    QueuePut { spot: Spot },
+    /// An `Event`'s waiter.
+    Event,
+    /// A `Condition`'s waiter.
+    Condition { spot: Spot },
+    /// Another task's `JoinHandle`.
+    Task { task: Key },
+}
+
+impl Kept {
+    /// The kept form of `parked`, its deadline (if any) measured from `epoch`: the loop's own
+    /// start, which no deadline a task can park on precedes (a deadline already past completes
+    /// the sleep instead). An instant before it would count as the epoch itself.
+    pub(crate) fn new(parked: Parked, epoch: Instant) -> (Kept, Option<Line>) {
+        let kept = match parked {
+            Parked::Timer { deadline } => Kept::Timer {
+                deadline: nanos_since(epoch, deadline),
+            },
+            Parked::Io { source, fd, write } => Kept::Io { source, fd, write },
+            Parked::Semaphore { place, wanted } => {
+                let wanted = u32::try_from(wanted).unwrap_or(u32::MAX);
+                return (
+                    Kept::Semaphore {
+                        spot: place.spot,
+                        wanted,
+                    },
+                    Some(place.line),
+                );
+            }
+            Parked::Lock { place } => return (Kept::Lock { spot: place.spot }, Some(place.line)),
+            Parked::QueueGet { place } => return (Kept::QueueGet { spot: place.spot }, Some(place.line)),
+            Parked::QueuePut { place } => return (Kept::QueuePut { spot: place.spot }, Some(place.line)),
+            Parked::Event => Kept::Event,
+            Parked::Condition { place } => return (Kept::Condition { spot: place.spot }, Some(place.line)),
+            Parked::Task { task } => Kept::Task { task },
+        };
+        (kept, None)
+    }
+
+    /// The note back as a [`Parked`], with its waiter's `line` (none: a fresh line, so the
+    /// place is the one it had when it parked), its deadline an instant again.
+    pub(crate) fn parked(self, line: Option<Line>, epoch: Instant) -> Option<Parked> {
+        let place = |spot| Place {
+            line: line.clone().unwrap_or_default(),
+            spot,
+        };
+        Some(match self {
+            Kept::Nothing => return None,
+            Kept::Timer { deadline } => Parked::Timer {
+                deadline: epoch + Duration::from_nanos(deadline),
+            },
+            Kept::Io { source, fd, write } => Parked::Io { source, fd, write },
+            Kept::Semaphore { spot, wanted } => Parked::Semaphore {
+                place: place(spot),
+                wanted: wanted as usize,
+            },
+            Kept::Lock { spot } => Parked::Lock { place: place(spot) },
+            Kept::QueueGet { spot } => Parked::QueueGet { place: place(spot) },
+            Kept::QueuePut { spot } => Parked::QueuePut { place: place(spot) },
+            Kept::Event => Parked::Event,
+            Kept::Condition { spot } => Parked::Condition { place: place(spot) },
+            Kept::Task { task } => Parked::Task { task },
+        })
+    }
+}
+
+/// `at` as nanoseconds after `epoch` (0 if before it; `u64::MAX` nanoseconds is 584 years).
+#[inline]
+pub(crate) fn nanos_since(epoch: Instant, at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch).as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// How a note sits in the thread-local: everything but a waiter's [`Line`], which is kept

@@ -413,3 +413,31 @@ fn at_most_max_idle_per_host_connections_are_kept_and_zero_disables_keep_alive()
         }
     });
 }
+
+#[test]
+fn at_a_check_in_only_the_expired_idle_connections_of_an_origin_are_closed() {
+    run(async {
+        let a = slow_server();
+        let b = ScriptServer::repeat(answers([ok("b")]));
+        let client = Client::with_config(ClientConfig {
+            idle_timeout: Duration::from_secs(15),
+            ..Default::default()
+        });
+        concurrent_gets(&client, paths(&a, 2)).await; // two connections to `a`, idle from 0.1 s
+        evloop::time::sleep(Duration::from_secs(10)).await;
+        concurrent_gets(&client, paths(&a, 1)).await; // one of them again: idle from 10.2 s
+        evloop::time::sleep(Duration::from_secs(6)).await;
+        // At 16.2 s the other has been idle 16.1 s, past the timeout; this one 6 s.
+        assert_eq!(get_text(&client, &b.url("/x")).await.unwrap(), "b");
+        assert_eq!(
+            client.idle_connections(),
+            2,
+            "`a`'s recent connection and `b`'s are kept"
+        );
+        concurrent_gets(&client, paths(&a, 1)).await;
+        assert_eq!(a.accepted(), 2, "the kept connection to `a` carried the last request");
+        a.shutdown().await;
+        b.shutdown().await;
+        assert_no_leaks(&client);
+    });
+}

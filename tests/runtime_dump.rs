@@ -366,3 +366,46 @@ fn stats_count_turns_polls_wakes_by_cause_and_timers_fired() {
     assert!(after.turns > before.turns);
     assert_eq!(after.tasks, 0);
 }
+
+/// A logger that takes warnings and shows none: what makes the loop time its polls for
+/// slow-poll warnings. (The other tests here run on the virtual clock, where no poll is timed.)
+struct QuietWarnings;
+
+impl log::Log for QuietWarnings {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+    fn log(&self, _: &log::Record<'_>) {}
+    fn flush(&self) {}
+}
+
+#[test]
+fn time_polled_sums_the_polls_the_loop_timed() {
+    log::set_logger(&QuietWarnings).expect("no other logger in this test binary");
+    log::set_max_level(log::LevelFilter::Warn);
+    // Slow-poll warnings make the loop time every poll (a threshold no poll reaches: no warning).
+    let rt = evloop::Runtime::builder()
+        .slow_poll_threshold(Some(Duration::from_secs(3600)))
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let spin = Duration::from_millis(2);
+        let busy = spawn(async move {
+            for _ in 0..2 {
+                let start = std::time::Instant::now();
+                while start.elapsed() < spin {}
+                yield_now().await;
+            }
+            sleep(Duration::from_secs(3600)).await;
+        });
+        for _ in 0..3 {
+            yield_now().await;
+        }
+        let dump = all_tasks();
+        let busy_info = info(&dump, busy.id());
+        assert_eq!(busy_info.polls, 3);
+        assert!(busy_info.time_polled >= 2 * spin, "{:?}", busy_info.time_polled);
+        assert!(busy_info.time_polled < Duration::from_secs(60));
+        busy.cancel();
+    });
+}

@@ -3,7 +3,9 @@
 //! Run with: `cargo bench -p evloop-bench --bench compare` (several minutes with the Python peers),
 //! or `-- --quick` for a smoke run of every workload at a small N (what CI runs: it checks that
 //! the code works, never a time).
-//! Other flags: `--only <workload>`, `--runtime <key>`, `--reps <n>`, `--n <ops>` (see `--help`).
+//! Other flags: `--only <workload>`, `--runtime <key>`, `--reps <n>`, `--n <ops>`, `--conns <n>`
+//! (see `--help`). `--sweep` runs every workload at several sizes instead, for the plot of cost
+//! against N (see `compare/sweep.rs`).
 //!
 //! Two suites, each printed as its own table: the **runtime** suite below, and the **HTTP**
 //! suite in `compare/http.rs` (evloop's HTTP client beside hyper's, keep-alive GETs against a
@@ -16,6 +18,7 @@
 //! | `tokio`       | tokio current-thread, `enable_all()` (I/O and time drivers), `tokio::spawn` |
 //! | `tokio_local` | the same runtime, tasks on a `LocalSet` via `spawn_local` (`!Send` allowed) |
 //! | `smol`        | `async_executor::LocalExecutor`, driven by `async_io::block_on(ex.run(..))` |
+//! | `floor`       | the least work any single-threaded runtime must do (`compare/floor.rs`) |
 //! | `asyncio`, `uvloop` | Python processes running `bench/py/peers.py` (see `compare/python.rs`) |
 //!
 //! smol runs under `async_io::block_on` rather than `futures_lite::future::block_on` because
@@ -44,6 +47,8 @@ mod cost;
 mod http;
 #[path = "compare/python.rs"]
 mod python;
+#[path = "compare/sweep.rs"]
+mod sweep;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -103,7 +108,14 @@ enum Goal {
     AtMost(f64),
     /// evloop's smallest sample is at least this (used for "never early").
     AtLeast(f64),
+    /// evloop's median over the named peer's median is at most this (`RatioTo("floor", 2.0)`).
+    RatioTo(&'static str, f64),
+    /// Every one of these goals.
+    All(&'static [Goal]),
 }
+
+/// The issue's goal for every runtime row: within 2× of the floor (`compare/floor.rs`).
+const FLOOR_2X: Goal = Goal::RatioTo("floor", 2.0);
 
 const fn row(name: &'static str, unit: &'static str, goal: Goal) -> Row {
     Row { name, unit, goal }
@@ -112,22 +124,23 @@ const fn row(name: &'static str, unit: &'static str, goal: Goal) -> Row {
 #[rustfmt::skip]
 const WORKLOADS: [Spec; 7] = [
     Spec { workload: Workload::SpawnJoin, name: "spawn_join", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("spawn_join", "ns/task", Goal::Ratio(0.25))] },
+           rows: &[row("spawn_join", "ns/task", FLOOR_2X)] },
     Spec { workload: Workload::Yield, name: "yield", full_n: 10_000_000, quick_n: 100_000,
-           rows: &[row("yield", "ns/yield", Goal::Ratio(0.1))] },
+           rows: &[row("yield", "ns/yield", FLOOR_2X)] },
     Spec { workload: Workload::PingPong, name: "ping_pong", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("ping_pong", "ns/hand-off", Goal::Ratio(0.4))] },
+           rows: &[row("ping_pong", "ns/hand-off", FLOOR_2X)] },
     Spec { workload: Workload::TimerCancel, name: "timer_cancel", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("timer_cancel", "ns/timer", Goal::Ratio(0.1))] },
+           rows: &[row("timer_cancel", "ns/timer", FLOOR_2X)] },
     Spec { workload: Workload::TimerFire, name: "timer_fire", full_n: 100_000, quick_n: 1_000,
            rows: &[row("timer_fire", "ms total", Goal::None),
-                   row("timer_fire_p99_late", "µs", Goal::AtMost(1500.0)),
+                   row("timer_fire_p99_late", "µs", Goal::All(&[Goal::AtMost(250.0), FLOOR_2X])),
                    row("timer_fire_max_late", "µs", Goal::None),
-                   row("timer_fire_min_late", "µs", Goal::AtLeast(0.0))] },
+                   row("timer_fire_min_late", "µs", Goal::AtLeast(0.0)),
+                   row("timer_fire_median_late", "µs", Goal::AtMost(50.0))] },
     Spec { workload: Workload::Semaphore, name: "semaphore", full_n: 100_000, quick_n: 1_000,
-           rows: &[row("semaphore", "ns/task", Goal::Ratio(0.3))] },
+           rows: &[row("semaphore", "ns/task", FLOOR_2X)] },
     Spec { workload: Workload::Memory, name: "memory", full_n: 1_000_000, quick_n: 10_000,
-           rows: &[row("memory_heap", "B/task", Goal::Ratio(0.25)),
+           rows: &[row("memory_heap", "B/task", Goal::All(&[Goal::AtMost(128.0), FLOOR_2X])),
                    row("memory_rss", "B/task", Goal::None)] },
 ];
 
@@ -139,6 +152,8 @@ struct Params {
     fire_window: Duration,
     /// What the HTTP workloads GET (nginx's `/hello.txt`); empty in the runtime suite.
     url: String,
+    /// Connections (and tasks) in `http_conc`: `--conns`, else [`http::CONNECTIONS`].
+    connections: usize,
 }
 
 /// One runtime (or client) under test: its key in the table and the JSON, and the entry point its
@@ -149,11 +164,12 @@ struct Peer {
 }
 
 #[rustfmt::skip]
-const RUNTIME_PEERS: [Peer; 6] = [
+const RUNTIME_PEERS: [Peer; 7] = [
     Peer { key: evloop_rt::KEY, run: evloop_rt::run },
     Peer { key: tokio_rt::KEY, run: tokio_rt::run },
     Peer { key: tokio_local_rt::KEY, run: tokio_local_rt::run },
     Peer { key: smol_rt::KEY, run: smol_rt::run },
+    Peer { key: floor::KEY, run: floor::run },
     python::ASYNCIO,
     python::UVLOOP,
 ];
@@ -175,7 +191,7 @@ static SUITES: [Suite; 2] = [
         title: "Runtimes",
         workloads: &WORKLOADS,
         peers: &RUNTIME_PEERS,
-        ratio_to: &["tokio", "smol", "asyncio", "uvloop"],
+        ratio_to: &["tokio", "smol", "floor", "asyncio", "uvloop"],
         needs_nginx: false,
     },
     Suite {
@@ -191,37 +207,49 @@ static SUITES: [Suite; 2] = [
 // The driver: parse flags, run the rounds, print the tables, write the JSON
 // ---------------------------------------------------------------------------------------------
 
+#[derive(Clone)]
 struct Options {
     quick: bool,
+    sweep: bool,
     reps: usize,
     only: Option<String>,
     runtime: Option<String>,
     n: Option<usize>,
+    conns: Option<usize>,
 }
 
-const USAGE: &str = "usage: compare [--quick] [--reps N] [--only WORKLOAD] [--runtime KEY] [--n OPS]
+const USAGE: &str =
+    "usage: compare [--quick] [--sweep] [--reps N] [--only WORKLOAD] [--runtime KEY] [--n OPS] [--conns N]
   --quick          every workload once, at a small N (a smoke test; CI runs this)
   --reps N         repetitions per runtime (default 5; 1 with --quick)
   --only WORKLOAD  spawn_join | yield | ping_pong | timer_cancel | timer_fire | semaphore | memory
                    | http_seq | http_conc   (these two start nginx with scripts/peers.sh)
-  --runtime KEY    evloop | tokio | tokio_local | smol | asyncio | uvloop
+  --runtime KEY    evloop | tokio | tokio_local | smol | floor | asyncio | uvloop
                    | hyper | aiohttp | aiohttp_uvloop   (these three: the HTTP suite only)
-  --n OPS          override the workload size (for `strace -c -f` differences)";
+  --n OPS          override the workload size (for `strace -c -f` differences)
+  --conns N        connections in http_conc (default 100)
+  --sweep          every runtime workload at N = 1k, 10k, 100k, 1M and http_conc at 10, 100, 1000
+                   connections (default 3 reps; with --quick: smaller sizes, 1 rep); writes
+                   compare-sweep.json, which bench/plot_sweep.py draws";
 
 fn parse_options() -> Options {
     let mut options = Options {
         quick: false,
+        sweep: false,
         reps: 0,
         only: None,
         runtime: None,
         n: None,
+        conns: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
+            "--sweep" => options.sweep = true,
             "--reps" => options.reps = parse_count(&value(&mut args, "--reps")),
             "--n" => options.n = Some(parse_count(&value(&mut args, "--n"))),
+            "--conns" => options.conns = Some(parse_count(&value(&mut args, "--conns"))),
             "--only" => options.only = Some(value(&mut args, "--only")),
             "--runtime" => options.runtime = Some(value(&mut args, "--runtime")),
             "--bench" => {} // `cargo bench` passes this to every harness-less bench
@@ -242,8 +270,15 @@ fn parse_options() -> Options {
     {
         fail(&format!("no runtime keyed `{key}`"));
     }
+    if options.sweep && (options.n.is_some() || options.conns.is_some()) {
+        fail("--sweep chooses N and the connections itself: drop --n and --conns");
+    }
     if options.reps == 0 {
-        options.reps = if options.quick { 1 } else { 5 };
+        options.reps = match (options.quick, options.sweep) {
+            (true, _) => 1,
+            (false, true) => 3,
+            (false, false) => 5,
+        };
     }
     options
 }
@@ -276,6 +311,10 @@ struct SuiteResults {
 fn main() {
     let options = parse_options();
     println!("{}", machine_summary());
+    if options.sweep {
+        sweep::run(&options);
+        return;
+    }
     let mode = if options.quick { "quick" } else { "full" };
     println!(
         "mode: {mode}, {} repetition(s) per runtime, interleaved\n",
@@ -361,6 +400,7 @@ fn run_suite(
                 .unwrap_or(if options.quick { spec.quick_n } else { spec.full_n }),
             fire_window: Duration::from_millis(if options.quick { 100 } else { 1000 }),
             url: url.to_string(),
+            connections: options.conns.unwrap_or(http::CONNECTIONS),
         };
         let mut samples: Vec<RowSamples> = spec.rows.iter().map(|_| vec![Vec::new(); suite.peers.len()]).collect();
         for rep in 0..options.reps {
@@ -449,22 +489,24 @@ fn render_table(results: &SuiteResults) -> String {
         };
         line.extend(suite.ratio_to.iter().map(|key| ratio(index(key))));
         let evloop_min = samples[0].iter().copied().reduce(f64::min);
-        let reference = suite.ratio_to[0];
-        let reference_median = median(&samples[index(reference)]);
-        let (goal, met) = match row.goal {
-            Goal::None => (String::new(), None),
-            Goal::Ratio(r) => (
-                format!("≤ {r} × {reference}"),
-                evloop.zip(reference_median).map(|(e, t)| e <= r * t),
-            ),
-            Goal::AtMost(v) => (format!("≤ {v}"), evloop.map(|e| e <= v)),
-            Goal::AtLeast(v) => (format!("≥ {v} (never early)"), evloop_min.map(|e| e >= v)),
+        let medians: Vec<Option<f64>> = samples.iter().map(|s| median(s)).collect();
+        let median_of = |key: &str| suite.peers.iter().position(|p| p.key == key).and_then(|i| medians[i]);
+        let goals = match row.goal {
+            Goal::All(goals) => goals,
+            ref one => std::slice::from_ref(one),
         };
-        line.push(match met {
-            Some(true) => format!("{goal}: met"),
-            Some(false) => format!("{goal}: MISSED"),
-            None => goal,
-        });
+        let judged: Vec<String> = goals
+            .iter()
+            .filter_map(|&goal| {
+                let (goal, met) = judge(goal, suite.ratio_to[0], evloop, evloop_min, median_of)?;
+                Some(match met {
+                    Some(true) => format!("{goal}: met"),
+                    Some(false) => format!("{goal}: MISSED"),
+                    None => goal,
+                })
+            })
+            .collect();
+        line.push(judged.join("; "));
         lines.push(line);
     }
     let widths: Vec<usize> = (0..lines[0].len())
@@ -484,6 +526,28 @@ fn render_table(results: &SuiteResults) -> String {
         }
     }
     out
+}
+
+/// One goal's text and whether evloop met it (`None`: not known in this run); `None` for
+/// `Goal::None`. `reference` is the suite's first ratio peer, the one `Goal::Ratio` divides by.
+fn judge(
+    goal: Goal,
+    reference: &str,
+    evloop: Option<f64>,
+    evloop_min: Option<f64>,
+    median_of: impl Fn(&str) -> Option<f64>,
+) -> Option<(String, Option<bool>)> {
+    let ratio = |key: &str, r: f64| {
+        let met = evloop.zip(median_of(key)).map(|(e, o)| e <= r * o);
+        (format!("≤ {r} × {key}"), met)
+    };
+    Some(match goal {
+        Goal::None | Goal::All(_) => return None,
+        Goal::Ratio(r) => ratio(reference, r),
+        Goal::RatioTo(key, r) => ratio(key, r),
+        Goal::AtMost(v) => (format!("≤ {v}"), evloop.map(|e| e <= v)),
+        Goal::AtLeast(v) => (format!("≥ {v} (never early)"), evloop_min.map(|e| e >= v)),
+    })
 }
 
 /// Writes `{"workloads":[{"name":…,"unit":…,"evloop":…,…}]}` (medians, keyed by the row's
@@ -567,7 +631,8 @@ fn lateness_ns(deadline: Instant) -> i64 {
     }
 }
 
-/// `timer_fire`'s rows: total ms, then p99, max and min lateness in µs. Shouts if any was early.
+/// `timer_fire`'s rows: total ms, then p99, max, min and median lateness in µs. Shouts if any was
+/// early.
 fn fire_report(key: &str, start: Instant, mut lateness: Vec<i64>) -> Vec<f64> {
     let total_ms = start.elapsed().as_secs_f64() * 1e3;
     lateness.sort_unstable();
@@ -581,7 +646,14 @@ fn fire_report(key: &str, start: Instant, mut lateness: Vec<i64>) -> Vec<f64> {
     }
     let p99 = lateness[(lateness.len() * 99).div_ceil(100) - 1];
     let us = |ns: i64| ns as f64 / 1e3;
-    vec![total_ms, us(p99), us(lateness[lateness.len() - 1]), us(lateness[0])]
+    let median = lateness[lateness.len() / 2];
+    vec![
+        total_ms,
+        us(p99),
+        us(lateness[lateness.len() - 1]),
+        us(lateness[0]),
+        us(median),
+    ]
 }
 
 /// A token two tasks hand back and forth (`ping_pong`): `poll_turn` is ready once it is
@@ -1160,3 +1232,7 @@ mod smol_rt {
 
     workloads!();
 }
+
+/// The floor: a runtime cut to the least work any single-threaded runtime must do.
+#[path = "compare/floor.rs"]
+mod floor;

@@ -53,8 +53,8 @@ def random_delays_us(n, low_us, high_us):
 
 
 def fire_report(loop_name, start_ns, lateness_ns):
-    """`timer_fire`'s rows: total ms, then p99, max and min lateness in µs. Shouts if any woke
-    early, as compare.rs's `fire_report` does."""
+    """`timer_fire`'s rows: total ms, then p99, max, min and median lateness in µs. Shouts if any
+    woke early, as compare.rs's `fire_report` does."""
     total_ms = (time.perf_counter_ns() - start_ns) / 1e6
     lateness_ns.sort()
     early = sum(1 for late in lateness_ns if late < 0)
@@ -65,7 +65,8 @@ def fire_report(loop_name, start_ns, lateness_ns):
             file=sys.stderr,
         )
     p99 = lateness_ns[-(-len(lateness_ns) * 99 // 100) - 1]
-    return [total_ms, p99 / 1e3, lateness_ns[-1] / 1e3, lateness_ns[0] / 1e3]
+    median = lateness_ns[len(lateness_ns) // 2]
+    return [total_ms, p99 / 1e3, lateness_ns[-1] / 1e3, lateness_ns[0] / 1e3, median / 1e3]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,7 +257,6 @@ async def memory(n):
 # The HTTP workloads (aiohttp's client against the bench's nginx)
 # ---------------------------------------------------------------------------------------------
 
-CONNECTIONS = 100  # compare/http.rs's CONNECTIONS
 
 
 def thread_cpu_ns():
@@ -304,29 +304,29 @@ async def http_seq(url, n):
         return meter.per_request(n)
 
 
-async def get_from_every_task(session, url, each):
+async def get_from_every_task(session, url, connections, each):
     async def one_task():
         for _ in range(each):
             await get(session, url)
 
-    tasks = [asyncio.create_task(one_task()) for _ in range(CONNECTIONS)]
+    tasks = [asyncio.create_task(one_task()) for _ in range(connections)]
     for task in tasks:
         await task
 
 
-async def http_conc(url, n):
-    """`CONNECTIONS` tasks, each doing `n / CONNECTIONS` GETs one after the other, over a
-    connector that keeps all `CONNECTIONS` connections (aiohttp's default limit is 100 in all,
-    none per host; it is written out here)."""
+async def http_conc(url, n, connections):
+    """`connections` tasks (compare/http.rs's, 100 unless `--conns`), each doing
+    `n / connections` GETs one after the other, over a connector that keeps all of them
+    (aiohttp's default limit is 100 in all, none per host; it is set to `connections` here)."""
     import aiohttp
 
-    each = max(n // CONNECTIONS, 1)
-    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+    each = max(n // connections, 1)
+    connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await get_from_every_task(session, url, 1)  # connects, untimed
+        await get_from_every_task(session, url, connections, 1)  # connects, untimed
         meter = Meter()
-        await get_from_every_task(session, url, each)
-        return meter.per_request(each * CONNECTIONS)
+        await get_from_every_task(session, url, connections, each)
+        return meter.per_request(each * connections)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -342,7 +342,7 @@ WORKLOADS = {
     "semaphore": lambda a: semaphore(a.n),
     "memory": lambda a: memory(a.n),
     "http_seq": lambda a: http_seq(a.url, a.n),
-    "http_conc": lambda a: http_conc(a.url, a.n),
+    "http_conc": lambda a: http_conc(a.url, a.n, a.conns),
 }
 
 
@@ -354,6 +354,7 @@ def main():
     parser.add_argument("--n", type=int, default=0, help="operations (tasks, yields, hand-offs, timers, GETs)")
     parser.add_argument("--fire-window-ms", type=int, default=1000, help="timer_fire's deadlines: 0..=this")
     parser.add_argument("--url", default="", help="what the HTTP workloads GET")
+    parser.add_argument("--conns", type=int, default=100, help="http_conc's connections (and tasks)")
     args = parser.parse_args()
     if args.versions:
         import aiohttp
@@ -363,8 +364,8 @@ def main():
         return
     if args.loop is None or args.workload is None:
         parser.error("--loop and --workload are required")
-    if args.n <= 0:
-        parser.error("--n must be positive")
+    if args.n <= 0 or args.conns <= 0:
+        parser.error("--n and --conns must be positive")
     if args.workload.startswith("http") and not args.url:
         parser.error(f"{args.workload} needs --url")
 

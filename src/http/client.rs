@@ -30,7 +30,7 @@ use crate::http::conn::{Conn, Origin};
 use crate::http::cookie::CookieJar;
 use crate::http::deadline::Deadline;
 use crate::http::error::{Error, TimeoutKind};
-use crate::http::framing::{Framing, body_framing, connection_reusable};
+use crate::http::framing::{Framing, framing_and_reuse};
 use crate::http::headers::Headers;
 use crate::http::pool::Pool;
 use crate::http::proxy::Proxy;
@@ -415,10 +415,10 @@ impl Client {
             };
             match upload.exchange(&mut conn, &request, config.head_limits, deadline).await {
                 Ok((head, body_sent)) => {
-                    let framing = body_framing(method, &head)?;
+                    let (framing, persists) = framing_and_reuse(method, &head)?;
                     // The caller's `Connection: close` ends the connection too (RFC 9112 §9.6),
                     // and so does a body announced and never sent (see `upload.rs`).
-                    let reusable = connection_reusable(&head, framing)
+                    let reusable = persists
                         && framing != Framing::UntilClose
                         && !headers.contains_token("connection", "close")
                         && body_sent;

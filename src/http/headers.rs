@@ -78,12 +78,22 @@ impl Headers {
     /// A map over `text`, a received head kept whole: each of `lines` is a `(name, value)`
     /// pair of byte ranges into it. The fast path for a response head that needs no decoding
     /// (UTF-8, no folded lines): one copy of the head, no work per line. `None` if a range is
-    /// out of bounds or splits a character (which a parser's slices never do).
-    pub(crate) fn over_text(text: String, lines: impl ExactSizeIterator<Item = (Range, Range)>) -> Option<Headers> {
+    /// out of bounds or splits a character (which a parser's slices never do). `ascii` says the
+    /// text is all ASCII, where every index is a character boundary and only bounds need
+    /// checking.
+    pub(crate) fn over_text(
+        text: String,
+        ascii: bool,
+        lines: impl ExactSizeIterator<Item = (Range, Range)>,
+    ) -> Option<Headers> {
+        let fits = |(start, end): Range| {
+            start <= end && end <= text.len() && (ascii || (text.is_char_boundary(start) && text.is_char_boundary(end)))
+        };
         let mut entries = Vec::with_capacity(lines.len());
         for (name, value) in lines {
-            text.get(name.0..name.1)?;
-            text.get(value.0..value.1)?;
+            if !(fits(name) && fits(value)) {
+                return None;
+            }
             entries.push(Span { name, value });
         }
         Some(Headers { text, entries })
@@ -141,21 +151,28 @@ impl Headers {
     /// For fields that may repeat, use [`get_all`](Headers::get_all) or
     /// [`list`](Headers::list): taking the first of several is a classic way to read
     /// a different message than the next hop does.
+    #[inline]
     pub fn get(&self, name: &str) -> Option<&str> {
         self.get_all(name).next()
     }
 
     /// The values of every line named `name`, in arrival order.
+    #[inline]
     pub fn get_all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> {
-        // Names are compared as bytes, so only the matching lines' values are sliced as text.
+        // Names are compared as bytes, lengths first (most lines differ there), so only the
+        // matching lines' values are sliced as text.
         let bytes = self.text.as_bytes();
         self.entries
             .iter()
-            .filter(move |span| bytes[span.name.0..span.name.1].eq_ignore_ascii_case(name.as_bytes()))
+            .filter(move |span| {
+                span.name.1 - span.name.0 == name.len()
+                    && bytes[span.name.0..span.name.1].eq_ignore_ascii_case(name.as_bytes())
+            })
             .map(|span| &self.text[span.value.0..span.value.1])
     }
 
     /// Whether at least one line is named `name`.
+    #[inline]
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
@@ -177,6 +194,16 @@ impl Headers {
     /// the test for `Connection: close` (RFC 9112 §9.6).
     pub fn contains_token(&self, name: &str, token: &str) -> bool {
         self.list(name).any(|element| element.eq_ignore_ascii_case(token))
+    }
+
+    /// Every line as `(name, value)` bytes, in order: for the protocol layer's own scans
+    /// (`framing`), which compare ASCII tokens and so need no `str` (whose slicing checks
+    /// character boundaries).
+    pub(crate) fn byte_lines(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        let bytes = self.text.as_bytes();
+        self.entries
+            .iter()
+            .map(move |span| (&bytes[span.name.0..span.name.1], &bytes[span.value.0..span.value.1]))
     }
 
     /// Every line as `(name, value)`, in order.
@@ -259,6 +286,7 @@ pub struct Iter<'a> {
 impl<'a> Iterator for Iter<'a> {
     type Item = (&'a str, &'a str);
 
+    #[inline]
     fn next(&mut self) -> Option<(&'a str, &'a str)> {
         let span = self.inner.next()?;
         Some((

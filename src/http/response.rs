@@ -279,11 +279,14 @@ pub(crate) fn decode_lines(fields: &[httparse::Header<'_>]) -> Headers {
 /// decoding), as one copy that the fields point into: `None` for any other.
 pub(crate) fn keep_whole(head: &[u8], fields: &[httparse::Header<'_>]) -> Option<Headers> {
     // A status line, one line per field and the empty line: any other LF is a folded line.
-    // (Counted in 8-bit lanes, a form the compiler turns into vector code.)
-    let lines: usize = head
-        .chunks(255)
-        .map(|chunk| usize::from(chunk.iter().fold(0u8, |n, &b| n + u8::from(b == b'\n'))))
-        .sum();
+    // (Counted in 8-bit lanes, a form the compiler turns into vector code; the same pass ORs
+    // the bytes together, so that an ASCII head, nearly every one, needs no boundary checks.)
+    let (lines, high_bits) = head.chunks(255).fold((0usize, 0u8), |(lines, high_bits), chunk| {
+        let (n, high) = chunk
+            .iter()
+            .fold((0u8, 0u8), |(n, high), &b| (n + u8::from(b == b'\n'), high | b));
+        (lines + usize::from(n), high_bits | high)
+    });
     if lines != fields.len() + 2 {
         return None;
     }
@@ -300,5 +303,5 @@ pub(crate) fn keep_whole(head: &[u8], fields: &[httparse::Header<'_>]) -> Option
         }
     };
     let lines = fields.iter().map(|h| (range(h.name.as_bytes()), range(h.value)));
-    Headers::over_text(text.to_owned(), lines)
+    Headers::over_text(text.to_owned(), high_bits < 0x80, lines)
 }

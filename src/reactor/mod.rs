@@ -18,19 +18,33 @@
 //! to interrupt a sleeping loop (see `scheduler/inbox.rs`). The reactor reports it and the loop
 //! drains its inbox.
 //!
+//! **The alarm token.** Slot index `u32::MAX` with generation `u32::MAX - 1` belongs to the
+//! [`Alarm`](alarm::Alarm), a timerfd armed for the timer wheel's next deadline: `epoll_wait`
+//! counts its timeout in whole milliseconds, the alarm in nanoseconds (`alarm.rs` compares the
+//! ways to wait). The reactor notes that it rang and reports nothing else; the loop then
+//! advances the wheel.
+//!
 //! Read with: smol-rs/async-io `src/reactor.rs`, tokio-rs/mio `src/poll.rs`.
 
 use std::io;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::event::Source;
 use mio::{Events, Interest, Token};
 
 use crate::slots::{Key, Slots};
 
+mod alarm;
+
+use self::alarm::Alarm;
+
 /// The token of the cross-thread `mio::Waker`.
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
+
+/// The token of the alarm (a timerfd), which wakes a blocked loop at its next timer's deadline:
+/// slot index `u32::MAX`, like the wake token (no slab holds 2^32 sources), another generation.
+const ALARM_TOKEN: Token = Token(usize::MAX ^ (1 << 32));
 
 /// How many events one `epoll_wait` may return. More simply wait for the next turn.
 const EVENTS_CAPACITY: usize = 1024;
@@ -122,15 +136,28 @@ pub(crate) struct Reactor {
     events: Events,
     /// One entry per registered source.
     sources: Slots<IoState>,
+    /// The timerfd that ends a wait at a timer's deadline to the nanosecond. `None` off Linux,
+    /// or once it has failed: then the wait ends on mio's millisecond timeout, as before.
+    alarm: Option<Alarm>,
 }
 
 impl Reactor {
     pub(crate) fn new() -> io::Result<Reactor> {
+        let poll = mio::Poll::new()?;
+        let alarm = Alarm::new(poll.registry(), ALARM_TOKEN)
+            .inspect_err(|e| log::debug!(target: "evloop", "no timerfd alarm, timers wait in whole ms: {e}"))
+            .ok();
         Ok(Reactor {
-            poll: mio::Poll::new()?,
+            poll,
             events: Events::with_capacity(EVENTS_CAPACITY),
             sources: Slots::new(),
+            alarm,
         })
+    }
+
+    /// How many times the alarm was armed, one `timerfd_settime` each (`Stats::alarm_sets`).
+    pub(crate) fn alarm_sets(&self) -> u64 {
+        self.alarm.as_ref().map_or(0, Alarm::sets)
     }
 
     /// The poller's own descriptor (the epoll fd): readable whenever an event is pending, so a
@@ -234,8 +261,25 @@ impl Reactor {
 
     /// Waits for events for at most `timeout` (`None`: until one arrives) and collects the
     /// wakers of the tasks they unblock. Returns how many events the OS returned (the
-    /// cross-thread waker's included).
-    pub(crate) fn turn(&mut self, timeout: Option<Duration>, wakers: &mut Vec<IoWake>) -> io::Result<usize> {
+    /// cross-thread waker's and the alarm's included).
+    ///
+    /// `timer` is the deadline the timeout counts down to, when the wait is for a timer: the
+    /// alarm is armed for it (at most one `timerfd_settime`, none if it is already armed for
+    /// it), and `timeout`, which mio rounds up to whole milliseconds, stays as a backstop.
+    pub(crate) fn turn(
+        &mut self,
+        timeout: Option<Duration>,
+        timer: Option<Instant>,
+        wakers: &mut Vec<IoWake>,
+    ) -> io::Result<usize> {
+        if let Some(at) = timer
+            && timeout.is_some_and(|t| !t.is_zero())
+            && let Some(alarm) = &mut self.alarm
+            && let Err(e) = alarm.arm(at)
+        {
+            log::debug!(target: "evloop", "timerfd alarm failed, timers wait in whole ms from now on: {e}");
+            self.alarm = None;
+        }
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
             // A signal interrupted the wait: just a short turn.
@@ -246,6 +290,12 @@ impl Reactor {
         for event in &self.events {
             count += 1;
             if event.token() == WAKE_TOKEN {
+                continue;
+            }
+            if event.token() == ALARM_TOKEN {
+                if let Some(alarm) = &mut self.alarm {
+                    alarm.rang();
+                }
                 continue;
             }
             let key = IoKey::from_token(event.token());
@@ -322,6 +372,7 @@ mod tests {
             let key = IoKey(Key::from_bits(bits));
             assert_eq!(IoKey::from_token(key.token()), key);
             assert_ne!(key.token(), WAKE_TOKEN);
+            assert_ne!(key.token(), ALARM_TOKEN);
         }
     }
 }

@@ -16,7 +16,11 @@
 
 use crate::TaskId;
 
+mod clock;
+mod entry;
 mod recorder;
+pub(crate) use clock::monotonic_ns;
+pub(crate) use entry::Entry;
 pub use recorder::{DEFAULT_CAP, ENV_VAR, EnvError, EnvSetting, parse_env};
 pub(crate) use recorder::{Recorder, Recording};
 

@@ -10,19 +10,21 @@
 //! store decides whether to keep it.
 //!
 //! **Bounded.** The recorder keeps at most `cap` events (default [`DEFAULT_CAP`], a million:
-//! at most 64 bytes an event, so 64 MB, and a few seconds of a busy loop). Past the cap it keeps counting what it did
-//! not keep, in [`Record::dropped`], so a record is never silently short. Pushing an event
-//! allocates nothing beyond the `Vec`'s own doubling (a spawned task's name is the one string
-//! an event carries).
+//! 32 bytes an event as stored, `entry.rs`, so 32 MB, and a second or so of a busy loop). Past
+//! the cap it keeps counting what it did not keep, in [`Record::dropped`], so a record is never
+//! silently short. Pushing an event allocates nothing beyond the `Vec`'s own doubling, and
+//! copies no string (a spawned task's name is shared with the loop's table of names).
 //!
 //! **Switched on without a rebuild.** [`parse_env`] reads the `EVLOOP_RECORD` variable that
 //! `Builder::build` looks up (`runtime/record.rs`), the way asyncio reads `PYTHONASYNCIODEBUG`.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::rc::Rc;
 use std::time::Instant;
 
-use crate::record::{Event, Record, What};
+use crate::record::Record;
+use crate::record::entry::Entry;
 
 /// How many events a recorder keeps unless told otherwise (`Builder::record_capacity`).
 pub const DEFAULT_CAP: usize = 1_000_000;
@@ -38,71 +40,118 @@ pub(crate) struct Recording {
     pub(crate) store: RefCell<Recorder>,
     /// Time 0 of the record: the loop's clock when the runtime was built.
     pub(crate) origin: Instant,
+    /// Real clock only: the same moment on the recorder's own clock (`clock.rs`), which the
+    /// hooks read instead of `Instant::now()`.
+    pub(crate) origin_ns: u64,
     /// Whether the loop's clock is virtual (then reading it is free, and done for every event).
     pub(crate) virtual_clock: bool,
     /// Real clock only: the time of the last clock read, which events inside a poll carry.
     pub(crate) last: Cell<u64>,
 }
 
-/// The loop's store of recorded events.
+/// The loop's store of recorded events, packed (`entry.rs`).
 #[derive(Debug)]
 pub(crate) struct Recorder {
     /// What was kept, in the order it happened.
-    events: Vec<Event>,
+    entries: Vec<Entry>,
+    /// The names of the spawned tasks that had one, in the order they were spawned; a `Spawn`
+    /// entry keeps its name's place here. Shared with the loop's own table of names, so a
+    /// named spawn copies no string.
+    names: Vec<Rc<str>>,
     /// The most events kept at once; further pushes only count.
     cap: usize,
-    /// Events not kept because `events` was full (since the last `take`).
+    /// Events kept (since the last `take`): the entries, and the wakes folded into them
+    /// (`Entry::fold_self_wake`). The cap counts events, not entries.
+    kept: usize,
+    /// Events not kept because the recorder was full (since the last `take`).
     dropped: u64,
     /// Whether the loop's clock is virtual (times are then deterministic), for the `Record`.
     virtual_clock: bool,
     /// Turns counted so far, for `What::Turn` (never reset: turn numbers stay unique).
     turns: u64,
-    /// Where the `Poll` of the poll running now sits in `events`, so that its duration can be
-    /// filled in when it ends. `None` between polls, when the poll's event was dropped, and
-    /// after a `take` (the event left with the record).
-    open_poll: Option<usize>,
+    /// Where the `Poll` of the poll running now sits in `entries`, so that its duration can be
+    /// filled in when it ends; `usize::MAX` (a place no entry has) between polls, when the
+    /// poll's event was dropped, and after a `take` (the event left with the record). One
+    /// bounds check in `end_poll` then covers "no open poll" as well.
+    open_poll: usize,
 }
+
+/// `Recorder::open_poll` when no poll is open.
+const NO_POLL: usize = usize::MAX;
 
 impl Recorder {
     /// An empty recorder that keeps at most `cap` events.
     pub(crate) fn new(cap: usize, virtual_clock: bool) -> Recorder {
         Recorder {
-            events: Vec::new(),
+            entries: Vec::new(),
+            names: Vec::new(),
             cap,
+            kept: 0,
             dropped: 0,
             virtual_clock,
             turns: 0,
-            open_poll: None,
+            open_poll: NO_POLL,
         }
     }
 
-    /// Appends an event that happened `at` nanoseconds into the run; returns where it went, or
-    /// `None` if the recorder is full (the event is then counted as dropped).
+    /// Appends an event; returns where it went, or `None` if the recorder is full (the event is
+    /// then counted as dropped).
     #[inline]
-    pub(crate) fn push(&mut self, at: u64, what: What) -> Option<usize> {
-        if self.events.len() >= self.cap {
+    pub(crate) fn push(&mut self, entry: Entry) -> Option<usize> {
+        if self.kept >= self.cap {
             self.dropped += 1;
             return None;
         }
-        self.events.push(Event { at, what });
-        Some(self.events.len() - 1)
+        self.kept += 1;
+        let place = self.entries.len();
+        self.entries.push(entry);
+        Some(place)
+    }
+
+    /// Appends a `Wake`, folded into the poll running now when it is that task waking itself
+    /// before anything else was recorded in the poll (`yield_now`; see
+    /// `Entry::fold_self_wake`): a yield then writes two entries, not three.
+    #[inline]
+    pub(crate) fn push_wake(&mut self, wake: Entry) {
+        let last = self.entries.len().wrapping_sub(1);
+        if self.open_poll == last
+            && self.kept < self.cap
+            && let Some(poll) = self.entries.get_mut(last)
+            && poll.fold_self_wake(&wake)
+        {
+            self.kept += 1;
+            return;
+        }
+        self.push(wake);
+    }
+
+    /// Keeps a spawned task's name and returns what a `Spawn` entry stores for it: its place in
+    /// the list plus one, 0 for no name. A name is kept only while its event can be (a full
+    /// recorder drops the event, so it keeps no name either).
+    pub(crate) fn name(&mut self, name: Option<Rc<str>>) -> u32 {
+        match name {
+            Some(name) if self.kept < self.cap => {
+                self.names.push(name);
+                u32::try_from(self.names.len()).unwrap_or(0)
+            }
+            _ => 0,
+        }
     }
 
     /// Adds an event that is reported late, after later events were already recorded (a
     /// blocking job, which started on another thread): it goes after every event at or before
     /// its time, so `at` never decreases along the record.
-    pub(crate) fn insert_in_time(&mut self, at: u64, what: What) {
-        if self.events.len() >= self.cap {
+    pub(crate) fn insert_in_time(&mut self, entry: Entry) {
+        if self.kept >= self.cap {
             self.dropped += 1;
             return;
         }
-        let place = self.events.partition_point(|event| event.at <= at);
-        if let Some(open) = &mut self.open_poll
-            && *open >= place
-        {
-            *open += 1;
+        self.kept += 1;
+        let place = self.entries.partition_point(|kept| kept.at <= entry.at);
+        if self.open_poll != NO_POLL && self.open_poll >= place {
+            self.open_poll += 1;
         }
-        self.events.insert(place, Event { at, what });
+        self.entries.insert(place, entry);
     }
 
     /// Counts a new turn of the loop; returns its number (from 0).
@@ -116,31 +165,34 @@ impl Recorder {
     /// A poll begins: its event is pushed now (so what happens during it follows it), with a
     /// duration of 0 that [`end_poll`](Self::end_poll) fills in.
     #[inline]
-    pub(crate) fn begin_poll(&mut self, at: u64, what: What) {
-        self.open_poll = self.push(at, what);
+    pub(crate) fn begin_poll(&mut self, entry: Entry) {
+        self.open_poll = self.push(entry).unwrap_or(NO_POLL);
     }
 
     /// The poll that began last ended at `end`: its duration is filled in.
     #[inline]
     pub(crate) fn end_poll(&mut self, end: u64) {
-        let Some(index) = self.open_poll.take() else { return };
-        if let Some(Event {
-            at,
-            what: What::Poll { took, .. },
-        }) = self.events.get_mut(index)
-        {
-            *took = end.saturating_sub(*at);
+        if let Some(entry) = self.entries.get_mut(self.open_poll) {
+            entry.set_took(end);
         }
+        self.open_poll = NO_POLL;
     }
 
-    /// Hands over everything recorded so far; recording goes on into an empty list. The list's
-    /// memory goes with the record, so a recorder that is read now and then never holds more
-    /// than what happened since.
+    /// Hands over everything recorded so far, unpacked into [`Event`](crate::record::Event)s;
+    /// recording goes on into an empty list. The packed list's memory is freed, so a recorder
+    /// that is read now and then never holds more than what happened since.
     pub(crate) fn take(&mut self) -> Record {
-        self.open_poll = None;
+        self.open_poll = NO_POLL;
+        let entries = std::mem::take(&mut self.entries);
+        let names = std::mem::take(&mut self.names);
+        let mut events = Vec::with_capacity(std::mem::take(&mut self.kept));
+        for entry in &entries {
+            events.push(entry.unpack(&names));
+            events.extend(entry.folded_wake());
+        }
         Record {
             virtual_clock: self.virtual_clock,
-            events: std::mem::take(&mut self.events),
+            events,
             dropped: std::mem::take(&mut self.dropped),
             cap: self.cap,
         }
@@ -215,25 +267,35 @@ pub fn parse_env(value: Option<&str>) -> Result<EnvSetting, EnvError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::Subject;
+    use crate::record::{Event, Subject, What};
 
-    fn turn(number: u64) -> What {
-        What::Turn { number }
+    fn turn(at: u64) -> Entry {
+        Entry::turn(at, at)
+    }
+
+    fn main_poll(at: u64) -> Entry {
+        Entry::poll(at, Subject::Main)
     }
 
     #[test]
     fn past_the_cap_events_are_counted_not_kept() {
         let mut recorder = Recorder::new(3, true);
         for n in 0..5 {
-            recorder.push(n, turn(n));
+            recorder.push(turn(n));
         }
         let record = recorder.take();
         assert_eq!(record.events.len(), 3);
         assert_eq!(record.dropped, 2);
         assert_eq!(record.cap, 3);
-        assert_eq!(record.events[2], Event { at: 2, what: turn(2) });
+        assert_eq!(
+            record.events[2],
+            Event {
+                at: 2,
+                what: What::Turn { number: 2 }
+            }
+        );
         // Taking empties the store and its count; recording goes on.
-        recorder.push(9, turn(9));
+        recorder.push(turn(9));
         let again = recorder.take();
         assert_eq!((again.events.len(), again.dropped), (1, 0));
     }
@@ -241,26 +303,48 @@ mod tests {
     #[test]
     fn a_cap_of_zero_keeps_nothing_and_counts_everything() {
         let mut recorder = Recorder::new(0, false);
-        assert_eq!(recorder.push(1, turn(0)), None);
-        recorder.insert_in_time(0, turn(1));
+        assert_eq!(recorder.push(turn(1)), None);
+        recorder.insert_in_time(turn(0));
+        assert_eq!(recorder.name(Some("kept?".into())), 0, "no room, no name");
         let record = recorder.take();
         assert!(record.events.is_empty());
         assert_eq!(record.dropped, 2);
     }
 
     #[test]
+    fn a_spawned_task_keeps_its_name_across_the_packing() {
+        let mut recorder = Recorder::new(10, true);
+        let task = crate::record::sample::id(4);
+        let place = recorder.name(Some("worker".into()));
+        recorder.push(Entry::spawn(0, task, place, None));
+        let unnamed = recorder.name(None);
+        recorder.push(Entry::spawn(0, task, unnamed, Some(task)));
+        let events = recorder.take().events;
+        assert_eq!(
+            events[0].what,
+            What::Spawn {
+                task,
+                name: Some("worker".into()),
+                by: None
+            }
+        );
+        assert_eq!(
+            events[1].what,
+            What::Spawn {
+                task,
+                name: None,
+                by: Some(task)
+            }
+        );
+    }
+
+    #[test]
     fn a_late_event_goes_after_everything_up_to_its_time() {
         let mut recorder = Recorder::new(10, false);
-        recorder.push(10, turn(0));
-        recorder.begin_poll(
-            20,
-            What::Poll {
-                subject: Subject::Main,
-                took: 0,
-            },
-        );
-        recorder.push(30, turn(1));
-        recorder.insert_in_time(20, turn(7));
+        recorder.push(turn(10));
+        recorder.begin_poll(main_poll(20));
+        recorder.push(turn(30));
+        recorder.insert_in_time(turn(20));
         recorder.end_poll(35);
         let at: Vec<u64> = recorder.take().events.iter().map(|e| e.at).collect();
         assert_eq!(at, [10, 20, 20, 30]);
@@ -269,15 +353,9 @@ mod tests {
     #[test]
     fn a_poll_gets_its_duration_even_when_an_event_is_inserted_before_it() {
         let mut recorder = Recorder::new(10, false);
-        recorder.push(10, turn(0));
-        recorder.begin_poll(
-            20,
-            What::Poll {
-                subject: Subject::Main,
-                took: 0,
-            },
-        );
-        recorder.insert_in_time(5, turn(7));
+        recorder.push(turn(10));
+        recorder.begin_poll(main_poll(20));
+        recorder.insert_in_time(turn(5));
         recorder.end_poll(35);
         let events = recorder.take().events;
         assert_eq!(
@@ -292,23 +370,61 @@ mod tests {
     #[test]
     fn a_poll_that_ends_after_a_take_changes_nothing() {
         let mut recorder = Recorder::new(10, true);
-        recorder.begin_poll(
-            0,
-            What::Poll {
-                subject: Subject::Main,
-                took: 0,
-            },
-        );
+        recorder.begin_poll(main_poll(0));
         let first = recorder.take();
-        recorder.push(1, turn(0));
+        recorder.push(turn(1));
         recorder.end_poll(99); // after the take: nothing to fill in
         assert_eq!(first.events.len(), 1);
-        assert_eq!(recorder.take().events, [Event { at: 1, what: turn(0) }]);
+        assert_eq!(
+            recorder.take().events,
+            [Event {
+                at: 1,
+                what: What::Turn { number: 1 }
+            }]
+        );
     }
 
     #[test]
-    fn an_event_fits_in_a_cache_line_so_the_default_cap_is_about_64_mb() {
-        assert!(std::mem::size_of::<Event>() <= 64, "{}", std::mem::size_of::<Event>());
+    fn a_dropped_poll_leaves_no_open_poll_behind() {
+        let mut recorder = Recorder::new(1, false);
+        recorder.push(turn(0));
+        recorder.begin_poll(main_poll(5)); // dropped: the recorder is full
+        recorder.end_poll(9);
+        let record = recorder.take();
+        assert_eq!(
+            record.events,
+            [Event {
+                at: 0,
+                what: What::Turn { number: 0 }
+            }]
+        );
+        assert_eq!(record.dropped, 1);
+    }
+
+    #[test]
+    fn a_folded_wake_counts_against_the_cap_as_the_event_it_is() {
+        let t = crate::record::sample::id(1);
+        let self_wake = Entry::wake(5, t, crate::record::WakeCause::Task(t));
+        // Room for the poll and its wake: folded, two events from one entry.
+        let mut roomy = Recorder::new(2, true);
+        roomy.begin_poll(Entry::poll(5, Subject::Task(t)));
+        roomy.push_wake(self_wake);
+        assert_eq!(roomy.entries.len(), 1);
+        let record = roomy.take();
+        assert_eq!(record.events.len(), 2);
+        assert_eq!(record.events[1], self_wake.unpack(&[]));
+        // Room for the poll only: the wake is dropped and counted, not folded.
+        let mut full = Recorder::new(1, true);
+        full.begin_poll(Entry::poll(5, Subject::Task(t)));
+        full.push_wake(self_wake);
+        let record = full.take();
+        assert_eq!((record.events.len(), record.dropped), (1, 1));
+        // After another event, the wake is an entry of its own.
+        let mut later = Recorder::new(9, true);
+        later.begin_poll(Entry::poll(5, Subject::Task(t)));
+        later.push(turn(5));
+        later.push_wake(self_wake);
+        assert_eq!(later.entries.len(), 3);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -94,7 +95,7 @@ pub(crate) struct Core {
     /// Where unretrieved task panics and callback panics are reported.
     pub(crate) handler: ExceptionHandler,
     /// Names given with `spawn_named`; most tasks have none and cost nothing here.
-    pub(crate) names: RefCell<HashMap<TaskId, Rc<str>>>,
+    pub(crate) names: RefCell<HashMap<TaskId, Rc<str>, BuildHasherDefault<IdHasher>>>,
     /// The name of the last named task to complete, kept so that the log line written just
     /// after its final poll (a slow-poll warning, a trace) can still name it.
     pub(crate) last_completed_name: RefCell<Option<(TaskId, Rc<str>)>>,
@@ -111,10 +112,45 @@ pub(crate) struct Core {
     pub(crate) io_budget: Cell<u32>,
     /// The recorder, while recording (`record.rs`); `None`, one word every hook checks, when off.
     pub(crate) recorder: Option<Box<crate::record::Recording>>,
-    /// The loop's time at its last look outward (`check_events`): when a task that parks now
-    /// parked, for the task dump, without a clock read per poll. Exact on a virtual clock; on
-    /// a real one, early by at most the time since that look (one batch of polls).
-    pub(crate) looked_at: Cell<Instant>,
+    /// The loop's time at its last look outward (`check_events`), in nanoseconds since
+    /// [`epoch`](Self::epoch): when a task that parks now parked, for the task dump, without a
+    /// clock read per poll. Exact on a virtual clock; on a real one, early by at most the time
+    /// since that look (one batch of polls).
+    pub(crate) looked_at: Cell<u64>,
+    /// The loop's clock when it was built: the task dump's times are kept in every task's header
+    /// as nanoseconds since this (eight bytes where an `Option<Instant>` takes sixteen).
+    pub(crate) epoch: Instant,
+    /// The task dump's "time polled", per task, for the tasks whose polls the loop timed (only
+    /// with trace logging or slow-poll warnings on a real clock: `observe.rs`). Kept here rather
+    /// than in every task's header because it is empty otherwise, which is nearly always.
+    pub(crate) time_polled: RefCell<HashMap<TaskId, Duration>>,
+}
+
+/// The hasher of the `names` map. Its keys are task ids the loop itself hands out (a slab index
+/// and a generation), never chosen by a peer, so the flooding attack std's randomly keyed SipHash
+/// defends against cannot happen here; a fixed multiply-and-rotate (rustc's FxHash) is enough,
+/// and it keeps std's random-key machinery (a `getrandom` call, SipHash) out of every program.
+#[derive(Default)]
+pub(crate) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u32(&mut self, word: u32) {
+        self.write_u64(u64::from(word));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// How many socket operations one poll of a task may complete before the next one reports
@@ -162,7 +198,7 @@ impl Core {
             crate::trace::spawned(id, self.task_name(id).as_deref(), self.sched.current());
         }
         if self.recorder.is_some() {
-            self.record_spawn(id, self.task_name(id).as_deref());
+            self.record_spawn(id, self.task_name(id));
         }
         if !eager {
             // Queued without a "woken" trace line: the spawn line above says why it is ready.
@@ -246,7 +282,7 @@ impl Core {
                     header.vitals.finished();
                     self.complete(id);
                 } else {
-                    header.vitals.parked(self.looked_at.get(), note);
+                    header.vitals.parked(self.looked_at.get(), note, self.epoch);
                 }
                 self.sched.set_current(previous);
             }
@@ -280,6 +316,9 @@ impl Core {
             let mut names = self.names.borrow_mut();
             if names.is_empty() { None } else { names.remove(&id) }
         };
+        if !self.time_polled.borrow().is_empty() {
+            self.time_polled.borrow_mut().remove(&id);
+        }
         if let Some(name) = &name {
             *self.last_completed_name.borrow_mut() = Some((id, name.clone()));
         }
@@ -429,6 +468,7 @@ impl Core {
             ready: self.sched.ready_len(),
             blocking_threads: self.blocking.threads(),
             io_polls: self.io_polls.get(),
+            alarm_sets: self.reactor.borrow().alarm_sets(),
             ..Stats::counted(&self.sched.counters)
         }
     }

@@ -200,7 +200,7 @@ impl Core {
             } else {
                 TaskState::Parked
             };
-            let park = vitals.last_park();
+            let park = vitals.last_park(self.epoch);
             let note = park.as_ref().and_then(|(_, note)| note.clone());
             let (waits_on, parked_for) = match (state, park) {
                 (TaskState::Parked, Some((since, note))) => (
@@ -218,7 +218,7 @@ impl Core {
                 parked_for,
                 last_wake: wake_cause(vitals.last_wake(), note),
                 polls: vitals.polls(),
-                time_polled: vitals.time_polled(),
+                time_polled: self.time_polled.borrow().get(&id).copied().unwrap_or_default(),
             });
         }
         TaskDump { at, tasks }

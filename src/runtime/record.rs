@@ -24,12 +24,21 @@
 //! once per poll (when the poll ends) and at each `epoll_wait` and entry into the loop; a poll
 //! starts when the one before it ended (the few nanoseconds between two polls count in the
 //! second), and an event inside a poll (a spawn, a wake, an end) carries the poll's start.
+//! It reads `CLOCK_MONOTONIC` as plain nanoseconds (`record/clock.rs`), a third of the
+//! instructions of `Instant::now()` and the subtraction from the origin.
+//!
+//! **Cost when on.** Each hook packs its event into a 32-byte `record::Entry` (plain numbers,
+//! nothing to drop; a spawned task's name is shared, not copied) and the record is unpacked
+//! into `Event`s only when taken. A task that wakes itself as the first thing of its poll
+//! (`yield_now`) has the wake folded into the poll's entry. BENCHMARKS.md ("Recording") has
+//! the figures: in instructions a yield costs 1.9 times as much, a spawn and join 1.35 times.
 
 use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use crate::record::Recording;
-use crate::record::{self, Direction, EnvSetting, Record, Recorder, Subject, TaskEnd, WakeCause, What};
+use crate::record::{self, Direction, EnvSetting, Record, Recorder, Subject, TaskEnd, WakeCause};
+use crate::record::{Entry, Recording};
 use crate::runtime::core::Core;
 use crate::scheduler::{Cause, Runnable};
 use crate::task::TaskId;
@@ -49,8 +58,9 @@ impl crate::Builder {
     /// Records what the loop does (spawns, polls, wakes and their causes, `epoll_wait`s,
     /// timers, clock jumps, blocking jobs, task ends) for [`Runtime::take_record`](crate::Runtime::take_record) to hand over
     /// (default: off, unless the `EVLOOP_RECORD` environment variable says otherwise, see
-    /// below). Off, it costs nothing measurable; on, a spawn or a yield costs up to about twice
-    /// as much (BENCHMARKS.md, "Recording").
+    /// below). Off, it costs nothing measurable; on, a spawn or a yield runs up to about twice
+    /// as many instructions, and in time more than that: a clock read per poll, and about 32
+    /// bytes of fresh memory per event (BENCHMARKS.md, "Recording").
     ///
     /// **`EVLOOP_RECORD`**, read by [`build`](Self::build) when this was not called, switches
     /// recording on for any program without a rebuild, as `PYTHONASYNCIODEBUG` switches on
@@ -117,6 +127,7 @@ impl RecordConfig {
         Some(Box::new(Recording {
             store: RefCell::new(Recorder::new(cap, virtual_clock)),
             origin: now,
+            origin_ns: record::monotonic_ns(),
             virtual_clock,
             last: Cell::new(0),
         }))
@@ -148,9 +159,14 @@ impl crate::Runtime {
     }
 }
 
-/// Nanoseconds in `duration`, saturating (584 years fit).
+/// Nanoseconds in `duration`, saturating (584 years fit). Whole seconds and the rest apart, in
+/// `u64`: `Duration::as_nanos` is a 128-bit number.
+#[inline]
 fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+    duration
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(duration.subsec_nanos()))
 }
 
 impl Core {
@@ -167,13 +183,26 @@ impl Core {
         self.recorder.as_ref().map(|recording| recording.virtual_clock)
     }
 
-    /// Reads the loop's clock now, as the record counts time.
+    /// Reads the loop's clock now, as the record counts time, and keeps it for the events
+    /// that follow. On the real clock that is the recorder's own read of the same clock
+    /// (`record/clock.rs`: a fifth of the instructions of `Instant::now()` and the
+    /// subtraction).
     #[inline]
     fn read_clock(&self, recording: &Recording) -> u64 {
-        let now = self.timers.borrow().now();
-        let at = nanos(now.saturating_duration_since(recording.origin));
+        let at = self.clock_now(recording);
         recording.last.set(at);
         at
+    }
+
+    /// The loop's clock now, in the record's nanoseconds.
+    #[inline]
+    fn clock_now(&self, recording: &Recording) -> u64 {
+        if recording.virtual_clock {
+            let now = self.timers.borrow().now();
+            nanos(now.saturating_duration_since(recording.origin))
+        } else {
+            record::monotonic_ns().saturating_sub(recording.origin_ns)
+        }
     }
 
     /// The time for an event that does not read the real clock itself (see the module docs).
@@ -195,13 +224,14 @@ impl Core {
         }
     }
 
-    /// Records `what` as happening now. A no-op when recording is off (callers check first).
-    /// Inlined into the out-of-line hooks below, so the event is built where it is stored.
+    /// Records the entry that `make` packs from the time now. A no-op when recording is off
+    /// (callers check first). Inlined into the out-of-line hooks below, so the entry is built
+    /// where it is stored.
     #[inline]
-    pub(crate) fn record(&self, what: What) {
+    fn record(&self, make: impl FnOnce(u64) -> Entry) {
         if let Some(recording) = &self.recorder {
             let at = self.stamp(recording);
-            recording.store.borrow_mut().push(at, what);
+            recording.store.borrow_mut().push(make(at));
         }
     }
 
@@ -213,7 +243,7 @@ impl Core {
             let at = self.stamp(recording);
             let mut store = recording.store.borrow_mut();
             let number = store.next_turn();
-            store.push(at, What::Turn { number });
+            store.push(Entry::turn(at, number));
         }
     }
 
@@ -223,7 +253,7 @@ impl Core {
     pub(crate) fn record_clock_jump(&self) {
         if let Some(recording) = &self.recorder {
             let to = self.read_clock(recording);
-            recording.store.borrow_mut().push(to, What::ClockJump { to });
+            recording.store.borrow_mut().push(Entry::clock_jump(to, to));
         }
     }
 
@@ -231,21 +261,20 @@ impl Core {
     #[cold]
     #[inline(never)]
     pub(crate) fn record_timers_fired(&self, count: usize) {
-        self.record(What::TimersFired {
-            count: u32::try_from(count).unwrap_or(u32::MAX),
-        });
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        self.record(|at| Entry::timers_fired(at, count));
     }
 
-    /// A task was spawned (by the task running now, if any).
+    /// A task was spawned (by the task running now, if any), with the name it was given.
     #[cold]
     #[inline(never)]
-    pub(crate) fn record_spawn(&self, task: TaskId, name: Option<&str>) {
+    pub(crate) fn record_spawn(&self, task: TaskId, name: Option<Rc<str>>) {
+        let Some(recording) = &self.recorder else { return };
         let by = self.sched.current();
-        self.record(What::Spawn {
-            task,
-            name: name.map(str::to_string),
-            by,
-        });
+        let at = self.stamp(recording);
+        let mut store = recording.store.borrow_mut();
+        let name = store.name(name);
+        store.push(Entry::spawn(at, task, name, by));
     }
 
     /// A task was queued, for the cause the scheduler holds now.
@@ -266,18 +295,22 @@ impl Core {
             },
             Cause::Remote => WakeCause::Remote,
         };
-        self.record(What::Wake { task, cause });
+        if let Some(recording) = &self.recorder {
+            let at = self.stamp(recording);
+            recording.store.borrow_mut().push_wake(Entry::wake(at, task, cause));
+        }
     }
 
     /// A task ended, `how`.
     #[cold]
     #[inline(never)]
     pub(crate) fn record_end(&self, task: TaskId, how: TaskEnd) {
-        self.record(What::End { task, how });
+        self.record(|at| Entry::end(at, task, how));
     }
 
     /// A runnable is about to run: records its `Poll`, skipping a task or callback that is
     /// already gone (nothing runs then).
+    #[inline]
     pub(crate) fn record_poll_start(&self, what: Runnable) {
         let Some(recording) = &self.recorder else { return };
         let subject = match what {
@@ -287,14 +320,12 @@ impl Core {
             Runnable::Task(_) | Runnable::Callback(_) => return,
         };
         let at = self.stamp(recording);
-        recording
-            .store
-            .borrow_mut()
-            .begin_poll(at, What::Poll { subject, took: 0 });
+        recording.store.borrow_mut().begin_poll(Entry::poll(at, subject));
     }
 
     /// The runnable whose poll [`record_poll_start`](Self::record_poll_start) recorded ended:
     /// on the real clock, the one clock read of a poll.
+    #[inline]
     pub(crate) fn record_poll_end(&self) {
         if let Some(recording) = &self.recorder
             && !recording.virtual_clock
@@ -304,7 +335,10 @@ impl Core {
         }
     }
 
-    /// About to call `epoll_wait`: reads the clock (recording only).
+    /// About to call `epoll_wait`: reads the clock (recording only). Out of line, as the
+    /// other hooks, so that `check_events` keeps its shape when recording is off.
+    #[cold]
+    #[inline(never)]
     pub(crate) fn record_io_wait_start(&self) -> u64 {
         self.recorder.as_ref().map_or(0, |recording| self.read_clock(recording))
     }
@@ -315,12 +349,9 @@ impl Core {
     pub(crate) fn record_io_wait(&self, timeout: Option<Duration>, events: usize, started: u64) {
         let Some(recording) = &self.recorder else { return };
         let took = self.read_clock(recording).saturating_sub(started);
-        let what = What::IoWait {
-            timeout: timeout.map(nanos),
-            events: u32::try_from(events).unwrap_or(u32::MAX),
-            took,
-        };
-        recording.store.borrow_mut().push(started, what);
+        let events = u32::try_from(events).unwrap_or(u32::MAX);
+        let entry = Entry::io_wait(started, timeout.map(nanos), events, took);
+        recording.store.borrow_mut().push(entry);
     }
 
     /// A blocking job's result reached the loop: it ran on pool thread `thread`, from
@@ -333,15 +364,13 @@ impl Core {
         let task = self.sched.current();
         match started {
             Some(started) => {
-                let at = nanos(started.saturating_duration_since(recording.origin));
-                let what = What::Blocking {
-                    thread,
-                    took: nanos(took),
-                    task,
-                };
-                recording.store.borrow_mut().insert_in_time(at, what);
+                // How long ago it started, on std's clock, back from now on the record's.
+                let ago = nanos(started.elapsed());
+                let at = self.clock_now(recording).saturating_sub(ago);
+                let entry = Entry::blocking(at, thread, nanos(took), task);
+                recording.store.borrow_mut().insert_in_time(entry);
             }
-            None => self.record(What::Blocking { thread, took: 0, task }),
+            None => self.record(|at| Entry::blocking(at, thread, 0, task)),
         }
     }
 }

@@ -24,6 +24,10 @@ pub struct Stats {
     pub blocking_threads: usize,
     /// How many times the loop has looked for I/O (one `epoll_wait` each) since it was built.
     pub io_polls: u64,
+    /// How many times the loop armed its timer alarm (one `timerfd_settime` each) so that a
+    /// blocking wait ends at a timer's deadline to the microsecond: at most one per blocking
+    /// `io_polls`, and none for a wait whose deadline is already armed. Always 0 off Linux.
+    pub alarm_sets: u64,
     /// Loop turns run (each runs the ready snapshot once; an idle turn may run nothing).
     pub turns: u64,
     /// Task polls (a cancelled task's final drop counts as one).
@@ -76,6 +80,7 @@ impl Stats {
             ready: 0,
             blocking_threads: 0,
             io_polls: 0,
+            alarm_sets: 0,
             turns: counters.turns.get(),
             polls: counters.polls.get(),
             callbacks: counters.callbacks.get(),

@@ -164,7 +164,7 @@ impl Core {
             .filter_map(|runnable| match runnable {
                 Runnable::Task(id) => {
                     let vitals = &tasks.get(id.key())?.header().vitals;
-                    let note = vitals.last_park().and_then(|(_, note)| note);
+                    let note = vitals.last_park(self.epoch).and_then(|(_, note)| note);
                     Some((*id, wake_cause(vitals.last_wake(), note)))
                 }
                 _ => None,

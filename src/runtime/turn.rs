@@ -140,26 +140,29 @@ impl Core {
     pub(crate) fn check_events(&self, check: Check) {
         let idle = check == Check::Idle;
         self.polls_since_check.set(0);
+        self.sched.trim_ready();
         let mut scratch = mem::take(&mut *self.scratch.borrow_mut());
 
         // 1. How long may we block? Not at all if work is ready; on a virtual clock, not for a
-        //    timer either (time jumps instead, in step 4); otherwise until the next timer.
-        let timeout = if !idle {
-            Some(Duration::ZERO)
+        //    timer either (time jumps instead, in step 4); otherwise until the next timer, whose
+        //    instant also goes to the reactor, to arm its alarm (`reactor/alarm.rs`).
+        let (timeout, timer) = if !idle {
+            (Some(Duration::ZERO), None)
         } else {
             let timers = self.timers.borrow();
             if timers.wheel.is_empty() {
-                None
+                (None, None)
             } else if timers.clock.is_virtual() {
                 // Paused (`time::pause`): time moves only by `time::advance`, so an idle loop
                 // waits for I/O or another thread, as a real loop with no timer would.
                 if self.blocking_in_flight.get() > 0 || !timers.clock.auto_advances() {
-                    None
+                    (None, None)
                 } else {
-                    Some(Duration::ZERO)
+                    (Some(Duration::ZERO), None)
                 }
             } else {
-                timers.time_to_next(timers.now())
+                let at = timers.next_deadline();
+                (at.map(|at| at.saturating_duration_since(timers.now())), at)
             }
         };
         if self.sched.tracing.get() {
@@ -178,7 +181,7 @@ impl Core {
             } else {
                 0
             };
-            let turned = self.reactor.borrow_mut().turn(timeout, &mut scratch.wakers);
+            let turned = self.reactor.borrow_mut().turn(timeout, timer, &mut scratch.wakers);
             let events = match turned {
                 Ok(events) => events,
                 // epoll_wait only fails on a broken poll fd or bad memory; nothing can recover.
@@ -230,7 +233,7 @@ impl Core {
                     && self.blocking_in_flight.get() == 0
                     && timers.jump_to_next();
                 if jumped && self.sched.tracing.get() {
-                    crate::trace::virtual_jump(timers.clock.tick_at(timers.now()));
+                    crate::trace::virtual_jump(timers.clock.millis_at(timers.now()));
                 }
                 (jumped, timers.now() > before)
             };
@@ -247,7 +250,8 @@ impl Core {
             }
             self.fire(&mut scratch.fired);
         }
-        self.looked_at.set(self.timers.borrow().now());
+        self.looked_at
+            .set(waits_on::nanos_since(self.epoch, self.timers.borrow().now()));
         self.sched.set_cause(Cause::Spawn);
         *self.scratch.borrow_mut() = scratch;
         // 5. Wakers that panicked since the last look (here or in the last turns' polls).

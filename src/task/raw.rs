@@ -15,7 +15,7 @@
 //!   ┌─────────────────────────────┐
 //!   │ Header                      │ ◄───────── the task slab      (until the task completes)
 //!   │   refs, vtable, id          │ ◄───────── the JoinHandle     (until it is dropped)
-//!   │   state, join_waker         │ ◄───────── every Waker clone  (anywhere, any thread)
+//!   │   state, join_waker, vitals │ ◄───────── every Waker clone  (anywhere, any thread)
 //!   ├─────────────────────────────┤
 //!   │ S: Schedule                 │   the hook to whoever runs the task (`schedule.rs`)
 //!   ├─────────────────────────────┤
@@ -41,7 +41,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use crate::task::error::JoinError;
@@ -88,7 +88,7 @@ impl RawTask {
     {
         let cell = Box::new(TaskCell {
             header: Header {
-                refs: AtomicUsize::new(2),
+                refs: AtomicU32::new(2),
                 vtable: vtable::<F, S>(),
                 id,
                 state: Cell::new(State::new()),
@@ -220,8 +220,10 @@ pub(super) unsafe fn increment(ptr: NonNull<Header>) {
     // SAFETY: per the contract, the header is alive.
     let old = unsafe { ptr.as_ref() }.refs.fetch_add(1, Ordering::Relaxed);
     // Like `Arc`: a count this large means clones are being leaked in a loop; wrapping around
-    // would free the task while references remain, so stop the process instead.
-    if old > isize::MAX as usize {
+    // would free the task while references remain, so stop the process instead. (Threads that
+    // each add one before any of them sees the check can push it at most their number past
+    // 2^31, far below the 2^32 at which it would wrap.)
+    if old > i32::MAX as u32 {
         std::process::abort();
     }
 }
@@ -442,4 +444,32 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: called once, by `release`, after the last reference is gone; the pointer came
     // from `Box::leak` of a `TaskCell<F>` in `RawTask::new`.
     drop(unsafe { Box::from_raw(ptr.cast::<TaskCell<F, S>>().as_ptr()) });
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+    use std::mem::size_of;
+    use std::time::Duration;
+
+    use crate::runtime::core::LoopHandle;
+
+    /// The size of the cell a runtime task of `future`'s type gets.
+    fn cell_size<F: Future + 'static>(_: &F) -> usize {
+        size_of::<TaskCell<F, LoopHandle>>()
+    }
+
+    /// DESIGN.md §3 draws this layout: if a field grows, the drawing and BENCHMARKS.md's
+    /// bytes per parked task are out of date.
+    #[test]
+    fn a_parked_sleeping_task_takes_the_bytes_design_md_draws() {
+        assert_eq!(size_of::<Vitals>(), 48);
+        assert_eq!(size_of::<Header>(), 88);
+        // The bench's `memory` task: a sleep inside an async block.
+        let future = async {
+            crate::time::sleep(Duration::from_secs(3600)).await;
+        };
+        assert_eq!(size_of_val(&future), 48);
+        assert_eq!(cell_size(&future), 88 + 8 + 56);
+    }
 }

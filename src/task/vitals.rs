@@ -12,16 +12,25 @@
 //! poll counter and the parked note after each poll (`Core::run_task`), the wake cause when the
 //! task is queued (`Scheduler::schedule_local`). Only the time polled needs the clock, and it
 //! is added only when the loop times polls anyway (tracing, slow-poll warnings:
-//! `runtime/observe.rs`) on the real clock; otherwise it stays zero.
+//! `runtime/observe.rs`) on the real clock, so it is not kept here but in a side table on the
+//! loop (`Core::time_polled`), which stays empty otherwise.
+//!
+//! **Small on purpose.** Every parked task carries these, so they are packed (DESIGN.md §3 draws
+//! the header): a `u32` poll count, the park time as nanoseconds since the loop's epoch rather
+//! than an `Option<Instant>`, the note in its sixteen-byte kept form (`waits_on::Kept`), and the
+//! last wake cause folded into one `u64` (a task id, or a small number for the other causes: a
+//! task id's generation is never 0, so the two never meet). 48 bytes (44 and padding), where
+//! the first version's `u64`s, `Instant` and `Parked` took 88.
 //!
 //! # Invariant
 //! Like the rest of the header's `Cell`s, touched only on the thread running the task's loop.
 
 use std::cell::Cell;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::slots::Key;
 use crate::task::TaskId;
-use crate::waits_on::Parked;
+use crate::waits_on::{Kept, Line, Parked};
 
 /// What woke a task last; the task core's copy of the scheduler's wake cause (the scheduler
 /// stands a floor above and converts its own).
@@ -41,30 +50,59 @@ pub(crate) enum Woken {
     Remote,
 }
 
+impl Woken {
+    /// Folded into one integer: a task's id as its key's bits (whose high half, the generation,
+    /// is never 0), every other cause a number below 2^32.
+    #[inline]
+    fn to_bits(self) -> u64 {
+        match self {
+            Woken::Spawn => 0,
+            Woken::Callback => 1,
+            Woken::Timer => 2,
+            Woken::Io => 3,
+            Woken::Remote => 4,
+            Woken::Task(id) => id.key().to_bits(),
+        }
+    }
+
+    /// The cause [`to_bits`](Self::to_bits) folded.
+    fn from_bits(bits: u64) -> Woken {
+        match bits {
+            0 => Woken::Spawn,
+            1 => Woken::Callback,
+            2 => Woken::Timer,
+            3 => Woken::Io,
+            4 => Woken::Remote,
+            _ => Woken::Task(TaskId::new(Key::from_bits(bits))),
+        }
+    }
+}
+
+/// "Never parked", in [`Vitals::parked_at`].
+const NEVER: u64 = u64::MAX;
+
 /// The counters and notes of one task.
 pub(crate) struct Vitals {
-    /// How many times its future was polled.
-    polls: Cell<u64>,
-    /// The time spent in those polls, in nanoseconds, summed over the polls that were timed
-    /// (see the module docs: zero unless the loop was timing polls).
-    time_polled: Cell<u64>,
-    /// When it last returned `Pending`, on the loop's clock as of the loop's last look outward
-    /// (so reading it costs no clock read per poll). `None` before its first poll.
-    parked_at: Cell<Option<Instant>>,
-    /// What it said it waits on when it last returned `Pending` (`None`: it did not say).
-    note: Cell<Option<Parked>>,
-    /// Whether `note` holds one, so that a poll that left no note after one that left none
-    /// (a `yield_now` loop) does not move the whole note in and out.
-    noted: Cell<bool>,
-    /// What queued it last.
-    last_wake: Cell<Woken>,
+    /// When it last returned `Pending`, in nanoseconds since the loop's epoch, as of the loop's
+    /// last look outward (so keeping it costs no clock read per poll); [`NEVER`] before its
+    /// first poll.
+    parked_at: Cell<u64>,
+    /// What it said it waits on when it last returned `Pending` (`Kept::Nothing`: it did not).
+    note: Cell<Kept>,
+    /// The line of a waiter's note (`None` for every other note): what keeps its place right.
+    line: Cell<Option<Line>>,
+    /// What queued it last, folded by [`Woken::to_bits`].
+    last_wake: Cell<u64>,
+    /// How many times its future was polled (saturating: four billion polls read as that).
+    polls: Cell<u32>,
 }
 
 impl std::fmt::Debug for Vitals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vitals")
             .field("polls", &self.polls())
-            .field("last_park", &self.last_park())
+            .field("parked_at", &self.parked_at.get())
+            .field("note", &self.note.get())
             .field("last_wake", &self.last_wake())
             .finish_non_exhaustive()
     }
@@ -74,24 +112,34 @@ impl Vitals {
     /// A task not yet polled.
     pub(crate) const fn new() -> Vitals {
         Vitals {
+            parked_at: Cell::new(NEVER),
+            note: Cell::new(Kept::Nothing),
+            line: Cell::new(None),
+            last_wake: Cell::new(0),
             polls: Cell::new(0),
-            time_polled: Cell::new(0),
-            parked_at: Cell::new(None),
-            note: Cell::new(None),
-            noted: Cell::new(false),
-            last_wake: Cell::new(Woken::Spawn),
         }
     }
 
-    /// A poll returned `Pending` at about `at`, leaving `note` (or none: a future that does
-    /// not say what it waits on).
+    /// A poll returned `Pending` at `at` (nanoseconds since the loop's `epoch`), leaving `note`
+    /// (or none: a future that does not say what it waits on).
     #[inline]
-    pub(crate) fn parked(&self, at: Instant, note: Option<Parked>) {
-        self.polls.set(self.polls.get() + 1);
-        self.parked_at.set(Some(at));
-        if note.is_some() || self.noted.get() {
-            self.noted.set(note.is_some());
-            drop(self.note.replace(note));
+    pub(crate) fn parked(&self, at: u64, note: Option<Parked>, epoch: Instant) {
+        self.polls.set(self.polls.get().saturating_add(1));
+        self.parked_at.set(at);
+        match note {
+            // A poll that said nothing after one that said nothing (a `yield_now` loop) writes
+            // nothing more.
+            None => {
+                if !matches!(self.note.get(), Kept::Nothing) {
+                    self.note.set(Kept::Nothing);
+                    drop(self.line.take());
+                }
+            }
+            Some(note) => {
+                let (kept, line) = Kept::new(note, epoch);
+                self.note.set(kept);
+                drop(self.line.replace(line));
+            }
         }
     }
 
@@ -99,41 +147,35 @@ impl Vitals {
     /// loop's slab right after, so nobody reads its note again.
     #[inline]
     pub(crate) fn finished(&self) {
-        self.polls.set(self.polls.get() + 1);
+        self.polls.set(self.polls.get().saturating_add(1));
     }
 
     /// The task was queued because of `cause`.
     #[inline]
     pub(crate) fn woken(&self, cause: Woken) {
-        self.last_wake.set(cause);
-    }
-
-    /// Adds one timed poll's duration.
-    pub(crate) fn add_time_polled(&self, took: Duration) {
-        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        self.time_polled.set(self.time_polled.get().saturating_add(nanos));
+        self.last_wake.set(cause.to_bits());
     }
 
     /// How many times it was polled.
     pub(crate) fn polls(&self) -> u64 {
-        self.polls.get()
+        u64::from(self.polls.get())
     }
 
-    /// The time spent in its timed polls.
-    pub(crate) fn time_polled(&self) -> Duration {
-        Duration::from_nanos(self.time_polled.get())
-    }
-
-    /// When it last parked and on what; `None` before its first poll.
-    pub(crate) fn last_park(&self) -> Option<(Instant, Option<Parked>)> {
-        let at = self.parked_at.get()?;
-        let note = self.note.take();
-        self.note.set(note.clone());
-        Some((at, note))
+    /// When it last parked and on what, the times measured from the loop's `epoch`; `None`
+    /// before its first poll.
+    pub(crate) fn last_park(&self, epoch: Instant) -> Option<(Instant, Option<Parked>)> {
+        let at = self.parked_at.get();
+        if at == NEVER {
+            return None;
+        }
+        let line = self.line.take();
+        let note = self.note.get().parked(line.clone(), epoch);
+        self.line.set(line);
+        Some((epoch + std::time::Duration::from_nanos(at), note))
     }
 
     /// What queued it last.
     pub(crate) fn last_wake(&self) -> Woken {
-        self.last_wake.get()
+        Woken::from_bits(self.last_wake.get())
     }
 }

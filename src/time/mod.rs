@@ -2,11 +2,12 @@
 //!
 //! Every timer in evloop (a `sleep`, a `timeout`, a `call_later`) is one entry in one
 //! hierarchical timer wheel, with no thread and no file descriptor per timer: the whole wheel
-//! costs one `epoll_wait` timeout. How the wheel works, its levels and how deadlines round, is
+//! costs one `epoll_wait` timeout, ended to the microsecond by one timerfd (the reactor's alarm).
+//! How the wheel works, its levels and how deadlines round, is
 //! in `timer/` (read `timer/level.rs` first); this folder is the public side that finds the
 //! running loop's wheel through the thread-local.
 //!
-//! Deadlines round *up* to whole milliseconds, so a timer is never early. The loop can also run
+//! Deadlines round *up* to whole microseconds, so a timer is never early. The loop can also run
 //! on a virtual clock ([`Builder::virtual_clock`](crate::Builder::virtual_clock)): time stands
 //! still while tasks run and jumps to the next deadline when the loop is idle.
 

@@ -1,9 +1,14 @@
 //! The loop's clock: real or virtual, and the conversion between `Instant`s and wheel ticks.
 //!
-//! The timer wheel counts whole ticks of 1 ms from the moment the runtime was built (its
+//! The timer wheel counts whole ticks of 1 µs from the moment the runtime was built (its
 //! *origin*). Converting a deadline to a tick rounds **up**, and the wheel only fires a tick
-//! once the clock has fully passed it, so a timer can be late by up to one tick plus the time
-//! the loop takes to notice, but never early.
+//! once the clock has fully passed it, so a timer can be late by up to one tick (a microsecond)
+//! plus the time the loop takes to notice, but never early.
+//!
+//! Why a microsecond: tokio and libuv count milliseconds, which makes the average timer half a
+//! millisecond late before the loop even wakes. A finer tick costs nothing per insert or cancel
+//! (the same digit arithmetic on a `u64`), and only moves a far timer down one or two more
+//! levels on its way to firing; DESIGN.md §5 has the measurements.
 //!
 //! A **virtual** clock does not read the system clock at all. Time stands still while tasks
 //! run; when the loop has nothing ready and is only waiting for timers, it jumps straight to the
@@ -14,10 +19,15 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
-/// Nanoseconds in one wheel tick (1 ms).
-const NANOS_PER_TICK: u64 = 1_000_000;
+/// Nanoseconds in one wheel tick (1 µs).
+const NANOS_PER_TICK: u64 = 1_000;
 /// Ticks in one second.
-const TICKS_PER_SEC: u64 = 1_000;
+const TICKS_PER_SEC: u64 = 1_000_000;
+
+/// The instant `tick` begins, as a duration since the origin.
+fn tick_start(tick: u64) -> Duration {
+    Duration::from_micros(tick)
+}
 
 /// Where the loop's time comes from.
 #[derive(Debug)]
@@ -106,15 +116,29 @@ impl Clock {
         since.as_secs().saturating_mul(TICKS_PER_SEC).saturating_add(sub)
     }
 
+    /// Whole milliseconds from the origin to `now`, for the trace log's messages.
+    pub(crate) fn millis_at(&self, now: Instant) -> u64 {
+        self.tick_at(now) / (TICKS_PER_SEC / 1_000)
+    }
+
     /// How long from `now` until `tick` has passed (zero if it already has).
     pub(crate) fn until_tick(&self, tick: u64, now: Instant) -> Duration {
-        Duration::from_millis(tick).saturating_sub(now.saturating_duration_since(self.origin))
+        tick_start(tick).saturating_sub(now.saturating_duration_since(self.origin))
+    }
+
+    /// The instant `tick` begins: once the clock reads it, `tick` has passed. Saturates at the
+    /// latest instant an `Instant` can hold (tick `u64::MAX` is some 580,000 years out).
+    pub(crate) fn tick_instant(&self, tick: u64) -> Instant {
+        let since = tick_start(tick);
+        self.origin
+            .checked_add(since)
+            .unwrap_or_else(|| crate::timer::deadline_after(self.origin, since))
     }
 
     /// Virtual clock only: moves time forward to the start of `tick`. Never moves backwards.
     pub(crate) fn advance_to_tick(&self, tick: u64) {
         if let Some(elapsed) = &self.virtual_elapsed {
-            let target = Duration::from_millis(tick);
+            let target = tick_start(tick);
             if target > elapsed.get() {
                 elapsed.set(target);
             }
@@ -132,26 +156,28 @@ mod tests {
         let o = clock.origin;
         assert_eq!(clock.deadline_tick(o), 0);
         assert_eq!(clock.deadline_tick(o + Duration::from_nanos(1)), 1);
-        assert_eq!(clock.deadline_tick(o + Duration::from_millis(1)), 1);
-        assert_eq!(clock.deadline_tick(o + Duration::from_micros(1001)), 2);
-        assert_eq!(clock.tick_at(o + Duration::from_micros(1999)), 1);
-        assert_eq!(clock.tick_at(o + Duration::from_millis(2)), 2);
+        assert_eq!(clock.deadline_tick(o + Duration::from_micros(1)), 1);
+        assert_eq!(clock.deadline_tick(o + Duration::from_nanos(1001)), 2);
+        assert_eq!(clock.deadline_tick(o + Duration::from_micros(300)), 300);
+        assert_eq!(clock.tick_at(o + Duration::from_nanos(1999)), 1);
+        assert_eq!(clock.tick_at(o + Duration::from_micros(2)), 2);
     }
 
     #[test]
     fn a_timer_whose_tick_has_passed_is_never_early() {
         let clock = Clock::virtual_clock();
         let o = clock.origin;
-        for micros in [0u64, 1, 999, 1000, 1001, 123_456] {
-            let deadline = o + Duration::from_micros(micros);
+        for nanos in [0u64, 1, 999, 1000, 1001, 299_999, 300_000, 300_001, 123_456_789] {
+            let deadline = o + Duration::from_nanos(nanos);
             let tick = clock.deadline_tick(deadline);
             // The earliest moment the loop can see `tick` as passed:
-            let earliest = o + Duration::from_millis(tick);
+            let earliest = clock.tick_instant(tick);
             assert_eq!(clock.tick_at(earliest), tick);
             assert!(
                 earliest >= deadline,
-                "tick {tick} passes before the deadline at {micros} µs"
+                "tick {tick} passes before the deadline at {nanos} ns"
             );
+            assert!(earliest - deadline < Duration::from_micros(1), "more than a tick late");
         }
     }
 
@@ -161,10 +187,10 @@ mod tests {
         let start = clock.now();
         assert_eq!(clock.now(), start);
         clock.advance_to_tick(1500);
-        assert_eq!(clock.now() - start, Duration::from_millis(1500));
+        assert_eq!(clock.now() - start, Duration::from_micros(1500));
         clock.advance_to_tick(10);
-        assert_eq!(clock.now() - start, Duration::from_millis(1500));
-        assert_eq!(clock.until_tick(2000, clock.now()), Duration::from_millis(500));
+        assert_eq!(clock.now() - start, Duration::from_micros(1500));
+        assert_eq!(clock.until_tick(2000, clock.now()), Duration::from_micros(500));
         assert_eq!(clock.until_tick(1000, clock.now()), Duration::ZERO);
     }
 
@@ -172,11 +198,19 @@ mod tests {
     fn whole_seconds_and_far_futures_convert_without_overflow() {
         let clock = Clock::virtual_clock();
         let o = clock.origin;
-        assert_eq!(clock.deadline_tick(o + Duration::new(5, 0)), 5000);
-        assert_eq!(clock.deadline_tick(o + Duration::new(5, 1)), 5001);
-        assert_eq!(clock.tick_at(o + Duration::new(5, 999_999_999)), 5999);
+        assert_eq!(clock.deadline_tick(o + Duration::new(5, 0)), 5_000_000);
+        assert_eq!(clock.deadline_tick(o + Duration::new(5, 1)), 5_000_001);
+        assert_eq!(clock.tick_at(o + Duration::new(5, 999_999_999)), 5_999_999);
         let thirty_years = Duration::from_secs(86_400 * 365 * 30);
-        assert_eq!(clock.deadline_tick(o + thirty_years), thirty_years.as_millis() as u64);
+        assert_eq!(clock.deadline_tick(o + thirty_years), thirty_years.as_micros() as u64);
+        assert_eq!(
+            clock.tick_instant(clock.deadline_tick(o + thirty_years)),
+            o + thirty_years
+        );
+        assert!(
+            clock.tick_instant(u64::MAX) >= o + thirty_years,
+            "saturates, never wraps"
+        );
     }
 
     #[test]

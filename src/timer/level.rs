@@ -3,21 +3,21 @@
 //!
 //! # What to know first
 //!
-//! The wheel (`wheel.rs`) counts time in whole *ticks* (1 ms each in evloop, but nothing here
+//! The wheel (`wheel.rs`) counts time in whole *ticks* (1 µs each in evloop, but nothing here
 //! knows that) and remembers `elapsed`, the last tick it has processed. A hierarchical timing
 //! wheel (Varghese & Lauck, "Hashed and Hierarchical Timing Wheels", 1987) works like the hands
 //! of a watch: a fine hand for the next few ticks, coarser hands for later ones. Here there are
 //! six levels of 64 slots. A level-`L` slot is `64^L` ticks wide, so one turn of level `L`
 //! covers `64^(L+1)` ticks:
 //!
-//! | level | slot width       | one turn of the level | at 1 ms per tick |
+//! | level | slot width       | one turn of the level | at 1 µs per tick |
 //! |-------|------------------|-----------------------|------------------|
-//! | 0     | 1 tick           | 2^6 = 64 ticks        | 64 ms            |
-//! | 1     | 2^6 = 64 ticks   | 2^12 ticks            | ~4.1 s           |
-//! | 2     | 2^12 ticks       | 2^18 ticks            | ~4.4 min         |
-//! | 3     | 2^18 ticks       | 2^24 ticks            | ~4.7 h           |
-//! | 4     | 2^24 ticks       | 2^30 ticks            | ~12.4 days       |
-//! | 5     | 2^30 ticks       | 2^36 ticks            | ~2.2 years       |
+//! | 0     | 1 tick           | 2^6 = 64 ticks        | 64 µs            |
+//! | 1     | 2^6 = 64 ticks   | 2^12 ticks            | ~4.1 ms          |
+//! | 2     | 2^12 ticks       | 2^18 ticks            | ~262 ms          |
+//! | 3     | 2^18 ticks       | 2^24 ticks            | ~16.8 s          |
+//! | 4     | 2^24 ticks       | 2^30 ticks            | ~17.9 min        |
+//! | 5     | 2^30 ticks       | 2^36 ticks            | ~19.1 h          |
 //!
 //! Because 64 = 2^6, a tick's slot at level `L` is simply its `L`-th 6-bit *digit*: bits 0..6
 //! name its level-0 slot, bits 6..12 its level-1 slot, and so on. An entry goes to the level of
@@ -154,6 +154,11 @@ impl Level {
         if self.slots[slot].is_empty() {
             self.occupied &= !(1 << slot);
         }
+    }
+
+    /// The entries of `slot`, to read.
+    pub(crate) fn slot(&self, slot: usize) -> &List {
+        &self.slots[slot]
     }
 
     /// Empties `slot` and hands over its whole list, so that the caller can re-place the entries

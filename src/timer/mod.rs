@@ -7,7 +7,8 @@
 //! 3. `clock.rs`: real or virtual time, and `Instant`s turned into ticks (deadlines round *up*,
 //!    so that no timer fires early);
 //! 4. this file: [`Timers`], which turns "sleep until 12:00:01.5" into "fire this value at tick
-//!    1502", and tells the loop how long it may block in `epoll_wait` before the next timer.
+//!    1_500_001", and tells the loop until when it may block before the next timer (the
+//!    reactor's alarm is armed for that instant: `reactor/alarm.rs`).
 //!
 //! Nothing here knows the loop: what a fired timer does (wake a future, queue a callback) is the
 //! runtime's `TimerAction`, stored here as an opaque `T`. The public side (`sleep`, `timeout`,
@@ -71,6 +72,13 @@ impl<T> Timers<T> {
     pub(crate) fn time_to_next(&self, now: Instant) -> Option<Duration> {
         let tick = self.wheel.next_expiration()?;
         Some(self.clock.until_tick(tick, now))
+    }
+
+    /// The instant the wheel next needs attention (its exact next deadline, or a cascade point
+    /// before it), or `None` if no timer is pending: what the reactor's alarm is armed for.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let tick = self.wheel.next_expiration()?;
+        Some(self.clock.tick_instant(tick))
     }
 
     /// Virtual clock only: moves time to the next wheel event. Returns whether time moved.

@@ -1,5 +1,5 @@
 //! The hierarchical timer wheel: every pending timer of the loop, ordered by deadline, with O(1)
-//! insert, O(1) cancel and an O(1) answer to "when does the wheel next have work?".
+//! insert, O(1) cancel and a bounded-cost answer to "when does the wheel next have work?".
 //!
 //! # What to know first
 //!
@@ -47,15 +47,17 @@
 //!
 //! # Compared with tokio
 //!
-//! tokio's `runtime/time/wheel/` is the production reference for this layout (6 levels of 64
-//! slots of 1 ms). Two differences: tokio links timer nodes owned by the `Sleep` futures
-//! themselves (pinned, with `unsafe`), while here a slab owns the entries and keys are plain
-//! integers; and tokio treats its top level as a ring, revisiting a timer that lies beyond its
-//! reach once every 2^36 ms (2.2-year) lap. This wheel parks such timers in the overflow
-//! instead, which is visited only at the turn of its earliest deadline: evloop's "never" (30
-//! years) costs no visit per lap, and a jump to `u64::MAX` takes a handful of steps, not 2^28
-//! laps. It also keeps equal deadlines in insertion order when one of them was inserted beyond
-//! the wheel's reach, because every entry with the same deadline waits in the same list.
+//! tokio's `runtime/time/wheel/` is the production reference for this layout (6 levels of 64 slots
+//! of 1 ms; evloop's ticks are 1 µs, see `clock.rs`). Three differences in the structure itself:
+//! `next_expiration` reads a short earliest list to give the exact deadline instead of a cascade
+//! point (so an idle loop wakes once per timer, not once per level); tokio links timer nodes owned
+//! by the `Sleep` futures themselves (pinned, with `unsafe`), while here a slab owns the entries
+//! and keys are plain integers; and tokio treats its top level as a ring, revisiting a timer that
+//! lies beyond its reach once every 2^36 ms (2.2-year) lap. This wheel parks such timers in the
+//! overflow instead, which is visited only at the turn of its earliest deadline: evloop's "never"
+//! (30 years) costs no visit per lap, and a jump to `u64::MAX` takes a handful of steps, not 2^28
+//! laps. It also keeps equal deadlines in insertion order when one of them was inserted beyond the
+//! wheel's reach, because every entry with the same deadline waits in the same list.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -76,6 +78,12 @@ pub(crate) struct TimerKey(Key);
 /// after billions of inserts.
 static NEXT_WHEEL_START: AtomicU32 = AtomicU32::new(1);
 const WHEEL_START_STEP: u32 = 0x9E37_79B9;
+
+/// How many entries [`Wheel::next_expiration`] reads, at most, to answer with an exact deadline
+/// rather than a cascade point. An idle loop's few timers sit in short lists, and reading 16
+/// entries costs well under a microsecond even when each is a cache miss; a slot with more
+/// entries than that is cheaper to cascade than to read twice.
+pub(crate) const SCAN_LIMIT: usize = 16;
 
 /// Which list an entry is linked into. Recorded in the entry so that `remove` can unlink it in
 /// O(1) without recomputing anything.
@@ -248,22 +256,52 @@ impl<T> Wheel<T> {
     }
 
     /// The earliest tick at which [`advance`](Self::advance) has work to do, or `None` if the
-    /// wheel is empty. O(1): it reads the levels' occupied masks, never the entries.
+    /// wheel is empty. It reads the levels' occupied masks, and at most [`SCAN_LIMIT`] entries.
     ///
     /// - `Some(elapsed())` if a due entry waits (inserted with a deadline already passed).
-    /// - For an entry in level 0 it is the entry's exact deadline.
-    /// - Otherwise it may be earlier than any deadline: the start of a higher-level slot, or of
-    ///   the overflow's turn, where the wheel must cascade entries down. `advance` to such a tick
-    ///   may fire nothing; ask again afterwards. An entry is visited at most once per level on
-    ///   its way down, so a loop that jumps a virtual clock from one answer to the next reaches
-    ///   each timer in a handful of steps.
+    /// - For an entry in level 0 it is the entry's exact deadline (a level-0 slot is one tick).
+    /// - Otherwise the earliest list is a higher-level slot (or the overflow), which must be
+    ///   cascaded at its start. If that list holds at most `SCAN_LIMIT` entries, the answer is
+    ///   still the exact earliest deadline: every other list starts after this one ends, so its
+    ///   smallest deadline is the wheel's, and `advance` to it cascades all the way down in one
+    ///   call. A longer list gives its start, a *cascade point*: `advance` there may fire
+    ///   nothing; ask again afterwards. An entry is visited at most once per level on its way
+    ///   down, so a loop that jumps a virtual clock from one answer to the next reaches each
+    ///   timer in a handful of steps.
+    ///
+    /// Why read entries at all: the loop sleeps until this tick. With 1 µs ticks a timer 1 s
+    /// away waits in level 3, and a mask-only answer would wake an idle loop at three cascade
+    /// points before its one real deadline; reading a short list turns that into one wake-up.
+    /// A long list is where a wake-up would have to do real work anyway (moving its entries).
     ///
     /// It is never later than the earliest pending deadline, and never earlier than `elapsed()`.
     pub(crate) fn next_expiration(&self) -> Option<u64> {
         if !self.due.is_empty() {
             return Some(self.elapsed);
         }
-        self.next_turn().map(|turn| turn.tick)
+        let turn = self.next_turn()?;
+        if let Place::Slot { level: 0, .. } = turn.place {
+            return Some(turn.tick);
+        }
+        Some(self.earliest_in(turn.place).unwrap_or(turn.tick))
+    }
+
+    /// The earliest deadline in the list at `place`, if it holds at most [`SCAN_LIMIT`] entries.
+    fn earliest_in(&self, place: Place) -> Option<u64> {
+        let list = match place {
+            Place::Due => &self.due,
+            Place::Slot { level, slot } => self.levels[usize::from(level)].slot(usize::from(slot)),
+            Place::Overflow => &self.overflow,
+        };
+        let mut cursor = list.front();
+        let mut earliest = u64::MAX;
+        for _ in 0..SCAN_LIMIT {
+            let Some(index) = cursor else { break };
+            let entry = self.entries.at(index);
+            earliest = earliest.min(entry.deadline);
+            cursor = entry.link.next();
+        }
+        cursor.is_none().then_some(earliest)
     }
 
     /// Moves the wheel to tick `now`, appending to `fired` the value of every entry whose
@@ -515,35 +553,60 @@ mod tests {
     }
 
     #[test]
-    fn next_expiration_is_exact_in_level_zero_and_a_cascade_point_above() {
+    fn next_expiration_is_exact_for_a_short_list_and_a_cascade_point_for_a_long_one() {
         let mut wheel = Wheel::new();
         assert_eq!(wheel.next_expiration(), None);
         wheel.insert(5000, ());
-        assert_eq!(wheel.next_expiration(), Some(4096), "start of level-2 slot 1");
+        assert_eq!(wheel.next_expiration(), Some(5000), "one entry in level 2: read, exact");
+        for _ in 0..SCAN_LIMIT {
+            wheel.insert(5001, ());
+        }
+        assert_eq!(wheel.next_expiration(), Some(4096), "a long level-2 slot: its start");
         assert!(fire(&mut wheel, 4096).is_empty());
-        assert_eq!(wheel.next_expiration(), Some(4992), "start of level-1 slot 14");
-        wheel.insert(4100, ());
-        assert_eq!(wheel.next_expiration(), Some(4100), "level 0: the exact deadline");
+        assert_eq!(wheel.next_expiration(), Some(4992), "long level-1 slot 14: its start");
+        assert!(fire(&mut wheel, 4992).is_empty());
+        assert_eq!(wheel.next_expiration(), Some(5000), "level 0: the exact deadline");
+        wheel.insert(4995, ());
+        assert_eq!(wheel.next_expiration(), Some(4995), "level 0: the exact deadline");
 
         let mut wheel = Wheel::new();
         wheel.insert((1 << 40) + 12345, ());
-        assert_eq!(wheel.next_expiration(), Some(1 << 40), "the overflow's turn");
+        assert_eq!(
+            wheel.next_expiration(),
+            Some((1 << 40) + 12345),
+            "a short overflow, read"
+        );
+    }
+
+    #[test]
+    fn one_advance_to_an_exact_answer_cascades_all_the_way_down() {
+        let mut wheel = Wheel::new();
+        wheel.insert(1_000_000, "a second away, in level 3");
+        wheel.insert(999_999, "a tick earlier, same level-3 slot");
+        let next = wheel.next_expiration().expect("two timers");
+        assert_eq!(next, 999_999);
+        assert!(fire(&mut wheel, next - 1).is_empty());
+        assert_eq!(fire(&mut wheel, next), ["a tick earlier, same level-3 slot"]);
+        assert_eq!(wheel.next_expiration(), Some(1_000_000));
+        assert_eq!(fire(&mut wheel, 1_000_000), ["a second away, in level 3"]);
     }
 
     #[test]
     fn removing_from_the_overflow_leaves_a_harmless_early_turn() {
         let mut wheel = Wheel::new();
         let early = wheel.insert(1 << 37, "early");
-        wheel.insert((1 << 40) + 1, "late");
+        for _ in 0..=SCAN_LIMIT {
+            wheel.insert((1 << 40) + 1, "late");
+        }
         assert_eq!(wheel.remove(early), Some("early"));
         assert_eq!(
             wheel.next_expiration(),
             Some(1 << 37),
-            "a stale bound: early, never late"
+            "a long overflow shows its stale bound: early, never late"
         );
         assert!(fire(&mut wheel, 1 << 37).is_empty());
         assert_eq!(wheel.next_expiration(), Some(1 << 40), "the visit made the bound exact");
-        assert_eq!(fire(&mut wheel, u64::MAX), ["late"]);
+        assert_eq!(fire(&mut wheel, u64::MAX), ["late"; SCAN_LIMIT + 1]);
     }
 
     #[test]

@@ -12,10 +12,11 @@
 //! length are checked.
 //!
 //! - `http_seq`: one client, one keep-alive connection, N GETs one after the other.
-//! - `http_conc`: one client, 100 tasks each doing N/100 GETs one after the other, so 100
-//!   connections are busy at once.
+//! - `http_conc`: one client, C tasks each doing N/C GETs one after the other, so C
+//!   connections are busy at once (C is `--conns`, 100 unless told; `--sweep` runs 10, 100
+//!   and 1,000).
 //!
-//! Each run first makes the connections it will use (one GET, or 100 GETs at once), untimed,
+//! Each run first makes the connections it will use (one GET, or C GETs at once), untimed,
 //! so the window measures keep-alive requests only; a `connect` inside the window is reported.
 //! Rows, per request: wall time (nginx's share included), the bench thread's CPU time (the
 //! client's cost: nginx is another process), the user-space part of it, and the bench thread's
@@ -24,7 +25,7 @@
 //! Like for like: both clients set `TCP_NODELAY` (evloop always does; hyper's connector is told
 //! to), and both keep every connection of `http_conc` idle between requests (hyper's legacy
 //! pool keeps any number per host by default; evloop's `max_idle_per_host` is raised from 10 to
-//! 100). As for the runtimes, the request loop is written once, in [`http_workloads!`], and
+//! C). As for the runtimes, the request loop is written once, in [`http_workloads!`], and
 //! expanded per client with the few names it needs.
 
 use std::hint::black_box;
@@ -57,8 +58,8 @@ pub(crate) const PEERS: [Peer; 4] = [
     super::python::AIOHTTP_UVLOOP,
 ];
 
-/// Connections (and tasks) in `http_conc`.
-const CONNECTIONS: usize = 100;
+/// Connections (and tasks) in `http_conc` unless `--conns` says otherwise.
+pub(crate) const CONNECTIONS: usize = 100;
 
 // ---------------------------------------------------------------------------------------------
 // nginx, started and stopped by scripts/peers.sh
@@ -188,16 +189,16 @@ impl Meter {
 
 /// The HTTP workloads, expanded inside each client's module, where these names mean that
 /// client's version: `Rt` (`new`, `block_on`, `spawn`), `join`, `Client`, `default_client`,
-/// `pooled_client`, `Target` (the URL in the form the client's `get` takes, cheap to clone:
-/// evloop's API takes a string and parses it per request, hyper's a `Uri` parsed once),
-/// `target`, `get` and `KEY`.
+/// `pooled_client`, `Target` (the URL in the form the client's `get` takes, parsed once, as a
+/// program sending many requests to one URL would: evloop's `Url`, hyper's `Uri`), `target`,
+/// `get` and `KEY`.
 macro_rules! http_workloads {
     () => {
         pub(crate) fn run(workload: Workload, params: &Params) -> Vec<f64> {
             let rt = Rt::new();
             match workload {
                 Workload::HttpSeq => sequential(&rt, &params.url, params.n),
-                Workload::HttpConc => concurrent(&rt, &params.url, params.n),
+                Workload::HttpConc => concurrent(&rt, &params.url, params.n, params.connections),
                 other => unreachable!("{other:?} is not in the HTTP suite"),
             }
         }
@@ -216,22 +217,22 @@ macro_rules! http_workloads {
             })
         }
 
-        /// `CONNECTIONS` tasks, each doing `n / CONNECTIONS` GETs one after the other.
-        fn concurrent(rt: &Rt, url: &str, n: usize) -> Vec<f64> {
-            let each = (n / CONNECTIONS).max(1);
+        /// `connections` tasks, each doing `n / connections` GETs one after the other.
+        fn concurrent(rt: &Rt, url: &str, n: usize, connections: usize) -> Vec<f64> {
+            let each = (n / connections).max(1);
             rt.block_on(async {
-                let client = pooled_client(CONNECTIONS);
+                let client = pooled_client(connections);
                 let target = target(url);
-                get_from_every_task(rt, &client, &target, 1).await; // connects, untimed
+                get_from_every_task(rt, &client, &target, connections, 1).await; // connects, untimed
                 let meter = Meter::start(KEY);
-                get_from_every_task(rt, &client, &target, each).await;
-                meter.per_request(each * CONNECTIONS)
+                get_from_every_task(rt, &client, &target, connections, each).await;
+                meter.per_request(each * connections)
             })
         }
 
-        async fn get_from_every_task(rt: &Rt, client: &Client, target: &Target, each: usize) {
-            let mut handles = Vec::with_capacity(CONNECTIONS);
-            for _ in 0..CONNECTIONS {
+        async fn get_from_every_task(rt: &Rt, client: &Client, target: &Target, tasks: usize, each: usize) {
+            let mut handles = Vec::with_capacity(tasks);
+            for _ in 0..tasks {
                 let (client, target) = (client.clone(), target.clone());
                 handles.push(rt.spawn(async move {
                     for _ in 0..each {
@@ -263,11 +264,10 @@ fn check(key: &str, status: u16, body_len: usize) -> usize {
 /// evloop's client on evloop's loop.
 mod evloop_http {
     use super::*;
-    use evloop::http::{Client, ClientConfig};
-    use std::rc::Rc;
+    use evloop::http::{Client, ClientConfig, Url};
 
     pub(crate) const KEY: &str = "evloop";
-    type Target = Rc<str>;
+    type Target = Url;
 
     struct Rt(evloop::Runtime);
 
@@ -294,7 +294,8 @@ mod evloop_http {
         Client::new()
     }
 
-    /// The configuration for 100 connections, keeping all of them idle between requests.
+    /// The configuration for `connections` connections (100 unless `--conns`), keeping
+    /// all of them idle between requests.
     fn pooled_client(connections: usize) -> Client {
         Client::with_config(ClientConfig {
             limit: connections,
@@ -305,7 +306,7 @@ mod evloop_http {
     }
 
     fn target(url: &str) -> Target {
-        url.into()
+        Url::parse(url).unwrap_or_else(|e| panic!("{KEY}: `{url}` is not a URL: {e}"))
     }
 
     async fn get(client: &Client, target: &Target) -> usize {

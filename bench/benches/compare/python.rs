@@ -52,6 +52,11 @@ pub(crate) const AIOHTTP_UVLOOP: Peer = Peer {
     run: aiohttp_uvloop,
 };
 
+/// Whether `key` is one of this module's peers (`--sweep` leaves them out).
+pub(crate) fn is_python(key: &str) -> bool {
+    [ASYNCIO.key, UVLOOP.key, AIOHTTP.key, AIOHTTP_UVLOOP.key].contains(&key)
+}
+
 /// The most operations a Python run of a per-operation workload does (a tenth of the Rust N for
 /// `spawn_join`, `ping_pong`, `timer_cancel` and `memory`, a hundredth for `yield`). At this N
 /// the slowest run, asyncio's `semaphore`, took about 8 s at load 14 on 2 CPUs (BENCHMARKS.md).
@@ -94,7 +99,8 @@ fn run(key: &str, event_loop: &str, workload: Workload, params: &Params) -> Vec<
         .arg(&script)
         .args(["--loop", event_loop, "--workload", spec.name])
         .args(["--n", &n.to_string()])
-        .args(["--fire-window-ms", &params.fire_window.as_millis().to_string()]);
+        .args(["--fire-window-ms", &params.fire_window.as_millis().to_string()])
+        .args(["--conns", &params.connections.to_string()]);
     if !params.url.is_empty() {
         command.args(["--url", &params.url]);
     }

@@ -167,6 +167,10 @@ impl CookieJar {
 
     /// The `Cookie` header for a request to `url` now, or `None` if no cookie applies.
     pub fn header_for(&self, url: &Url) -> Option<String> {
+        // An empty jar (most clients, most of the time) answers before reading the clock.
+        if self.is_empty() {
+            return None;
+        }
         self.header_for_at(url, is_secure(url), SystemTime::now())
     }
 
@@ -176,8 +180,11 @@ impl CookieJar {
     /// expired. Longer paths come first, then older cookies; `name=value` pairs are joined
     /// with `"; "`.
     pub fn header_for_at(&self, url: &Url, secure: bool, now: SystemTime) -> Option<String> {
-        let (host, is_ip) = host_name(url);
         let mut store = self.store.borrow_mut();
+        if store.entries.is_empty() {
+            return None; // before the host is written out as text for the comparisons
+        }
+        let (host, is_ip) = host_name(url);
         store.entries.retain(|e| !e.cookie.is_expired_at(now));
         let stamp = store.tick();
         let mut chosen: Vec<&mut Entry> = store
@@ -196,7 +203,9 @@ impl CookieJar {
         if chosen.is_empty() {
             return None;
         }
-        chosen.sort_by_key(|e| (std::cmp::Reverse(e.cookie.path.len()), e.created));
+        // `created` is unique, so the key is too: an unstable sort gives the same order as a stable
+        // one, with 1.8 KB less code in every program that links the jar (scripts/footprint.sh).
+        chosen.sort_unstable_by_key(|e| (std::cmp::Reverse(e.cookie.path.len()), e.created));
         let mut header = String::new();
         for entry in chosen {
             entry.used = stamp;
@@ -215,7 +224,7 @@ impl CookieJar {
     pub fn cookies(&self) -> Vec<Cookie> {
         let store = self.store.borrow();
         let mut entries: Vec<&Entry> = store.entries.iter().collect();
-        entries.sort_by_key(|e| e.created);
+        entries.sort_unstable_by_key(|e| e.created);
         entries.into_iter().map(|e| e.cookie.clone()).collect()
     }
 

@@ -76,57 +76,7 @@ pub enum Framing {
 /// [`Error::Malformed`] for framing that is ambiguous or invalid, and
 /// [`Error::UnexpectedUpgrade`] for a 2xx to `CONNECT`.
 pub fn body_framing(request_method: &Method, head: &ResponseHead) -> Result<Framing, Error> {
-    let status = head.status;
-    if *request_method == Method::HEAD || head.is_informational() || status == 204 || status == 304 {
-        return Ok(Framing::Empty);
-    }
-    if *request_method == Method::CONNECT && (200..300).contains(&status) {
-        return Err(Error::UnexpectedUpgrade { status });
-    }
-    let headers = &head.headers;
-    if headers.contains("transfer-encoding") {
-        if headers.contains("content-length") {
-            return Err(Malformed::TransferEncodingWithContentLength.into());
-        }
-        if head.version == Version::Http10 {
-            return Err(Malformed::TransferEncodingInHttp10.into());
-        }
-        let mut codings = headers.list("transfer-encoding");
-        return match (codings.next(), codings.next()) {
-            (Some(only), None) if only.eq_ignore_ascii_case("chunked") => Ok(Framing::Chunked),
-            _ => Err(Malformed::UnsupportedTransferCoding.into()),
-        };
-    }
-    if headers.contains("content-length") {
-        return content_length(headers).map(Framing::Length);
-    }
-    Ok(Framing::UntilClose)
-}
-
-/// The single `Content-Length` value, from however many lines and list elements.
-fn content_length(headers: &Headers) -> Result<u64, Error> {
-    let mut agreed = None;
-    for element in headers.get_all("content-length").flat_map(|value| value.split(',')) {
-        let length = parse_decimal(element.trim_matches([' ', '\t']))?;
-        match agreed {
-            Some(previous) if previous != length => return Err(Malformed::ConflictingContentLength.into()),
-            _ => agreed = Some(length),
-        }
-    }
-    Ok(agreed.ok_or(Malformed::ContentLength)?)
-}
-
-/// `1*DIGIT` as a `u64`: no sign, no spaces, not empty, no overflow.
-fn parse_decimal(digits: &str) -> Result<u64, Malformed> {
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Malformed::ContentLength);
-    }
-    digits.bytes().try_fold(0u64, |value, b| {
-        value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b - b'0')))
-            .ok_or(Malformed::ContentLengthOverflow)
-    })
+    decide(request_method, head, &FramingFields::read(&head.headers))
 }
 
 /// Whether the connection may carry another request once this response's body has
@@ -140,11 +90,156 @@ fn parse_decimal(digits: &str) -> Result<u64, Malformed> {
 /// The caller must also close if the *request* said `Connection: close`, or if bytes
 /// are left over after the body.
 pub fn connection_reusable(head: &ResponseHead, framing: Framing) -> bool {
-    if framing == Framing::UntilClose || head.headers.contains_token("connection", "close") {
+    persists(head, framing, &FramingFields::read(&head.headers))
+}
+
+/// [`body_framing`] and [`connection_reusable`] at once, from one pass over the head's lines
+/// (what the client calls for every response).
+pub(crate) fn framing_and_reuse(request_method: &Method, head: &ResponseHead) -> Result<(Framing, bool), Error> {
+    let fields = FramingFields::read(&head.headers);
+    let framing = decide(request_method, head, &fields)?;
+    Ok((framing, persists(head, framing, &fields)))
+}
+
+/// What the rules above read from a head: its `Transfer-Encoding`, `Content-Length` and
+/// `Connection` lines, gathered in one pass over the lines in order (a field may come on
+/// several lines, and a list's elements count across them all, RFC 9110 §5.3), instead of
+/// one scan per name and question.
+struct FramingFields {
+    /// Some line is named `Transfer-Encoding`.
+    transfer_encoding: bool,
+    /// Its list elements, across every line: rule 5 accepts exactly one.
+    codings: usize,
+    /// Whether the first of those is `chunked`.
+    first_coding_chunked: bool,
+    /// `None` without a `Content-Length` line; else the value every element agreed on, or
+    /// the first element that was not a valid length or disagreed (rule 6).
+    content_length: Option<Result<u64, Malformed>>,
+    /// `Connection` lists `close` (§9.6).
+    close: bool,
+    /// `Connection` lists `keep-alive` (what an HTTP/1.0 response needs to persist).
+    keep_alive: bool,
+}
+
+impl FramingFields {
+    fn read(headers: &Headers) -> FramingFields {
+        let mut fields = FramingFields {
+            transfer_encoding: false,
+            codings: 0,
+            first_coding_chunked: false,
+            content_length: None,
+            close: false,
+            keep_alive: false,
+        };
+        // Bytes, not text: every comparison is with an ASCII token.
+        for (name, value) in headers.byte_lines() {
+            // The length tells the three names apart before any byte is compared.
+            match name.len() {
+                17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                    fields.transfer_encoding = true;
+                    for coding in list_elements(value) {
+                        fields.codings += 1;
+                        if fields.codings == 1 {
+                            fields.first_coding_chunked = coding.eq_ignore_ascii_case(b"chunked");
+                        }
+                    }
+                }
+                14 if name.eq_ignore_ascii_case(b"content-length") => {
+                    // Every element, empty ones included (`Content-Length: 5,` is refused);
+                    // the first that is not a length, or disagrees, is the answer.
+                    for element in value.split(|&b| b == b',') {
+                        if let Some(Err(_)) = fields.content_length {
+                            break;
+                        }
+                        let length = parse_decimal(trim_ows(element));
+                        fields.content_length = Some(match (length, fields.content_length) {
+                            (Ok(length), Some(Ok(agreed))) if length != agreed => {
+                                Err(Malformed::ConflictingContentLength)
+                            }
+                            (result, _) => result,
+                        });
+                    }
+                }
+                10 if name.eq_ignore_ascii_case(b"connection") => {
+                    for option in list_elements(value) {
+                        fields.close |= option.eq_ignore_ascii_case(b"close");
+                        fields.keep_alive |= option.eq_ignore_ascii_case(b"keep-alive");
+                    }
+                }
+                _ => {}
+            }
+        }
+        fields
+    }
+}
+
+/// The elements of one line of a comma-separated list, trimmed, empty ones skipped (RFC 9110
+/// §5.6.1), as [`Headers::list`] reads them.
+fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(trim_ows)
+        .filter(|element| !element.is_empty())
+}
+
+/// `s` without the optional whitespace (`OWS`: spaces and tabs) at either end.
+fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// The framing rules, in the order the module docs list them.
+fn decide(request_method: &Method, head: &ResponseHead, fields: &FramingFields) -> Result<Framing, Error> {
+    let status = head.status;
+    if *request_method == Method::HEAD || head.is_informational() || status == 204 || status == 304 {
+        return Ok(Framing::Empty);
+    }
+    if *request_method == Method::CONNECT && (200..300).contains(&status) {
+        return Err(Error::UnexpectedUpgrade { status });
+    }
+    if fields.transfer_encoding {
+        if fields.content_length.is_some() {
+            return Err(Malformed::TransferEncodingWithContentLength.into());
+        }
+        if head.version == Version::Http10 {
+            return Err(Malformed::TransferEncodingInHttp10.into());
+        }
+        return match fields.codings == 1 && fields.first_coding_chunked {
+            true => Ok(Framing::Chunked),
+            false => Err(Malformed::UnsupportedTransferCoding.into()),
+        };
+    }
+    match fields.content_length {
+        Some(length) => Ok(Framing::Length(length?)),
+        None => Ok(Framing::UntilClose),
+    }
+}
+
+/// `1*DIGIT` as a `u64`: no sign, no spaces, not empty, no overflow.
+fn parse_decimal(digits: &[u8]) -> Result<u64, Malformed> {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(Malformed::ContentLength);
+    }
+    digits.iter().try_fold(0u64, |value, &b| {
+        value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+            .ok_or(Malformed::ContentLengthOverflow)
+    })
+}
+
+/// RFC 9112 §9.3, as [`connection_reusable`] documents it.
+fn persists(head: &ResponseHead, framing: Framing, fields: &FramingFields) -> bool {
+    if framing == Framing::UntilClose || fields.close {
         return false;
     }
     match head.version {
         Version::Http11 => true,
-        Version::Http10 => head.headers.contains_token("connection", "keep-alive"),
+        Version::Http10 => fields.keep_alive,
     }
 }

@@ -75,6 +75,14 @@ fn ip_literals_are_recognised_and_ipv6_keeps_brackets_in_host_header() {
 }
 
 #[test]
+fn every_ipv4_octet_goes_into_host_as_std_writes_it() {
+    for octet in 0..=255u8 {
+        let ip = Ipv4Addr::new(octet, 9, 10, octet);
+        assert_eq!(url(&format!("http://{ip}/")).host_header(), ip.to_string());
+    }
+}
+
+#[test]
 fn other_schemes_are_refused_by_name() {
     for (input, scheme) in [
         ("https://example.com/", "https"),

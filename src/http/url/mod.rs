@@ -264,12 +264,27 @@ impl Url {
         match &self.host {
             Host::Domain(name) => out.extend_from_slice(name.as_bytes()),
             Host::Ipv4(ip) => {
+                // Digit by digit into a stack buffer (`255.255.255.255` at most), then one copy:
+                // a store per digit, where formatting each octet would be a call.
+                let mut text = [0u8; 15];
+                let mut len = 0;
                 for (i, octet) in ip.octets().into_iter().enumerate() {
                     if i > 0 {
-                        out.push(b'.');
+                        text[len] = b'.';
+                        len += 1;
                     }
-                    out.extend_from_slice(super::request::decimal(octet.into(), &mut [0; 20]));
+                    if octet >= 100 {
+                        text[len] = b'0' + octet / 100;
+                        len += 1;
+                    }
+                    if octet >= 10 {
+                        text[len] = b'0' + octet / 10 % 10;
+                        len += 1;
+                    }
+                    text[len] = b'0' + octet % 10;
+                    len += 1;
                 }
+                out.extend_from_slice(&text[..len]);
             }
             literal => {
                 use std::io::Write as _;
