@@ -1,8 +1,8 @@
 //! evloop side by side with its peers: the same workloads, the same process, the same inputs.
 //!
-//! Run with: `cargo bench -p evloop-bench --bench compare` (about two minutes), or `-- --quick`
-//! for a smoke run of every workload at a small N (what CI runs: it checks that the code works,
-//! never a time).
+//! Run with: `cargo bench -p evloop-bench --bench compare` (several minutes with the Python peers),
+//! or `-- --quick` for a smoke run of every workload at a small N (what CI runs: it checks that
+//! the code works, never a time).
 //! Other flags: `--only <workload>`, `--runtime <key>`, `--reps <n>`, `--n <ops>`, `--conns <n>`
 //! (see `--help`). `--sweep` runs every workload at several sizes instead, for the plot of cost
 //! against N (see `compare/sweep.rs`).
@@ -19,6 +19,7 @@
 //! | `tokio_local` | the same runtime, tasks on a `LocalSet` via `spawn_local` (`!Send` allowed) |
 //! | `smol`        | `async_executor::LocalExecutor`, driven by `async_io::block_on(ex.run(..))` |
 //! | `floor`       | the least work any single-threaded runtime must do (`compare/floor.rs`) |
+//! | `asyncio`, `uvloop` | Python processes running `bench/py/peers.py` (see `compare/python.rs`) |
 //!
 //! smol runs under `async_io::block_on` rather than `futures_lite::future::block_on` because
 //! that is what `smol::block_on` is: when the executor has nothing to run, the thread parks in
@@ -44,6 +45,8 @@
 mod cost;
 #[path = "compare/http.rs"]
 mod http;
+#[path = "compare/python.rs"]
+mod python;
 #[path = "compare/sweep.rs"]
 mod sweep;
 
@@ -161,12 +164,14 @@ struct Peer {
 }
 
 #[rustfmt::skip]
-const RUNTIME_PEERS: [Peer; 5] = [
+const RUNTIME_PEERS: [Peer; 7] = [
     Peer { key: evloop_rt::KEY, run: evloop_rt::run },
     Peer { key: tokio_rt::KEY, run: tokio_rt::run },
     Peer { key: tokio_local_rt::KEY, run: tokio_local_rt::run },
     Peer { key: smol_rt::KEY, run: smol_rt::run },
     Peer { key: floor::KEY, run: floor::run },
+    python::ASYNCIO,
+    python::UVLOOP,
 ];
 
 /// Workloads measured against the same peers, printed as one table.
@@ -186,14 +191,14 @@ static SUITES: [Suite; 2] = [
         title: "Runtimes",
         workloads: &WORKLOADS,
         peers: &RUNTIME_PEERS,
-        ratio_to: &["tokio", "smol", "floor"],
+        ratio_to: &["tokio", "smol", "floor", "asyncio", "uvloop"],
         needs_nginx: false,
     },
     Suite {
         title: "HTTP keep-alive against a local nginx (compare/http.rs)",
         workloads: &http::WORKLOADS,
         peers: &http::PEERS,
-        ratio_to: &["hyper"],
+        ratio_to: &["hyper", "aiohttp", "aiohttp_uvloop"],
         needs_nginx: true,
     },
 ];
@@ -219,7 +224,8 @@ const USAGE: &str =
   --reps N         repetitions per runtime (default 5; 1 with --quick)
   --only WORKLOAD  spawn_join | yield | ping_pong | timer_cancel | timer_fire | semaphore | memory
                    | http_seq | http_conc   (these two start nginx with scripts/peers.sh)
-  --runtime KEY    evloop | tokio | tokio_local | smol | floor | hyper   (hyper: the HTTP suite only)
+  --runtime KEY    evloop | tokio | tokio_local | smol | floor | asyncio | uvloop
+                   | hyper | aiohttp | aiohttp_uvloop   (these three: the HTTP suite only)
   --n OPS          override the workload size (for `strace -c -f` differences)
   --conns N        connections in http_conc (default 100)
   --sweep          every runtime workload at N = 1k, 10k, 100k, 1M and http_conc at 10, 100, 1000
@@ -368,6 +374,13 @@ fn main() {
         eprintln!("compare: `bash scripts/peers.sh start /tmp/peers` shows why; `--only <workload>` runs the others");
         std::process::exit(1);
     }
+    if let Some(reason) = python::failure() {
+        eprintln!("\ncompare: FAILED: the Python peers need their venv, and it could not be made: {reason}");
+        eprintln!(
+            "compare: `bash scripts/py_peers.sh /tmp/py-peers-venv` shows why; `--runtime <key>` runs the others"
+        );
+        std::process::exit(1);
+    }
 }
 
 /// Every selected workload of `suite`, `options.reps` rounds, each round running every selected
@@ -431,6 +444,16 @@ fn fmt_value(v: f64) -> String {
     }
 }
 
+/// Two decimals, or two significant digits below 0.1 (evloop/asyncio is often near 0.002).
+fn fmt_ratio(r: f64) -> String {
+    if r > 0.0 && r < 0.1 {
+        let decimals = (1.0 - r.log10().floor()) as usize;
+        format!("{r:.decimals$}")
+    } else {
+        format!("{r:.2}")
+    }
+}
+
 /// A markdown table: median (min–max) per peer, evloop's ratios to the suite's `ratio_to`
 /// peers, and the goal.
 fn render_table(results: &SuiteResults) -> String {
@@ -461,7 +484,7 @@ fn render_table(results: &SuiteResults) -> String {
         }
         let evloop = median(&samples[0]);
         let ratio = |other: usize| match (evloop, median(&samples[other])) {
-            (Some(e), Some(o)) if o != 0.0 => format!("{:.2}", e / o),
+            (Some(e), Some(o)) if o != 0.0 => fmt_ratio(e / o),
             _ => "–".to_string(),
         };
         line.extend(suite.ratio_to.iter().map(|key| ratio(index(key))));

@@ -51,9 +51,11 @@ pub(crate) const WORKLOADS: [Spec; 2] = [
 ];
 
 #[rustfmt::skip]
-pub(crate) const PEERS: [Peer; 2] = [
+pub(crate) const PEERS: [Peer; 4] = [
     Peer { key: evloop_http::KEY, run: evloop_http::run },
     Peer { key: hyper_http::KEY, run: hyper_http::run },
+    super::python::AIOHTTP,
+    super::python::AIOHTTP_UVLOOP,
 ];
 
 /// Connections (and tasks) in `http_conc` unless `--conns` says otherwise.
