@@ -146,10 +146,12 @@ fn inserting_and_cancelling_timers_costs_no_system_call_and_a_wait_arms_the_alar
     });
 }
 
-/// Real clock: a loop woken again and again while one timer is pending (here by blocking jobs
-/// finishing) goes back to sleep for the same deadline without arming the alarm again.
+/// Real clock: a loop woken again and again while only a far timer is pending (here by blocking
+/// jobs finishing) never arms the alarm: a deadline more than `ALARM_HORIZON` (2 ms) away is
+/// waited for in whole milliseconds, so a timeout that never fires (an HTTP request's) costs no
+/// system call. (That an armed deadline is not re-armed is `alarm.rs`'s unit test.)
 #[test]
-fn waking_for_other_reasons_does_not_rearm_the_alarm_for_the_same_deadline() {
+fn a_far_deadline_arms_no_alarm_however_often_the_loop_blocks() {
     let rt = Runtime::new().expect("runtime");
     rt.block_on(async {
         let pending = spawn(sleep(Duration::from_secs(60)));
@@ -168,11 +170,32 @@ fn waking_for_other_reasons_does_not_rearm_the_alarm_for_the_same_deadline() {
                 "the loop blocked while each job ran"
             );
         }
+        assert_eq!(
+            after.alarm_sets - before.alarm_sets,
+            0,
+            "a deadline a minute away armed the alarm"
+        );
+        pending.cancel();
+    });
+}
+
+/// Real clock: a timer 20 ms away is waited for in two steps, whole milliseconds up to a
+/// millisecond or two before it, then the alarm for the rest: it fires at or after its
+/// deadline, and the alarm is armed at most once.
+#[test]
+fn a_far_timer_is_approached_in_milliseconds_then_hit_with_the_alarm() {
+    let rt = Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let before = evloop::stats();
+        let deadline = Instant::now() + Duration::from_millis(20);
+        sleep_until(deadline).await;
+        assert!(Instant::now() >= deadline, "woke before the deadline");
+        let after = evloop::stats();
         assert!(
             after.alarm_sets - before.alarm_sets <= 1,
             "armed {} times for one deadline",
             after.alarm_sets - before.alarm_sets
         );
-        pending.cancel();
+        assert!(after.alarm_sets - before.alarm_sets <= after.io_polls - before.io_polls);
     });
 }

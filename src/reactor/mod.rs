@@ -42,6 +42,11 @@ use self::alarm::Alarm;
 /// The token of the cross-thread `mio::Waker`.
 pub(crate) const WAKE_TOKEN: Token = Token(usize::MAX);
 
+/// How near a timer's deadline must be for a blocking wait to arm the alarm for it; a wait for
+/// a farther one ends on `epoll_wait`'s whole-millisecond timeout 1–2 ms before it (see
+/// [`Reactor::turn`]). Above 2 ms, so that the shortened wait is at least a millisecond.
+pub(crate) const ALARM_HORIZON: Duration = Duration::from_millis(2);
+
 /// The token of the alarm (a timerfd), which wakes a blocked loop at its next timer's deadline:
 /// slot index `u32::MAX`, like the wake token (no slab holds 2^32 sources), another generation.
 const ALARM_TOKEN: Token = Token(usize::MAX ^ (1 << 32));
@@ -263,22 +268,34 @@ impl Reactor {
     /// wakers of the tasks they unblock. Returns how many events the OS returned (the
     /// cross-thread waker's and the alarm's included).
     ///
-    /// `timer` is the deadline the timeout counts down to, when the wait is for a timer: the
-    /// alarm is armed for it (at most one `timerfd_settime`, none if it is already armed for
-    /// it), and `timeout`, which mio rounds up to whole milliseconds, stays as a backstop.
+    /// `timer` is the deadline the timeout counts down to, when the wait is for a timer. A near
+    /// deadline (at most [`ALARM_HORIZON`] away) arms the alarm (at most one
+    /// `timerfd_settime`, none if it is already armed for it), and `timeout`, which mio rounds
+    /// up to whole milliseconds, stays as a backstop. A farther one arms nothing: the wait
+    /// ends a millisecond or two before it, on `epoll_wait`'s own timeout, and the next turn's
+    /// wait is a near one. Most far deadlines are timeouts that never fire (an HTTP request's,
+    /// re-armed on every request), and they cost no system call of their own.
     pub(crate) fn turn(
         &mut self,
-        timeout: Option<Duration>,
+        mut timeout: Option<Duration>,
         timer: Option<Instant>,
         wakers: &mut Vec<IoWake>,
     ) -> io::Result<usize> {
         if let Some(at) = timer
-            && timeout.is_some_and(|t| !t.is_zero())
-            && let Some(alarm) = &mut self.alarm
-            && let Err(e) = alarm.arm(at)
+            && let Some(wait) = timeout.filter(|t| !t.is_zero())
+            && self.alarm.is_some()
         {
-            log::debug!(target: "evloop", "timerfd alarm failed, timers wait in whole ms from now on: {e}");
-            self.alarm = None;
+            if wait > ALARM_HORIZON {
+                // Whole milliseconds, rounded down, less one: mio passes them on unrounded,
+                // and the loop wakes before the deadline whatever the kernel's slack.
+                let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                timeout = Some(Duration::from_millis(millis - 1));
+            } else if let Some(alarm) = &mut self.alarm
+                && let Err(e) = alarm.arm(at)
+            {
+                log::debug!(target: "evloop", "timerfd alarm failed, timers wait in whole ms from now on: {e}");
+                self.alarm = None;
+            }
         }
         match self.poll.poll(&mut self.events, timeout) {
             Ok(()) => {}
