@@ -19,6 +19,13 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
+/// `now + delay`, saturating at a deadline about 30 years out (an `Instant` cannot represent
+/// arbitrary futures; "30 years" is what tokio uses too, and it is as good as never).
+pub(crate) fn deadline_after(now: Instant, delay: Duration) -> Instant {
+    const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+    now.checked_add(delay.min(FAR_FUTURE)).unwrap_or(now + FAR_FUTURE)
+}
+
 /// Nanoseconds in one wheel tick (1 µs).
 const NANOS_PER_TICK: u64 = 1_000;
 /// Ticks in one second.
@@ -132,7 +139,7 @@ impl Clock {
         let since = tick_start(tick);
         self.origin
             .checked_add(since)
-            .unwrap_or_else(|| crate::timer::deadline_after(self.origin, since))
+            .unwrap_or_else(|| deadline_after(self.origin, since))
     }
 
     /// Virtual clock only: moves time forward to the start of `tick`. Never moves backwards.

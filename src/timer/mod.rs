@@ -21,14 +21,8 @@ pub(crate) mod level;
 pub(crate) mod wheel;
 
 use self::clock::Clock;
+pub(crate) use self::clock::deadline_after;
 use self::wheel::{TimerKey, Wheel};
-
-/// `now + delay`, saturating at a deadline about 30 years out (an `Instant` cannot represent
-/// arbitrary futures; "30 years" is what tokio uses too, and it is as good as never).
-pub(crate) fn deadline_after(now: Instant, delay: Duration) -> Instant {
-    const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
-    now.checked_add(delay.min(FAR_FUTURE)).unwrap_or(now + FAR_FUTURE)
-}
 
 /// A loop's pending timers, each holding a `T` to hand back when it fires.
 pub(crate) struct Timers<T> {
