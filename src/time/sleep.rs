@@ -182,3 +182,28 @@ impl Drop for Sleep {
         self.unregister();
     }
 }
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use std::mem::size_of_val;
+    use std::time::Duration;
+
+    /// The bench's `memory` task is this async block; `task/raw.rs`'s layout test (and
+    /// DESIGN.md §3's drawing) count on its 48 bytes.
+    #[test]
+    fn a_sleep_inside_an_async_block_is_48_bytes() {
+        let future = async {
+            super::sleep(Duration::from_secs(3600)).await;
+        };
+        assert_eq!(size_of_val(&future), 48);
+    }
+
+    /// `task/raw.rs`'s layout test stands an `Arc<()>` in for the runtime's hook.
+    #[test]
+    fn the_runtime_hook_is_one_pointer() {
+        assert_eq!(
+            std::mem::size_of::<crate::runtime::core::LoopHandle>(),
+            std::mem::size_of::<std::sync::Arc<()>>()
+        );
+    }
+}
