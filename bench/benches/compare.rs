@@ -330,25 +330,17 @@ fn main() {
             .iter()
             .filter(|s| options.only.as_deref().is_none_or(|o| o == s.name))
             .collect();
-        let peers: Vec<&Peer> = suite
-            .peers
-            .iter()
-            .filter(|p| options.runtime.as_deref().is_none_or(|k| k == p.key))
-            .collect();
+        let peers = selected_peers(suite, &options);
         if specs.is_empty() || peers.is_empty() {
             continue;
         }
         // A guard: nginx stops at the end of this iteration, or while a panic unwinds.
-        let nginx = if suite.needs_nginx {
-            match http::Nginx::start(&target_dir()) {
-                Ok(nginx) => Some(nginx),
-                Err(reason) => {
-                    nginx_failure = Some(reason);
-                    break;
-                }
+        let nginx = match nginx_for(suite) {
+            Ok(nginx) => nginx,
+            Err(reason) => {
+                nginx_failure = Some(reason);
+                break;
             }
-        } else {
-            None
         };
         let url = nginx.as_ref().map_or_else(String::new, http::Nginx::hello_url);
         let rows = run_suite(suite, &specs, &peers, &options, &url);
@@ -370,9 +362,7 @@ fn main() {
         Err(e) => eprintln!("compare: could not write {file}: {e}"),
     }
     if let Some(reason) = nginx_failure {
-        eprintln!("\ncompare: FAILED: the HTTP workloads need nginx, and it could not be started: {reason}");
-        eprintln!("compare: `bash scripts/peers.sh start /tmp/peers` shows why; `--only <workload>` runs the others");
-        std::process::exit(1);
+        fail_for_nginx("the HTTP workloads need", &reason);
     }
     if let Some(reason) = python::failure() {
         eprintln!("\ncompare: FAILED: the Python peers need their venv, and it could not be made: {reason}");
@@ -381,6 +371,32 @@ fn main() {
         );
         std::process::exit(1);
     }
+}
+
+/// The peers of `suite` that `--runtime` selects (all of them without it).
+fn selected_peers<'a>(suite: &'a Suite, options: &Options) -> Vec<&'a Peer> {
+    suite
+        .peers
+        .iter()
+        .filter(|p| options.runtime.as_deref().is_none_or(|k| k == p.key))
+        .collect()
+}
+
+/// nginx for a suite that needs it (`None` for one that does not). Dropping it stops nginx,
+/// also while a panic unwinds.
+fn nginx_for(suite: &Suite) -> Result<Option<http::Nginx>, String> {
+    if suite.needs_nginx {
+        http::Nginx::start(&target_dir()).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Exits 1 saying why nginx could not be started: called after the other results are out.
+fn fail_for_nginx(what_needs_it: &str, reason: &str) -> ! {
+    eprintln!("\ncompare: FAILED: {what_needs_it} nginx, and it could not be started: {reason}");
+    eprintln!("compare: `bash scripts/peers.sh start /tmp/peers` shows why; `--only <workload>` runs the others");
+    std::process::exit(1);
 }
 
 /// Every selected workload of `suite`, `options.reps` rounds, each round running every selected

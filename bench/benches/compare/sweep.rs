@@ -61,10 +61,8 @@ pub(crate) fn run(options: &Options) {
             .filter(|s| !suite.needs_nginx || s.workload == Workload::HttpConc)
             .filter(|s| options.only.as_deref().is_none_or(|o| o == s.name))
             .collect();
-        let peers: Vec<&Peer> = suite
-            .peers
-            .iter()
-            .filter(|p| options.runtime.as_deref().is_none_or(|k| k == p.key))
+        let peers: Vec<&Peer> = selected_peers(suite, options)
+            .into_iter()
             // The Python peers cap N at 100,000 (compare/python.rs): at the 1 M point they
             // would draw their 100 k figure, so the sweep leaves them out.
             .filter(|p| !python::is_python(p.key))
@@ -78,17 +76,15 @@ pub(crate) fn run(options: &Options) {
             ("n", sizes)
         };
         // A guard, as in `main`: nginx stops at the end of this iteration or on a panic.
-        let nginx = if suite.needs_nginx {
+        if suite.needs_nginx {
             raise_fd_limit(4 * xs.iter().max().copied().unwrap_or(0));
-            match http::Nginx::start(&target_dir()) {
-                Ok(nginx) => Some(nginx),
-                Err(reason) => {
-                    nginx_failure = Some(reason);
-                    break;
-                }
+        }
+        let nginx = match nginx_for(suite) {
+            Ok(nginx) => nginx,
+            Err(reason) => {
+                nginx_failure = Some(reason);
+                break;
             }
-        } else {
-            None
         };
         let url = nginx.as_ref().map_or_else(String::new, http::Nginx::hello_url);
         for &x in xs {
@@ -132,9 +128,7 @@ pub(crate) fn run(options: &Options) {
         Err(e) => eprintln!("compare: could not write {file}: {e}"),
     }
     if let Some(reason) = nginx_failure {
-        eprintln!("\ncompare: FAILED: http_conc needs nginx, and it could not be started: {reason}");
-        eprintln!("compare: `bash scripts/peers.sh start /tmp/peers` shows why; `--only <workload>` runs the others");
-        std::process::exit(1);
+        fail_for_nginx("http_conc needs", &reason);
     }
 }
 
