@@ -283,16 +283,14 @@ impl Reactor {
     ) -> io::Result<usize> {
         if let Some(at) = timer
             && let Some(wait) = timeout.filter(|t| !t.is_zero())
-            && self.alarm.is_some()
+            && let Some(alarm) = &mut self.alarm
         {
             if wait > ALARM_HORIZON {
                 // Whole milliseconds, rounded down, less one: mio passes them on unrounded,
                 // and the loop wakes before the deadline whatever the kernel's slack.
                 let millis = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
                 timeout = Some(Duration::from_millis(millis - 1));
-            } else if let Some(alarm) = &mut self.alarm
-                && let Err(e) = alarm.arm(at)
-            {
+            } else if let Err(e) = alarm.arm(at) {
                 log::debug!(target: "evloop", "timerfd alarm failed, timers wait in whole ms from now on: {e}");
                 self.alarm = None;
             }
