@@ -24,7 +24,7 @@ use crate::slots::Key;
 /// |---------------|-----------------|----------------------|----------------|----------------------|
 /// | `Turn`        | number          |                      |                |                      |
 /// | `Spawn`       | task            | spawner              | name's place+1 | spawner present      |
-/// | `Poll`        | task / callback | took                 |                | subject, self-wake   |
+/// | `Poll`        | task / callback | took                 | folded turn    | subject, folds       |
 /// | `Wake`        | task            | waker / I/O source   |                | cause                |
 /// | `IoWait`      | timeout         | took                 | events         | timeout present      |
 /// | `TimersFired` |                 |                      | count          |                      |
@@ -64,13 +64,18 @@ enum Kind {
     End,
 }
 
-// `detail` of a Poll: what ran.
+// `detail` of a Poll: what ran, in the low two bits, and two flags for the events folded in.
 const POLL_TASK: u8 = 0;
 const POLL_CALLBACK: u8 = 1;
 const POLL_MAIN: u8 = 2;
+/// The bits of a Poll's `detail` that say what ran.
+const POLL_SUBJECT: u8 = 0b11;
 /// A task's poll whose first event was the task waking itself (`yield_now`): the `Wake` is
 /// folded into the `Poll` (see [`Entry::fold_self_wake`]).
-const POLL_TASK_WOKE_ITSELF: u8 = 3;
+const POLL_WOKE_ITSELF: u8 = 0b100;
+/// A poll that was the first thing of its turn: the `Turn` is folded into the `Poll`, with its
+/// number in `c` (see [`Entry::fold_poll_into_turn`]).
+const POLL_OPENS_TURN: u8 = 0b1000;
 
 // `detail` of a Wake: its cause.
 const WAKE_SPAWN: u8 = 0;
@@ -156,21 +161,55 @@ impl Entry {
         }
     }
 
+    /// Turns this `Turn` entry into `poll` with the turn folded in, if the poll is the first
+    /// thing of the turn, at the same time, and the turn's number counts from `base` by less
+    /// than 2^32 (it is kept in `c`; `base` is the recorder's first turn since its last take,
+    /// so only a recorder that keeps over four billion events between takes stops folding).
+    /// Returns whether it did; the entry then unpacks into the turn and the poll, in that order
+    /// ([`folded_turn`](Self::folded_turn)), so nothing is lost and a turn that polls writes
+    /// one entry, not two.
+    #[inline]
+    pub(crate) fn fold_poll_into_turn(&mut self, poll: Entry, base: u64) -> bool {
+        if self.kind != Kind::Turn || poll.kind != Kind::Poll || poll.at != self.at {
+            return false;
+        }
+        let Some(Ok(number)) = self.a.checked_sub(base).map(u32::try_from) else {
+            return false;
+        };
+        *self = Entry {
+            c: number,
+            detail: poll.detail | POLL_OPENS_TURN,
+            ..poll
+        };
+        true
+    }
+
+    /// The turn that [`fold_poll_into_turn`](Self::fold_poll_into_turn) folded into this entry,
+    /// if any (`base` as given there); it comes right before the entry's own event.
+    pub(crate) fn folded_turn(&self, base: u64) -> Option<Event> {
+        (self.kind == Kind::Poll && self.detail & POLL_OPENS_TURN != 0).then(|| Event {
+            at: self.at,
+            what: What::Turn {
+                number: base + u64::from(self.c),
+            },
+        })
+    }
+
     /// Folds `wake` into this entry if it is this task's poll waking the task itself, at the
     /// same time, with nothing recorded between them: what `yield_now` does, as the first thing
     /// of its poll. Returns whether it did; the two unpack into the same two events, in the same
-    /// order, so nothing is lost, and a yield writes two entries instead of three.
+    /// order, so nothing is lost, and a yield writes one entry for its poll and its wake.
     #[inline]
     pub(crate) fn fold_self_wake(&mut self, wake: &Entry) -> bool {
         let folds = self.kind == Kind::Poll
-            && self.detail == POLL_TASK
+            && self.detail & (POLL_SUBJECT | POLL_WOKE_ITSELF) == POLL_TASK
             && wake.kind == Kind::Wake
             && wake.detail == WAKE_TASK
             && wake.a == self.a
             && wake.b == self.a
             && wake.at == self.at;
         if folds {
-            self.detail = POLL_TASK_WOKE_ITSELF;
+            self.detail |= POLL_WOKE_ITSELF;
         }
         folds
     }
@@ -178,7 +217,7 @@ impl Entry {
     /// The wake that [`fold_self_wake`](Self::fold_self_wake) folded into this entry, if any;
     /// it comes right after the entry's own event.
     pub(crate) fn folded_wake(&self) -> Option<Event> {
-        (self.kind == Kind::Poll && self.detail == POLL_TASK_WOKE_ITSELF).then(|| Event {
+        (self.kind == Kind::Poll && self.detail & POLL_WOKE_ITSELF != 0).then(|| Event {
             at: self.at,
             what: What::Wake {
                 task: task(self.a),
@@ -284,8 +323,8 @@ impl Entry {
                 by: (detail != 0).then(|| task(b)),
             },
             Kind::Poll => What::Poll {
-                subject: match detail {
-                    POLL_TASK | POLL_TASK_WOKE_ITSELF => Subject::Task(task(a)),
+                subject: match detail & POLL_SUBJECT {
+                    POLL_TASK => Subject::Task(task(a)),
                     POLL_CALLBACK => Subject::Callback(a),
                     _ => Subject::Main,
                 },
@@ -440,6 +479,46 @@ mod tests {
         );
         assert_eq!(poll.folded_wake(), Some(wake.unpack(&[])));
         assert!(!poll.fold_self_wake(&wake), "one wake folds, not two");
+    }
+
+    #[test]
+    fn a_poll_folds_into_its_turn_only_when_the_turn_number_fits() {
+        let poll = Entry::poll(5, Subject::Main);
+        let folds = |mut turn: Entry, base| turn.fold_poll_into_turn(poll, base).then_some(turn);
+        // Folded: the turn and the poll come back, in that order, the number from the base.
+        let folded = folds(Entry::turn(5, 7 + u64::from(u32::MAX)), 7).expect("folds");
+        assert_eq!(
+            folded.folded_turn(7).map(|event| event.what),
+            Some(What::Turn {
+                number: 7 + u64::from(u32::MAX)
+            })
+        );
+        assert_eq!(folded.unpack(&[]), poll.unpack(&[]));
+        assert_eq!(folded.folded_wake(), None);
+        // Not folded: a number 2^32 past the base, or before it; another time; not a turn.
+        assert_eq!(folds(Entry::turn(5, 1 << 32), 0), None);
+        assert_eq!(folds(Entry::turn(5, 3), 4), None);
+        assert_eq!(folds(Entry::turn(6, 3), 0), None);
+        assert_eq!(folds(Entry::timers_fired(5, 1), 0), None);
+        assert_eq!(Entry::poll(5, Subject::Main).folded_turn(0), None);
+        // A folded turn still takes a self-wake, and a duration.
+        let t = sample::id(3);
+        let mut turn = Entry::turn(5, 0);
+        assert!(turn.fold_poll_into_turn(Entry::poll(5, Subject::Task(t)), 0));
+        assert!(turn.fold_self_wake(&Entry::wake(5, t, WakeCause::Task(t))));
+        turn.set_took(6);
+        assert_eq!(
+            turn.folded_turn(0).map(|event| event.what),
+            Some(What::Turn { number: 0 })
+        );
+        assert_eq!(
+            turn.unpack(&[]).what,
+            What::Poll {
+                subject: Subject::Task(t),
+                took: 1
+            }
+        );
+        assert!(turn.folded_wake().is_some());
     }
 
     #[test]

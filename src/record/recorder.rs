@@ -69,6 +69,9 @@ pub(crate) struct Recorder {
     virtual_clock: bool,
     /// Turns counted so far, for `What::Turn` (never reset: turn numbers stay unique).
     turns: u64,
+    /// The number of the first turn since the last `take`, which a turn folded into its first
+    /// poll counts from (`Entry::fold_poll_into_turn`).
+    turn_base: u64,
     /// Where the `Poll` of the poll running now sits in `entries`, so that its duration can be
     /// filled in when it ends; `usize::MAX` (a place no entry has) between polls, when the
     /// poll's event was dropped, and after a `take` (the event left with the record). One
@@ -90,6 +93,7 @@ impl Recorder {
             dropped: 0,
             virtual_clock,
             turns: 0,
+            turn_base: 0,
             open_poll: NO_POLL,
         }
     }
@@ -110,7 +114,8 @@ impl Recorder {
 
     /// Appends a `Wake`, folded into the poll running now when it is that task waking itself
     /// before anything else was recorded in the poll (`yield_now`; see
-    /// `Entry::fold_self_wake`): a yield then writes two entries, not three.
+    /// `Entry::fold_self_wake`). With its turn folded into the poll as well (`begin_poll`), a
+    /// yield writes one entry for its three events.
     #[inline]
     pub(crate) fn push_wake(&mut self, wake: Entry) {
         let last = self.entries.len().wrapping_sub(1);
@@ -163,9 +168,20 @@ impl Recorder {
     }
 
     /// A poll begins: its event is pushed now (so what happens during it follows it), with a
-    /// duration of 0 that [`end_poll`](Self::end_poll) fills in.
+    /// duration of 0 that [`end_poll`](Self::end_poll) fills in. When it is the first thing of
+    /// its turn, the turn's entry becomes the poll's (`Entry::fold_poll_into_turn`): a turn
+    /// that polls one task, as a task that yields makes, writes one entry, not two.
     #[inline]
     pub(crate) fn begin_poll(&mut self, entry: Entry) {
+        let last = self.entries.len().wrapping_sub(1);
+        if self.kept < self.cap
+            && let Some(turn) = self.entries.get_mut(last)
+            && turn.fold_poll_into_turn(entry, self.turn_base)
+        {
+            self.kept += 1;
+            self.open_poll = last;
+            return;
+        }
         self.open_poll = self.push(entry).unwrap_or(NO_POLL);
     }
 
@@ -185,8 +201,10 @@ impl Recorder {
         self.open_poll = NO_POLL;
         let entries = std::mem::take(&mut self.entries);
         let names = std::mem::take(&mut self.names);
+        let base = std::mem::replace(&mut self.turn_base, self.turns);
         let mut events = Vec::with_capacity(std::mem::take(&mut self.kept));
         for entry in &entries {
+            events.extend(entry.folded_turn(base));
             events.push(entry.unpack(&names));
             events.extend(entry.folded_wake());
         }
@@ -425,6 +443,64 @@ mod tests {
         later.push(turn(5));
         later.push_wake(self_wake);
         assert_eq!(later.entries.len(), 3);
+    }
+
+    #[test]
+    fn a_turn_whose_first_event_is_a_poll_shares_its_entry() {
+        use crate::record::WakeCause;
+        let t = crate::record::sample::id(1);
+        let mut recorder = Recorder::new(10, false);
+        // A yield: the turn, the task's poll, its wake of itself, all at 5; one entry.
+        let number = recorder.next_turn();
+        recorder.push(Entry::turn(5, number));
+        recorder.begin_poll(Entry::poll(5, Subject::Task(t)));
+        recorder.push_wake(Entry::wake(5, t, WakeCause::Task(t)));
+        recorder.end_poll(8);
+        assert_eq!(recorder.entries.len(), 1);
+        let poll = What::Poll {
+            subject: Subject::Task(t),
+            took: 3,
+        };
+        let wake = What::Wake {
+            task: t,
+            cause: WakeCause::Task(t),
+        };
+        let at = |at, what| Event { at, what };
+        assert_eq!(
+            recorder.take().events,
+            [at(5, What::Turn { number: 0 }), at(5, poll), at(5, wake)]
+        );
+        // After a take the turns go on counting from where they were, folded or not.
+        let number = recorder.next_turn();
+        recorder.push(Entry::turn(9, number));
+        recorder.begin_poll(main_poll(9));
+        recorder.end_poll(9);
+        let number = recorder.next_turn();
+        recorder.push(Entry::turn(10, number));
+        recorder.push(Entry::timers_fired(10, 1));
+        recorder.begin_poll(main_poll(10));
+        let number = recorder.next_turn();
+        recorder.push(Entry::turn(11, number));
+        recorder.begin_poll(main_poll(12));
+        assert_eq!(
+            recorder.entries.len(),
+            6,
+            "one fold; a timer, then a later time, keep theirs"
+        );
+        let numbers: Vec<u64> = (recorder.take().events.iter())
+            .filter_map(|event| match event.what {
+                What::Turn { number } => Some(number),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(numbers, [1, 2, 3]);
+        // Room for the turn only: the poll is dropped and counted, not folded.
+        let mut full = Recorder::new(1, false);
+        full.push(Entry::turn(1, 0));
+        full.begin_poll(main_poll(1));
+        let record = full.take();
+        assert_eq!(record.events, [at(1, What::Turn { number: 0 })]);
+        assert_eq!(record.dropped, 1);
     }
 
     #[test]

@@ -30,8 +30,10 @@
 //! **Cost when on.** Each hook packs its event into a 32-byte `record::Entry` (plain numbers,
 //! nothing to drop; a spawned task's name is shared, not copied) and the record is unpacked
 //! into `Event`s only when taken. A task that wakes itself as the first thing of its poll
-//! (`yield_now`) has the wake folded into the poll's entry. BENCHMARKS.md ("Recording") has
-//! the figures: in instructions a yield costs 1.9 times as much, a spawn and join 1.35 times.
+//! (`yield_now`) has the wake folded into the poll's entry, and a turn whose first event is a
+//! poll has the turn folded into it, so a yield writes one entry for three events.
+//! BENCHMARKS.md ("Recording") has the figures: in instructions a yield costs 1.95 times as
+//! much, a spawn and join 1.38 times; in time more, as each entry is memory touched first.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
