@@ -8,7 +8,7 @@ mod script_server;
 
 use std::time::Duration;
 
-use evloop::http::{Client, ClientConfig, Error, Headers, Proxy, RetryPolicy, USER_AGENT, Url, with_retry};
+use evloop::http::{Client, ClientConfig, Error, Headers, Proxy, RetryPolicy, Scheme, USER_AGENT, Url, with_retry};
 use script_server::{ScriptServer, answers, assert_no_leaks, get_text, ok, run};
 
 #[test]
@@ -225,6 +225,6 @@ fn the_environment_is_ignored_unless_trust_env_is_set() {
     // tests of this binary, which run on other threads.
     let vars = |name: &str| (name == "http_proxy").then(|| "http://127.0.0.1:9".to_string());
     let proxy = Proxy::from_lookup(vars).unwrap().expect("http_proxy is set");
-    assert_eq!(proxy.url().port(), 9);
+    assert_eq!(proxy.url_for(Scheme::Http).map(Url::port), Some(9));
     assert!(ClientConfig::default().proxy.is_none() && !ClientConfig::default().trust_env);
 }
