@@ -56,7 +56,7 @@
 //! | `decode.rs`   | gzip and deflate bodies inflated as they are read (feature `gzip`)     |
 //! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter                        |
 //! | `transport.rs`| what a connection's bytes travel on: TCP, or TLS over it               |
-//! | `tls/`        | HTTPS with rustls (feature `tls`): roots, the TLS stream, its errors   |
+//! | `tls/`        | HTTPS with rustls (feature `tls`): roots, the TLS stream, its errors, the proxy tunnel |
 //! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter, `Retry-After`         |
 //! | `session.rs`  | [`IntoUrl`], default headers, cookies per hop, [`Redirect`] history    |
 //! | `proxy.rs`    | [`Proxy`]: forward proxies, `http_proxy`/`https_proxy`/`no_proxy`      |
