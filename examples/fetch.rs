@@ -65,7 +65,8 @@ const HELP: &str = "Fetches each URL in order, on one keep-alive client, and wri
                   send these cookies, or load a Netscape-format cookie file into the jar
   -c, --cookie-jar FILE
                   write every cookie of the jar to FILE at the end (Netscape format)
-  -x, --proxy URL use this http:// proxy (http://[user:pass@]host:port)
+  -x, --proxy URL use this http:// proxy (http://[user:pass@]host:port); https:// URLs go
+                  through it in a CONNECT tunnel (with --features tls)
   --timeout SECS  total deadline per request, connecting and the whole body included
   -i              print the status line and headers before the body
   -L              follow redirects (up to 10)

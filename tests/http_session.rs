@@ -8,7 +8,7 @@ mod script_server;
 
 use std::time::Duration;
 
-use evloop::http::{Client, ClientConfig, Error, Headers, Proxy, RetryPolicy, USER_AGENT, Url, with_retry};
+use evloop::http::{Client, ClientConfig, Error, Headers, Proxy, RetryPolicy, Scheme, USER_AGENT, Url, with_retry};
 use script_server::{ScriptServer, answers, assert_no_leaks, get_text, ok, run};
 
 #[test]
@@ -220,11 +220,32 @@ fn a_host_in_no_proxy_is_reached_directly() {
 }
 
 #[test]
+#[cfg(not(feature = "tls"))] // with it, https:// goes through the proxy's tunnel (http_tls_proxy.rs)
+fn without_tls_an_https_url_through_a_proxy_is_refused_naming_the_feature() {
+    run(async {
+        let proxy = ScriptServer::start(vec![answers([ok("never")])]);
+        let client = Client::with_config(ClientConfig {
+            proxy: Some(Proxy::new(&format!("http://127.0.0.1:{}", proxy.port())).unwrap()),
+            ..ClientConfig::default()
+        });
+        let error = client.get("https://example.com/").send().await.unwrap_err();
+        assert!(matches!(error, Error::UnsupportedScheme { .. }), "{error:?}");
+        assert!(
+            error.to_string().contains("https:// needs evloop's `tls` feature"),
+            "{error}"
+        );
+        assert_eq!(proxy.accepted(), 0, "nothing was sent in the clear");
+        proxy.shutdown().await;
+        assert_no_leaks(&client);
+    });
+}
+
+#[test]
 fn the_environment_is_ignored_unless_trust_env_is_set() {
     // The variables are read through `from_lookup`: setting real ones would race with the other
     // tests of this binary, which run on other threads.
     let vars = |name: &str| (name == "http_proxy").then(|| "http://127.0.0.1:9".to_string());
     let proxy = Proxy::from_lookup(vars).unwrap().expect("http_proxy is set");
-    assert_eq!(proxy.url().port(), 9);
+    assert_eq!(proxy.url_for(Scheme::Http).map(Url::port), Some(9));
     assert!(ClientConfig::default().proxy.is_none() && !ClientConfig::default().trust_env);
 }

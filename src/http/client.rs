@@ -38,6 +38,8 @@ use crate::http::request::{Method, validate_header};
 use crate::http::response::ResponseHead;
 use crate::http::session::{self, IntoUrl, Redirect};
 use crate::http::upload::{StreamBody, Upload};
+#[cfg(feature = "tls")]
+use crate::http::url::Scheme;
 use crate::http::url::Url;
 use crate::timer::deadline_after;
 
@@ -102,7 +104,12 @@ impl Client {
             match Proxy::from_env() {
                 Ok(proxy) => config.proxy = proxy,
                 Err(_) => {
-                    env_proxy_error = Some("the http_proxy (or HTTP_PROXY) variable is not an http://host:port URL")
+                    env_proxy_error = Some(if cfg!(feature = "tls") {
+                        "a proxy variable (http_proxy, https_proxy, or their upper-case forms) is not an \
+                         http://host:port URL"
+                    } else {
+                        "the http_proxy (or HTTP_PROXY) variable is not an http://host:port URL"
+                    })
                 }
             }
         }
@@ -385,18 +392,56 @@ impl Client {
         deadline: &mut Deadline,
     ) -> Result<(ResponseHead, Box<Reading>), Error> {
         let config = &*self.config;
+        let proxy = config
+            .proxy
+            .as_ref()
+            .and_then(|p| p.route(url).map(|proxy_url| (p, proxy_url)));
+        // Through a tunnel (`tls/tunnel.rs`) the request travels as on a direct connection;
+        // only the proxy may see `Proxy-Authorization` (RFC 9110 §11.7.2), never the target.
+        #[cfg(feature = "tls")]
+        let tunnelled_headers;
+        #[cfg(feature = "tls")]
+        let headers = match proxy {
+            Some(_) if url.scheme() == Scheme::Https && headers.contains("proxy-authorization") => {
+                tunnelled_headers = {
+                    let mut own = headers.clone();
+                    own.remove("proxy-authorization");
+                    own
+                };
+                &tunnelled_headers
+            }
+            _ => headers,
+        };
         let mut request = upload.encode(method, url, headers, body)?;
-        // Through a proxy (proxy.rs): connect to it, and name the whole URL on the request line.
-        let proxy = config.proxy.as_ref().filter(|proxy| proxy.applies_to(url));
-        if let Some(proxy) = proxy {
-            let caller_set_auth = headers.contains("proxy-authorization");
-            request.edit_head(|head| proxy.rewrite_head(head, method, url, caller_set_auth));
-        }
-        let to = proxy.map_or(url, Proxy::url);
-        let origin = Origin {
-            scheme: to.scheme(),
-            host: to.host().clone(),
-            port: to.port(),
+        let origin = match proxy {
+            None => Origin {
+                scheme: url.scheme(),
+                host: url.host().clone(),
+                port: url.port(),
+                #[cfg(feature = "tls")]
+                via: None,
+            },
+            // An https:// URL through a proxy: the tunnel is the target's, and the proxy's.
+            #[cfg(feature = "tls")]
+            Some((_, proxy_url)) if url.scheme() == Scheme::Https => Origin {
+                scheme: Scheme::Https,
+                host: url.host().clone(),
+                port: url.port(),
+                via: Some(proxy_url.clone()),
+            },
+            // An http:// URL (proxy.rs): connect to the proxy, and name the whole URL on the
+            // request line.
+            Some((proxy, proxy_url)) => {
+                let caller_set_auth = headers.contains("proxy-authorization");
+                request.edit_head(|head| proxy.rewrite_head(head, method, url, caller_set_auth));
+                Origin {
+                    scheme: proxy_url.scheme(),
+                    host: proxy_url.host().clone(),
+                    port: proxy_url.port(),
+                    #[cfg(feature = "tls")]
+                    via: None,
+                }
+            }
         };
         // Waiting for a slot counts toward the total deadline; whichever limit cuts it off,
         // the error says it was the pool wait.

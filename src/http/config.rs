@@ -62,10 +62,12 @@ pub struct ClientConfig {
     /// The cookie jar (default: a fresh, empty one, as aiohttp's session has); `None` sends and
     /// keeps no cookies. Cloning the config, or putting one `Rc` in several, shares the jar.
     pub cookies: Option<Rc<CookieJar>>,
-    /// The proxy for `http://` requests (default none).
+    /// The forward proxy (default none): `http://` requests go through it in absolute-form,
+    /// and with the `tls` feature `https://` ones through a `CONNECT` tunnel (see [`Proxy`]).
     pub proxy: Option<Proxy>,
-    /// Read the proxy from `http_proxy`/`no_proxy` when `proxy` is `None` (aiohttp's
-    /// `trust_env`; default false: like aiohttp, the environment is ignored unless asked).
+    /// Read the proxy from `http_proxy`/`no_proxy` (with the `tls` feature, `https_proxy` too)
+    /// when `proxy` is `None` (aiohttp's `trust_env`; default false: like aiohttp, the
+    /// environment is ignored unless asked).
     pub trust_env: bool,
     /// Send `Accept-Encoding: gzip, deflate` and decode such bodies as they are read (feature
     /// `gzip`; curl's `--compressed`, aiohttp's `auto_decompress`). Off by default, so that

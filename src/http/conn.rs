@@ -20,7 +20,9 @@
 //!
 //! An `https://` origin gets the same, over TLS: after the TCP connect, the handshake runs
 //! under the same connect timeout, and the [`Transport`] then carries TLS records (see
-//! `transport.rs` for the two places where that changes the count above).
+//! `transport.rs` for the two places where that changes the count above). Through a proxy, the
+//! TCP connection goes to the proxy, and its `CONNECT` tunnel (`tls/tunnel.rs`) is opened
+//! under that timeout too, before the handshake.
 
 use std::future::poll_fn;
 use std::io;
@@ -45,6 +47,22 @@ pub(crate) struct Origin {
     pub(crate) scheme: Scheme,
     pub(crate) host: Host,
     pub(crate) port: u16,
+    /// The proxy an `https` connection is tunnelled through (`CONNECT`, `tls/tunnel.rs`);
+    /// `None` for a direct one. Part of the key, so a tunnel serves only requests that would
+    /// go through the same proxy, with the same credentials (the whole URL is compared).
+    #[cfg(feature = "tls")]
+    pub(crate) via: Option<crate::http::url::Url>,
+}
+
+impl Origin {
+    /// Where the TCP connection goes: the proxy, for a tunnel; else the origin itself.
+    fn dial(&self) -> (&Host, u16) {
+        #[cfg(feature = "tls")]
+        if let Some(proxy) = &self.via {
+            return (proxy.host(), proxy.port());
+        }
+        (&self.host, self.port)
+    }
 }
 
 /// Bytes received but not yet consumed: `data[start..end]`.
@@ -118,20 +136,22 @@ pub(crate) struct ExchangeError {
 
 impl Conn {
     /// Resolves (off the loop, unless the host is an IP literal) and connects, then for
-    /// `https` runs the TLS handshake, all within the connect timeout and the total deadline.
+    /// `https` opens the proxy's tunnel if there is one and runs the TLS handshake, all within
+    /// the connect timeout and the total deadline.
     pub(crate) async fn connect(origin: Origin, config: &ClientConfig, deadline: &mut Deadline) -> Result<Conn, Error> {
         let timeout = config.connect_timeout;
+        let (host, port) = origin.dial();
         let connect_error = |source: io::Error| Error::Connect {
-            host: origin.host.to_string(),
-            port: origin.port,
+            host: host.to_string(),
+            port,
             source,
         };
         deadline.arm(timeout, TimeoutKind::Connect);
         let connect = async {
-            match &origin.host {
-                Host::Ipv4(ip) => TcpStream::connect((*ip, origin.port).into()).await,
-                Host::Ipv6(ip) => TcpStream::connect((*ip, origin.port).into()).await,
-                Host::Domain(name) => TcpStream::connect_host(name, origin.port).await,
+            match host {
+                Host::Ipv4(ip) => TcpStream::connect((*ip, port).into()).await,
+                Host::Ipv6(ip) => TcpStream::connect((*ip, port).into()).await,
+                Host::Domain(name) => TcpStream::connect_host(name, port).await,
             }
             .map_err(connect_error)
         };
@@ -141,7 +161,12 @@ impl Conn {
         let stream = match origin.scheme {
             Scheme::Http => Transport::Plain(stream),
             #[cfg(feature = "tls")]
-            Scheme::Https => crate::http::tls::connect(stream, &origin.host, config, deadline).await?,
+            Scheme::Https => {
+                if let Some(proxy) = &origin.via {
+                    crate::http::tls::tunnel::open(&stream, proxy, &origin.host, origin.port, config, deadline).await?;
+                }
+                crate::http::tls::connect(stream, &origin.host, config, deadline).await?
+            }
             #[cfg(not(feature = "tls"))]
             Scheme::Https => unreachable!("Url::parse refuses https:// without the tls feature"),
         };

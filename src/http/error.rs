@@ -7,7 +7,7 @@
 //! | group                   | variants                                                              |
 //! |-------------------------|-----------------------------------------------------------------------|
 //! | the caller's input      | `InvalidUrl`, `UnsupportedScheme`, `InvalidMethod`, `InvalidHeader`, `RequestBody` |
-//! | the network             | `Io`, `Connect`, `Timeout`, `Closed`                                   |
+//! | the network             | `Io`, `Connect`, `Timeout`, `Closed`, `Tls` and `Tunnel` (feature `tls`) |
 //! | the server's bytes      | `Malformed`, `HeadTooLarge`, `TooManyHeaders`, `BodyTooLarge`, `Truncated`, `UnexpectedUpgrade`, `ContentDecoding` (feature `gzip`) |
 //! | the client's policy     | `TooManyRedirects`, `RedirectNotHttp`, `Status`, `RetryAfter`          |
 //!
@@ -127,6 +127,11 @@ pub enum Error {
     /// without `close_notify` (the `tls` feature).
     #[cfg(feature = "tls")]
     Tls(crate::http::tls::error::TlsError),
+    /// The proxy for an `https://` URL did not open its `CONNECT` tunnel: it refused (407,
+    /// 403, 502…), closed, stalled past the connect timeout or did not answer in HTTP (the
+    /// `tls` feature).
+    #[cfg(feature = "tls")]
+    Tunnel(crate::http::tls::tunnel::TunnelError),
     /// A body is not what its `Content-Encoding` says: not gzip, corrupt, or cut short
     /// (feature `gzip`; aiohttp's `ContentEncodingError`).
     #[cfg(feature = "gzip")]
@@ -362,6 +367,8 @@ impl fmt::Display for Error {
             ),
             #[cfg(feature = "tls")]
             Error::Tls(e) => e.fmt(f),
+            #[cfg(feature = "tls")]
+            Error::Tunnel(e) => e.fmt(f),
             #[cfg(feature = "gzip")]
             Error::ContentDecoding { coding, reason } => write!(
                 f,
@@ -378,6 +385,8 @@ impl error::Error for Error {
     fn source(&self) -> Option<&(dyn error::Error + 'static)> {
         match self {
             Error::Io(e) | Error::RequestBody(e) | Error::Connect { source: e, .. } => Some(e),
+            #[cfg(feature = "tls")]
+            Error::Tunnel(e) => Some(e),
             #[cfg(feature = "json")]
             Error::Json(e) => Some(e),
             _ => None,
@@ -404,11 +413,20 @@ impl Error {
         if let Error::Tls(crate::http::tls::error::TlsError::HandshakeTimeout { .. }) = self {
             return true;
         }
+        #[cfg(feature = "tls")]
+        if let Error::Tunnel(tunnel) = self {
+            return matches!(tunnel.failure, crate::http::tls::tunnel::TunnelFailure::Timeout { .. });
+        }
         matches!(self, Error::Timeout(_))
     }
 
-    /// Whether the failure happened while connecting (including a connect timeout).
+    /// Whether the failure happened while connecting (including a connect timeout, and a
+    /// proxy's tunnel that was not opened).
     pub fn is_connect(&self) -> bool {
+        #[cfg(feature = "tls")]
+        if let Error::Tunnel(_) = self {
+            return true;
+        }
         matches!(self, Error::Connect { .. } | Error::Timeout(TimeoutKind::Connect))
     }
 

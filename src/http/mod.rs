@@ -56,10 +56,10 @@
 //! | `decode.rs`   | gzip and deflate bodies inflated as they are read (feature `gzip`)     |
 //! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter                        |
 //! | `transport.rs`| what a connection's bytes travel on: TCP, or TLS over it               |
-//! | `tls/`        | HTTPS with rustls (feature `tls`): roots, the TLS stream, its errors   |
+//! | `tls/`        | HTTPS with rustls (feature `tls`): roots, the TLS stream, its errors, the proxy tunnel |
 //! | `retry.rs`    | [`with_retry`]: exponential backoff with jitter, `Retry-After`         |
 //! | `session.rs`  | [`IntoUrl`], default headers, cookies per hop, [`Redirect`] history    |
-//! | `proxy.rs`    | [`Proxy`]: plain-HTTP forward proxies, `http_proxy`/`no_proxy`         |
+//! | `proxy.rs`    | [`Proxy`]: forward proxies, `http_proxy`/`https_proxy`/`no_proxy`      |
 //! | `date.rs`     | the lenient HTTP/cookie date parser (`Expires`, `Retry-After`)         |
 //! | `tests/`      | the protocol layer's unit tests, one file per module                   |
 //!
@@ -68,8 +68,9 @@
 //! No TLS unless the `tls` feature is on (then `https://` works: see `tls/`; without it
 //! `https` is refused by name), no transfer coding but `chunked` (sent only for a streamed
 //! request body), no content coding but gzip and deflate (and those only with the `gzip`
-//! feature), no HTTP/2, no protocol upgrades, no `CONNECT`. Each is a deliberate omission that
-//! keeps the client small enough to read in one sitting.
+//! feature), no HTTP/2, no protocol upgrades, no `CONNECT` but the client's own tunnel to an
+//! `https://` target through a proxy (feature `tls`). Each is a deliberate omission that keeps
+//! the client small enough to read in one sitting.
 
 pub mod cookie;
 pub mod error;
@@ -122,6 +123,6 @@ pub use response::{HeadLimits, HeadStep, ResponseHead, ResponseHeadReader, Versi
 pub use retry::{RetryPolicy, with_retry};
 pub use session::{IntoUrl, Redirect};
 #[cfg(feature = "tls")]
-pub use tls::{TlsConfig, TlsError};
+pub use tls::{TlsConfig, TlsError, TunnelError, TunnelFailure};
 pub use upload::CONTINUE_WAIT;
 pub use url::{Credentials, DEFAULT_HTTPS_PORT, DEFAULT_PORT, Host, Scheme, Url};

@@ -174,6 +174,8 @@ mod tests {
             scheme: crate::http::url::Scheme::Http,
             host: Host::Ipv4(Ipv4Addr::LOCALHOST),
             port,
+            #[cfg(feature = "tls")]
+            via: None,
         }
     }
 

@@ -68,6 +68,9 @@ impl RetryPolicy {
             // The server asked to be tried again later: a 429 as much as a 503.
             Error::RetryAfter { .. } => true,
             Error::Timeout(_) | Error::Connect { .. } | Error::Closed | Error::Io(_) | Error::Truncated { .. } => true,
+            // A proxy's 5xx, close or stall; not its 407 or 403.
+            #[cfg(feature = "tls")]
+            Error::Tunnel(tunnel) => tunnel.is_transient(),
             _ => false,
         }
     }

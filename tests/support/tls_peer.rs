@@ -59,6 +59,8 @@ pub struct Seen {
     pub alpn: Option<Vec<u8>>,
     pub line: String,
     pub authorization: bool,
+    /// The whole request head, as received.
+    pub head: String,
 }
 
 /// A running server.
@@ -167,6 +169,7 @@ fn serve(socket: TcpStream, config: Arc<rustls::ServerConfig>, reply: fn(&str) -
             alpn: tls.conn.alpn_protocol().map(<[u8]>::to_vec),
             line,
             authorization: text.to_ascii_lowercase().contains("\r\nauthorization:"),
+            head: text.clone(),
         });
         let written = match reply(&path) {
             Reply::Ok(body) => write!(tls, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()),

@@ -11,11 +11,13 @@
 //! | `config.rs` | [`TlsConfig`]: which roots are trusted; the rustls config built once   |
 //! | `stream.rs` | `TlsStream`: rustls's records moved over evloop's non-blocking socket  |
 //! | `error.rs`  | [`TlsError`]: each failure a user meets, with what to try              |
+//! | `tunnel.rs` | `CONNECT` through a forward proxy, before the handshake; [`TunnelError`] |
 //!
 //! What a connection gets: SNI (the host name in the ClientHello, so a server with many
 //! sites picks the right certificate), ALPN `http/1.1`, and verification of the chain up to
 //! a trusted root, of the validity dates and of the host name (RFC 6125), always on. The
-//! handshake runs under the connect timeout.
+//! handshake runs under the connect timeout. Through a proxy, the handshake runs inside the
+//! proxy's `CONNECT` tunnel, with the same SNI and checks for the target (`tunnel.rs`).
 //!
 //! **Truncation.** Over TLS, a TCP close can be forged by anyone on the path; only the
 //! server's `close_notify` alert proves it meant to stop. So a close without `close_notify`
@@ -32,10 +34,12 @@
 pub(crate) mod config;
 pub(crate) mod error;
 pub(crate) mod stream;
+pub(crate) mod tunnel;
 
 pub use config::TlsConfig;
 pub use error::TlsError;
 pub(crate) use stream::TlsStream;
+pub use tunnel::{TunnelError, TunnelFailure};
 
 use rustls::pki_types::{DnsName, ServerName};
 
