@@ -385,7 +385,7 @@ impl Client {
         deadline: &mut Deadline,
     ) -> Result<(ResponseHead, Box<Reading>), Error> {
         let config = &*self.config;
-        let mut request = upload.encode(method, url, headers, body)?;
+        let mut request = upload.encode(method, url, headers, body, self.pool.request_buffer())?;
         // Through a proxy (proxy.rs): connect to it, and name the whole URL on the request line.
         let proxy = config.proxy.as_ref().filter(|proxy| proxy.applies_to(url));
         if let Some(proxy) = proxy {
@@ -431,6 +431,7 @@ impl Client {
                         self.pool.clone(),
                         slot,
                     );
+                    self.pool.recycle(request.into_buffer());
                     return Ok((head, reading));
                 }
                 Err(failure) => {
