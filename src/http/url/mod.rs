@@ -34,6 +34,7 @@
 //! | `resolve.rs`   | [`Url::join`]: a reference against a base; dot segments | §5.2     |
 
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 use super::Error;
 
@@ -109,11 +110,12 @@ pub struct Url {
     /// The TCP port; the scheme's default (80 or 443) when the URL names none.
     port: u16,
     /// The absolute path as sent on the request line: starts with `/`, percent-encoded,
-    /// dot segments removed.
-    path: String,
+    /// dot segments removed. Shared, not copied, by clones: a program that parses a URL once
+    /// and sends to it many times clones it for every response (`Response::url`).
+    path: Arc<str>,
     /// The query without its `?`. `Some("")` for a bare `?`: RFC 3986 §6.2.3 keeps an
-    /// empty query distinct from none, and servers may too.
-    query: Option<String>,
+    /// empty query distinct from none, and servers may too. Shared by clones, as `path`.
+    query: Option<Arc<str>>,
     /// The decoded userinfo, to become an `Authorization` header. Kept apart from the
     /// host so a redirect to another origin can drop it ([`Url::without_credentials`]).
     credentials: Option<Credentials>,
@@ -185,8 +187,8 @@ impl Url {
             scheme,
             host,
             port,
-            path,
-            query,
+            path: path.into(),
+            query: query.map(Into::into),
             credentials,
         })
     }
@@ -235,10 +237,10 @@ impl Url {
     /// # Errors
     /// None today; the `Result` leaves room for limits on URL length.
     pub fn with_query_pairs(&self, pairs: &[(&str, &str)]) -> Result<Url, Error> {
-        let mut query = self.query.clone().unwrap_or_default();
+        let mut query = self.query.as_deref().unwrap_or_default().to_owned();
         append_encoded_pairs(&mut query, pairs);
         Ok(Url {
-            query: Some(query),
+            query: Some(query.into()),
             ..self.clone()
         })
     }
@@ -302,7 +304,7 @@ impl Url {
     pub fn request_target(&self) -> String {
         match &self.query {
             Some(query) => format!("{}?{query}", self.path),
-            None => self.path.clone(),
+            None => self.path.to_string(),
         }
     }
 }
