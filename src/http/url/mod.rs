@@ -116,6 +116,10 @@ pub struct Url {
     /// The query without its `?`. `Some("")` for a bare `?`: RFC 3986 §6.2.3 keeps an
     /// empty query distinct from none, and servers may too. Shared by clones, as `path`.
     query: Option<Arc<str>>,
+    /// The `Host` header's value, written once when the URL is parsed (host and port never
+    /// change after that): every request writes it, and formatting an IP literal and a port
+    /// digit by digit each time cost more than the rest of the request line.
+    host_header: Arc<str>,
     /// The decoded userinfo, to become an `Authorization` header. Kept apart from the
     /// host so a redirect to another origin can drop it ([`Url::without_credentials`]).
     credentials: Option<Credentials>,
@@ -183,10 +187,12 @@ impl Url {
         } else {
             resolve::remove_dot_segments(&path) // "" becomes "/"
         };
+        let host_header = host_header_text(scheme, &host, port).into();
         Ok(Url {
             scheme,
             host,
             port,
+            host_header,
             path: path.into(),
             query: query.map(Into::into),
             credentials,
@@ -254,50 +260,12 @@ impl Url {
     /// The `Host` header value (RFC 9112 §3.2, RFC 9110 §7.2): the host, IPv6 in
     /// brackets, plus `:port` unless the port is the scheme's default.
     pub fn host_header(&self) -> String {
-        let mut out = Vec::new();
-        self.write_host_header(&mut out);
-        // Hosts are ASCII (names are checked, IP literals are digits and colons).
-        String::from_utf8_lossy(&out).into_owned()
+        self.host_header.to_string()
     }
 
-    /// Appends [`host_header`](Url::host_header) to `out` (with no temporary string for a
-    /// name, which is what nearly every request carries).
+    /// Appends [`host_header`](Url::host_header) to `out`.
     pub(crate) fn write_host_header(&self, out: &mut Vec<u8>) {
-        match &self.host {
-            Host::Domain(name) => out.extend_from_slice(name.as_bytes()),
-            Host::Ipv4(ip) => {
-                // Digit by digit into a stack buffer (`255.255.255.255` at most), then one copy:
-                // a store per digit, where formatting each octet would be a call.
-                let mut text = [0u8; 15];
-                let mut len = 0;
-                for (i, octet) in ip.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        text[len] = b'.';
-                        len += 1;
-                    }
-                    if octet >= 100 {
-                        text[len] = b'0' + octet / 100;
-                        len += 1;
-                    }
-                    if octet >= 10 {
-                        text[len] = b'0' + octet / 10 % 10;
-                        len += 1;
-                    }
-                    text[len] = b'0' + octet % 10;
-                    len += 1;
-                }
-                out.extend_from_slice(&text[..len]);
-            }
-            literal => {
-                use std::io::Write as _;
-                // Writing to a Vec cannot fail.
-                let _ = write!(out, "{literal}");
-            }
-        }
-        if self.port != self.scheme.default_port() {
-            out.push(b':');
-            out.extend_from_slice(super::request::decimal(self.port.into(), &mut [0; 20]));
-        }
+        out.extend_from_slice(self.host_header.as_bytes());
     }
 
     /// The origin-form request target (RFC 9112 §3.2.1): path plus `?query`.
@@ -307,6 +275,19 @@ impl Url {
             None => self.path.to_string(),
         }
     }
+}
+
+/// The `Host` header value for `host` and `port` (see [`Url::host_header`]).
+fn host_header_text(scheme: Scheme, host: &Host, port: u16) -> String {
+    // Hosts are ASCII (names are checked, IP literals are digits, dots and colons).
+    let mut text = match host {
+        Host::Domain(name) => name.clone(),
+        literal => literal.to_string(),
+    };
+    if port != scheme.default_port() {
+        write!(text, ":{port}").expect("writing to a String cannot fail");
+    }
+    text
 }
 
 /// For people and logs, not for serialization: a password is shown as `***`.
