@@ -412,7 +412,7 @@ impl Client {
             }
             _ => headers,
         };
-        let mut request = upload.encode(method, url, headers, body)?;
+        let mut request = upload.encode(method, url, headers, body, self.pool.request_buffer())?;
         let origin = match proxy {
             None => Origin {
                 scheme: url.scheme(),
@@ -476,6 +476,7 @@ impl Client {
                         self.pool.clone(),
                         slot,
                     );
+                    self.pool.recycle(request.into_buffer());
                     return Ok((head, reading));
                 }
                 Err(failure) => {

@@ -193,7 +193,14 @@ impl Headers {
     /// Whether the list field `name` contains `token`, compared case-insensitively:
     /// the test for `Connection: close` (RFC 9112 §9.6).
     pub fn contains_token(&self, name: &str, token: &str) -> bool {
-        self.list(name).any(|element| element.eq_ignore_ascii_case(token))
+        // As `list`, without its chain of adapters: this runs on every request's own headers,
+        // which are most often empty.
+        self.get_all(name).any(|value| {
+            value.split(',').any(|element| {
+                let element = element.trim_matches([' ', '\t']);
+                !element.is_empty() && element.eq_ignore_ascii_case(token)
+            })
+        })
     }
 
     /// Every line as `(name, value)` bytes, in order: for the protocol layer's own scans
@@ -428,6 +435,12 @@ mod tests {
         );
         assert!(headers.contains_token("Connection", "CLOSE"));
         assert!(!headers.contains_token("Connection", "clos"));
+        // Every element of every line, trimmed, as `list` yields them; empty ones match nothing.
+        for token in ["keep-alive", "UPGRADE", "close"] {
+            assert!(headers.contains_token("connection", token), "{token}");
+        }
+        assert!(!headers.contains_token("connection", ""));
+        assert!(!Headers::new().contains_token("connection", "close"));
     }
 
     #[test]

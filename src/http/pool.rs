@@ -54,7 +54,17 @@ pub(crate) struct Pool {
     idle_timeout: Duration,
     /// Most idle connections kept per origin.
     max_idle_per_host: usize,
+    /// Emptied request buffers, for the next requests to write their heads into instead of
+    /// allocating one each (`request_buffer`, `recycle`).
+    /// # Invariant
+    /// Every one is empty, at most `max_idle_per_host` are kept (one per connection an
+    /// origin keeps idle), none larger than `MAX_KEPT_BUFFER`.
+    spare_buffers: RefCell<Vec<Vec<u8>>>,
 }
+
+/// The largest request buffer kept for reuse: a head with a small body. A buffer that held a
+/// large body is freed rather than kept around at that size.
+const MAX_KEPT_BUFFER: usize = 16 * 1024;
 
 impl Pool {
     pub(crate) fn new(limit: usize, per_host_limit: usize, idle_timeout: Duration, max_idle_per_host: usize) -> Pool {
@@ -65,6 +75,21 @@ impl Pool {
             per_host: RefCell::new(Vec::new()),
             idle_timeout,
             max_idle_per_host,
+            spare_buffers: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// An empty buffer to encode a request into: one an earlier request gave back, or a new one.
+    pub(crate) fn request_buffer(&self) -> Vec<u8> {
+        self.spare_buffers.borrow_mut().pop().unwrap_or_default()
+    }
+
+    /// Takes back a request's buffer once the request has been sent, to be reused.
+    pub(crate) fn recycle(&self, mut buffer: Vec<u8>) {
+        let mut spare = self.spare_buffers.borrow_mut();
+        if spare.len() < self.max_idle_per_host && buffer.capacity() <= MAX_KEPT_BUFFER {
+            buffer.clear();
+            spare.push(buffer);
         }
     }
 
@@ -177,6 +202,29 @@ mod tests {
             #[cfg(feature = "tls")]
             via: None,
         }
+    }
+
+    #[test]
+    fn request_buffers_come_back_empty_and_only_as_many_and_as_large_as_allowed() {
+        let pool = Pool::new(0, 0, Duration::from_secs(15), 2);
+        let mut first = pool.request_buffer();
+        first.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
+        let capacity = first.capacity();
+        pool.recycle(first);
+        let again = pool.request_buffer();
+        assert!(
+            again.is_empty() && again.capacity() == capacity,
+            "the same buffer, emptied"
+        );
+        pool.recycle(Vec::with_capacity(MAX_KEPT_BUFFER + 1));
+        assert!(
+            pool.spare_buffers.borrow().is_empty(),
+            "a buffer that held a large body is freed"
+        );
+        for _ in 0..3 {
+            pool.recycle(Vec::with_capacity(64));
+        }
+        assert_eq!(pool.spare_buffers.borrow().len(), 2, "no more than max_idle_per_host");
     }
 
     #[test]

@@ -34,6 +34,7 @@
 
 use super::error::Malformed;
 use super::{Error, Headers};
+use std::borrow::Cow;
 use std::fmt;
 use std::mem::MaybeUninit;
 
@@ -65,8 +66,10 @@ pub struct ResponseHead {
     /// The status code, 100–599: the outcome, and part of the framing decision.
     pub status: u16,
     /// The reason phrase, for people only: clients must ignore it (RFC 9112 §4). Empty
-    /// if the server sent none or sent non-ASCII bytes in it.
-    pub reason: String,
+    /// if the server sent none or sent non-ASCII bytes in it. Borrowed when it is the
+    /// standard phrase for the status (`200 OK`, `404 Not Found`: nearly every response), so
+    /// that only an unusual phrase costs an allocation.
+    pub reason: Cow<'static, str>,
     /// The header fields, in order; names are matched case-insensitively.
     pub headers: Headers,
 }
@@ -253,7 +256,7 @@ fn parse_within(buf: &[u8], limits: &HeadLimits, budget: usize) -> Result<Option
         Some(headers) => headers,
         None => decode_lines(response.headers),
     };
-    let reason = response.reason.unwrap_or("").to_owned();
+    let reason = reason_phrase(status, response.reason.unwrap_or(""));
     Ok(Some((
         ResponseHead {
             version,
@@ -263,6 +266,40 @@ fn parse_within(buf: &[u8], limits: &HeadLimits, budget: usize) -> Result<Option
         },
         consumed,
     )))
+}
+
+/// `sent` as a reason phrase: the standard phrase for `status` (RFC 9110 §15) borrowed when
+/// `sent` is exactly that, a copy otherwise.
+fn reason_phrase(status: u16, sent: &str) -> Cow<'static, str> {
+    let standard = match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "",
+    };
+    if sent == standard {
+        Cow::Borrowed(standard)
+    } else {
+        Cow::Owned(sent.to_owned())
+    }
 }
 
 /// The fields decoded line by line into one buffer (see `Headers`), sized to fit them as sent.

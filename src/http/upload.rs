@@ -82,6 +82,11 @@ pub(crate) struct Encoded {
 }
 
 impl Encoded {
+    /// The buffer, to be reused for a later request once this one has been sent.
+    pub(crate) fn into_buffer(self) -> Vec<u8> {
+        self.bytes
+    }
+
     /// Lets `edit` change the head (a proxy's absolute-form target and `Proxy-Authorization`,
     /// `proxy.rs`), keeping the head's length right for the body that follows it.
     pub(crate) fn edit_head(&mut self, edit: impl FnOnce(&mut Vec<u8>)) {
@@ -99,15 +104,18 @@ impl Upload<'_> {
     }
 
     /// Encodes the head, framed for a stream (chunked) or for `body` (`Content-Length`), with
-    /// `Expect: 100-continue` when asked and there is a body; then the body in memory.
+    /// `Expect: 100-continue` when asked and there is a body; then the body in memory. `bytes`
+    /// is an empty buffer to write into (an earlier request's, from the pool: `into_buffer`).
     pub(crate) fn encode(
         &self,
         method: &Method,
         url: &Url,
         headers: &Headers,
         body: Option<&[u8]>,
+        mut bytes: Vec<u8>,
     ) -> Result<Encoded, Error> {
-        let mut bytes = Vec::with_capacity(256 + body.map_or(0, <[u8]>::len));
+        debug_assert!(bytes.is_empty(), "a request is encoded into an empty buffer");
+        bytes.reserve(256 + body.map_or(0, <[u8]>::len));
         if self.stream.is_some() {
             encode_chunked_request_head(method, url, headers, &mut bytes)?;
         } else {

@@ -224,7 +224,10 @@ impl Core {
         // 4. Timers. On a virtual clock with nothing else to do, jump to the next deadline.
         let has_timers = !self.timers.borrow().wheel.is_empty();
         if has_timers {
-            let (jumped, moved) = {
+            // One clock read serves the jump test and the advance: only a jump moves the clock
+            // in between (a real clock's later read would differ by the few instructions between
+            // them, and cost a `clock_gettime` each turn).
+            let (jumped, moved, now) = {
                 let timers = self.timers.borrow();
                 let before = timers.now();
                 let jumped = check != Check::Busy
@@ -232,19 +235,16 @@ impl Core {
                     && self.sched.ready_len() == 0
                     && self.blocking_in_flight.get() == 0
                     && timers.jump_to_next();
+                let now = if jumped { timers.now() } else { before };
                 if jumped && self.sched.tracing.get() {
-                    crate::trace::virtual_jump(timers.clock.millis_at(timers.now()));
+                    crate::trace::virtual_jump(timers.clock.millis_at(now));
                 }
-                (jumped, timers.now() > before)
+                (jumped, now > before, now)
             };
             if jumped && moved && self.recorder.is_some() {
                 self.record_clock_jump();
             }
-            {
-                let mut timers = self.timers.borrow_mut();
-                let now = timers.now();
-                timers.advance(now, &mut scratch.fired);
-            }
+            self.timers.borrow_mut().advance(now, &mut scratch.fired);
             if !scratch.fired.is_empty() && self.recorder.is_some() {
                 self.record_timers_fired(scratch.fired.len());
             }

@@ -246,7 +246,7 @@ proptest! {
         headers.extend(lengths.iter().map(|v| ("Content-Length", v.clone())));
         headers.extend(codings.iter().map(|v| ("Transfer-Encoding", v.clone())));
         let version = if http10 { Version::Http10 } else { Version::Http11 };
-        let response = ResponseHead { version, status, reason: String::new(), headers };
+        let response = ResponseHead { version, status, reason: "".into(), headers };
         let method = if head_request { Method::HEAD } else { Method::GET };
         match body_framing(&method, &response) {
             Ok(Framing::Empty) => prop_assert!(head_request || status < 200 || status == 204 || status == 304),

@@ -48,12 +48,30 @@ fn every_proper_prefix_of_a_head_is_incomplete() {
 #[test]
 fn http_1_0_and_a_missing_reason_are_accepted() {
     let (head, _) = complete(b"HTTP/1.0 404\r\n\r\n");
-    assert_eq!(
-        (head.version, head.status, head.reason.as_str()),
-        (Version::Http10, 404, "")
-    );
+    assert_eq!((head.version, head.status, &*head.reason), (Version::Http10, 404, ""));
     let (head, _) = complete(b"HTTP/1.1 503 Service  Unavailable \r\n\r\n");
     assert_eq!(head.reason, "Service  Unavailable ");
+}
+
+#[test]
+fn a_standard_reason_is_borrowed_and_any_other_kept_as_sent() {
+    use std::borrow::Cow;
+    let (head, _) = complete(b"HTTP/1.1 404 Not Found\r\n\r\n");
+    assert!(matches!(head.reason, Cow::Borrowed("Not Found")), "{:?}", head.reason);
+    for (head, reason) in [
+        (&b"HTTP/1.1 200 ok\r\n\r\n"[..], "ok"),
+        (b"HTTP/1.1 404 OK\r\n\r\n", "OK"),
+        (b"HTTP/1.1 200 Okay then\r\n\r\n", "Okay then"),
+        (b"HTTP/1.1 299 \r\n\r\n", ""),
+    ] {
+        let (parsed, _) = complete(head);
+        assert_eq!(parsed.reason, reason);
+        assert_eq!(
+            matches!(parsed.reason, Cow::Borrowed(_)),
+            reason.is_empty(),
+            "{reason:?}"
+        );
+    }
 }
 
 #[test]

@@ -426,3 +426,15 @@ fn https_urls_default_to_port_443_and_keep_their_scheme_through_joins() {
     let plain = secure.join("http://example.com/").expect("https -> http parses");
     assert_eq!((plain.scheme(), plain.port()), (Scheme::Http, 80));
 }
+
+#[test]
+fn a_clone_shares_the_path_and_query_instead_of_copying_them() {
+    let url = Url::parse("http://h.test/a/b?x=1").unwrap();
+    let clone = url.clone();
+    assert!(std::ptr::eq(url.path(), clone.path()));
+    assert!(std::ptr::eq(url.query().unwrap(), clone.query().unwrap()));
+    assert_eq!(clone, url);
+    let other = url.with_query_pairs(&[("y", "2")]).unwrap();
+    assert_eq!((other.path(), other.query()), ("/a/b", Some("x=1&y=2")));
+    assert_eq!(url.query(), Some("x=1"), "the original is untouched");
+}

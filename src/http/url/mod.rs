@@ -34,6 +34,7 @@
 //! | `resolve.rs`   | [`Url::join`]: a reference against a base; dot segments | §5.2     |
 
 use std::fmt::{self, Write as _};
+use std::sync::Arc;
 
 use super::Error;
 
@@ -109,11 +110,16 @@ pub struct Url {
     /// The TCP port; the scheme's default (80 or 443) when the URL names none.
     port: u16,
     /// The absolute path as sent on the request line: starts with `/`, percent-encoded,
-    /// dot segments removed.
-    path: String,
+    /// dot segments removed. Shared, not copied, by clones: a program that parses a URL once
+    /// and sends to it many times clones it for every response (`Response::url`).
+    path: Arc<str>,
     /// The query without its `?`. `Some("")` for a bare `?`: RFC 3986 §6.2.3 keeps an
-    /// empty query distinct from none, and servers may too.
-    query: Option<String>,
+    /// empty query distinct from none, and servers may too. Shared by clones, as `path`.
+    query: Option<Arc<str>>,
+    /// The `Host` header's value, written once when the URL is parsed (host and port never
+    /// change after that): every request writes it, and formatting an IP literal and a port
+    /// digit by digit each time cost more than the rest of the request line.
+    host_header: Arc<str>,
     /// The decoded userinfo, to become an `Authorization` header. Kept apart from the
     /// host so a redirect to another origin can drop it ([`Url::without_credentials`]).
     credentials: Option<Credentials>,
@@ -181,12 +187,14 @@ impl Url {
         } else {
             resolve::remove_dot_segments(&path) // "" becomes "/"
         };
+        let host_header = host_header_text(scheme, &host, port).into();
         Ok(Url {
             scheme,
             host,
             port,
-            path,
-            query,
+            host_header,
+            path: path.into(),
+            query: query.map(Into::into),
             credentials,
         })
     }
@@ -235,10 +243,10 @@ impl Url {
     /// # Errors
     /// None today; the `Result` leaves room for limits on URL length.
     pub fn with_query_pairs(&self, pairs: &[(&str, &str)]) -> Result<Url, Error> {
-        let mut query = self.query.clone().unwrap_or_default();
+        let mut query = self.query.as_deref().unwrap_or_default().to_owned();
         append_encoded_pairs(&mut query, pairs);
         Ok(Url {
-            query: Some(query),
+            query: Some(query.into()),
             ..self.clone()
         })
     }
@@ -252,59 +260,34 @@ impl Url {
     /// The `Host` header value (RFC 9112 §3.2, RFC 9110 §7.2): the host, IPv6 in
     /// brackets, plus `:port` unless the port is the scheme's default.
     pub fn host_header(&self) -> String {
-        let mut out = Vec::new();
-        self.write_host_header(&mut out);
-        // Hosts are ASCII (names are checked, IP literals are digits and colons).
-        String::from_utf8_lossy(&out).into_owned()
+        self.host_header.to_string()
     }
 
-    /// Appends [`host_header`](Url::host_header) to `out` (with no temporary string for a
-    /// name, which is what nearly every request carries).
+    /// Appends [`host_header`](Url::host_header) to `out`.
     pub(crate) fn write_host_header(&self, out: &mut Vec<u8>) {
-        match &self.host {
-            Host::Domain(name) => out.extend_from_slice(name.as_bytes()),
-            Host::Ipv4(ip) => {
-                // Digit by digit into a stack buffer (`255.255.255.255` at most), then one copy:
-                // a store per digit, where formatting each octet would be a call.
-                let mut text = [0u8; 15];
-                let mut len = 0;
-                for (i, octet) in ip.octets().into_iter().enumerate() {
-                    if i > 0 {
-                        text[len] = b'.';
-                        len += 1;
-                    }
-                    if octet >= 100 {
-                        text[len] = b'0' + octet / 100;
-                        len += 1;
-                    }
-                    if octet >= 10 {
-                        text[len] = b'0' + octet / 10 % 10;
-                        len += 1;
-                    }
-                    text[len] = b'0' + octet % 10;
-                    len += 1;
-                }
-                out.extend_from_slice(&text[..len]);
-            }
-            literal => {
-                use std::io::Write as _;
-                // Writing to a Vec cannot fail.
-                let _ = write!(out, "{literal}");
-            }
-        }
-        if self.port != self.scheme.default_port() {
-            out.push(b':');
-            out.extend_from_slice(super::request::decimal(self.port.into(), &mut [0; 20]));
-        }
+        out.extend_from_slice(self.host_header.as_bytes());
     }
 
     /// The origin-form request target (RFC 9112 §3.2.1): path plus `?query`.
     pub fn request_target(&self) -> String {
         match &self.query {
             Some(query) => format!("{}?{query}", self.path),
-            None => self.path.clone(),
+            None => self.path.to_string(),
         }
     }
+}
+
+/// The `Host` header value for `host` and `port` (see [`Url::host_header`]).
+fn host_header_text(scheme: Scheme, host: &Host, port: u16) -> String {
+    // Hosts are ASCII (names are checked, IP literals are digits, dots and colons).
+    let mut text = match host {
+        Host::Domain(name) => name.clone(),
+        literal => literal.to_string(),
+    };
+    if port != scheme.default_port() {
+        write!(text, ":{port}").expect("writing to a String cannot fail");
+    }
+    text
 }
 
 /// For people and logs, not for serialization: a password is shown as `***`.

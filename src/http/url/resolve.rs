@@ -39,7 +39,7 @@ impl Url {
         if path.is_empty() {
             // "", "#f" and "?q": same document; only a given query replaces ours.
             if query.is_some() {
-                target.query = query;
+                target.query = query.map(Into::into);
             }
         } else {
             let merged = if path.starts_with('/') {
@@ -47,8 +47,8 @@ impl Url {
             } else {
                 merge(&self.path, &path)
             };
-            target.path = remove_dot_segments(&merged);
-            target.query = query;
+            target.path = remove_dot_segments(&merged).into();
+            target.query = query.map(Into::into);
         }
         Ok(target)
     }
