@@ -111,6 +111,7 @@ impl Scheduler {
 
     /// Edge 1 of the life cycle for a task on this loop: queue it unless it is queued already.
     /// Returns whether it was queued now (the caller traces the wake then).
+    #[inline]
     pub(crate) fn schedule_local(&self, header: &Header) -> bool {
         let mut state = header.state.get();
         let queue = state.schedule();
@@ -147,6 +148,7 @@ impl Scheduler {
     }
 
     /// Pops the next runnable. Popping `Main` clears its queued flag.
+    #[inline]
     pub(crate) fn pop(&self) -> Option<Runnable> {
         let next = self.ready.borrow_mut().pop_front();
         if next == Some(Runnable::Main) {
@@ -169,6 +171,7 @@ impl Scheduler {
     }
 
     /// How many runnables are waiting.
+    #[inline]
     pub(crate) fn ready_len(&self) -> usize {
         self.ready.borrow().len()
     }
