@@ -61,8 +61,9 @@ impl crate::Builder {
     /// timers, clock jumps, blocking jobs, task ends) for [`Runtime::take_record`](crate::Runtime::take_record) to hand over
     /// (default: off, unless the `EVLOOP_RECORD` environment variable says otherwise, see
     /// below). Off, it costs nothing measurable; on, a spawn or a yield runs up to about twice
-    /// as many instructions, and in time more than that: a clock read per poll, and about 32
-    /// bytes of fresh memory per event (BENCHMARKS.md, "Recording").
+    /// as many instructions, and in time more than that: a clock read per poll, and 32 bytes
+    /// of fresh memory per entry, where a yield's turn, poll and wake share one entry
+    /// (BENCHMARKS.md, "Recording").
     ///
     /// **`EVLOOP_RECORD`**, read by [`build`](Self::build) when this was not called, switches
     /// recording on for any program without a rebuild, as `PYTHONASYNCIODEBUG` switches on
