@@ -131,7 +131,7 @@ pub enum Error {
     /// 403, 502…), closed, stalled past the connect timeout or did not answer in HTTP (the
     /// `tls` feature).
     #[cfg(feature = "tls")]
-    Tunnel(crate::http::tls::tunnel::TunnelError),
+    Tunnel(crate::http::tls::tunnel_error::TunnelError),
     /// A body is not what its `Content-Encoding` says: not gzip, corrupt, or cut short
     /// (feature `gzip`; aiohttp's `ContentEncodingError`).
     #[cfg(feature = "gzip")]
@@ -415,7 +415,10 @@ impl Error {
         }
         #[cfg(feature = "tls")]
         if let Error::Tunnel(tunnel) = self {
-            return matches!(tunnel.failure, crate::http::tls::tunnel::TunnelFailure::Timeout { .. });
+            return matches!(
+                tunnel.failure,
+                crate::http::tls::tunnel_error::TunnelFailure::Timeout { .. }
+            );
         }
         matches!(self, Error::Timeout(_))
     }

@@ -6,12 +6,13 @@
 //! §1–2 (what a TLS 1.3 handshake does), rustls's `ConnectionCommon` docs (the state machine
 //! this drives), and tokio-rustls's `common/mod.rs` (the same job for tokio).
 //!
-//! | file        | what it does                                                          |
-//! |-------------|-----------------------------------------------------------------------|
-//! | `config.rs` | [`TlsConfig`]: which roots are trusted; the rustls config built once   |
-//! | `stream.rs` | `TlsStream`: rustls's records moved over evloop's non-blocking socket  |
-//! | `error.rs`  | [`TlsError`]: each failure a user meets, with what to try              |
-//! | `tunnel.rs` | `CONNECT` through a forward proxy, before the handshake; [`TunnelError`] |
+//! | file              | what it does                                                     |
+//! |-------------------|------------------------------------------------------------------|
+//! | `config.rs`       | [`TlsConfig`]: which roots are trusted; the rustls config built once |
+//! | `stream.rs`       | `TlsStream`: rustls's records moved over evloop's non-blocking socket |
+//! | `error.rs`        | [`TlsError`]: each failure a user meets, with what to try         |
+//! | `tunnel.rs`       | `CONNECT` through a forward proxy, before the handshake           |
+//! | `tunnel_error.rs` | [`TunnelError`]: why a tunnel was not opened                      |
 //!
 //! What a connection gets: SNI (the host name in the ClientHello, so a server with many
 //! sites picks the right certificate), ALPN `http/1.1`, and verification of the chain up to
@@ -35,11 +36,12 @@ pub(crate) mod config;
 pub(crate) mod error;
 pub(crate) mod stream;
 pub(crate) mod tunnel;
+pub(crate) mod tunnel_error;
 
 pub use config::TlsConfig;
 pub use error::TlsError;
 pub(crate) use stream::TlsStream;
-pub use tunnel::{TunnelError, TunnelFailure};
+pub use tunnel_error::{TunnelError, TunnelFailure};
 
 use rustls::pki_types::{DnsName, ServerName};
 
