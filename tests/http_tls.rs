@@ -13,38 +13,22 @@
 
 #![cfg(feature = "tls")]
 
+#[path = "support/script_server.rs"]
+mod script_server;
 #[path = "support/tls_peer.rs"]
 mod tls_peer;
 
 use std::time::Duration;
 
 use evloop::http::{Client, ClientConfig, Error, TlsError};
-use tls_peer::{Reply, TlsServer, ca_pem, plain_http_server, plain_once};
+use script_server::assert_no_leaks;
+use tls_peer::{Reply, TlsServer, ca_pem, hello, plain_http_server, plain_once};
 
 /// A client that trusts the test CA (and the bundled roots).
 fn trusting_client() -> Client {
     let mut config = ClientConfig::default();
     assert_eq!(config.tls.add_root_pem(&ca_pem()).expect("the CA parses"), 1);
     Client::with_config(config)
-}
-
-/// No timer, no task, and no socket but the client's idle connections is left on the loop.
-fn assert_no_leaks(client: &Client) {
-    let stats = evloop::stats();
-    assert_eq!(
-        (stats.timers, stats.tasks),
-        (0, 0),
-        "timers or tasks left behind: {stats:?}"
-    );
-    assert_eq!(
-        stats.io_sources,
-        client.idle_connections(),
-        "sockets left behind: {stats:?}"
-    );
-}
-
-fn hello(_path: &str) -> Reply {
-    Reply::Ok("hello")
 }
 
 /// The TLS error of a GET to `url`.

@@ -15,6 +15,8 @@
 
 #![cfg(feature = "tls")]
 
+#[path = "support/script_server.rs"]
+mod script_server;
 #[path = "support/tls_peer.rs"]
 mod tls_peer;
 
@@ -26,7 +28,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use evloop::http::{Client, ClientConfig, Error, Proxy, RetryPolicy, TunnelFailure, USER_AGENT};
-use tls_peer::{Reply, TlsServer, ca_pem};
+use script_server::assert_no_leaks;
+use tls_peer::{TlsServer, ca_pem, hello};
 
 /// What the test proxy does with a `CONNECT` (a plain request always gets `200 plain`).
 #[derive(Clone)]
@@ -182,25 +185,6 @@ fn client_through(proxy: Proxy) -> Client {
     };
     config.tls.add_root_pem(&ca_pem()).expect("the CA parses");
     Client::with_config(config)
-}
-
-/// No timer, no task, and no socket but the client's idle connections is left on the loop.
-fn assert_no_leaks(client: &Client) {
-    let stats = evloop::stats();
-    assert_eq!(
-        (stats.timers, stats.tasks),
-        (0, 0),
-        "timers or tasks left behind: {stats:?}"
-    );
-    assert_eq!(
-        stats.io_sources,
-        client.idle_connections(),
-        "sockets left behind: {stats:?}"
-    );
-}
-
-fn hello(_path: &str) -> Reply {
-    Reply::Ok("hello")
 }
 
 /// The body of a GET to `url`.

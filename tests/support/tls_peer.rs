@@ -1,5 +1,6 @@
-//! A small HTTPS server for tests/http_tls.rs: rustls's blocking server on a std thread, on
-//! loopback, with certificates from scripts/tls_certs.sh (made once per test process).
+//! A small HTTPS server for tests/http_tls.rs and tests/http_tls_proxy.rs: rustls's blocking
+//! server on a std thread, on loopback, with certificates from scripts/tls_certs.sh (made once
+//! per test process).
 //!
 //! It records what a client showed it (SNI, ALPN, request lines, Authorization) and counts
 //! the connections it accepted, so a test can assert that a pooled connection was reused.
@@ -230,4 +231,9 @@ pub fn plain_once() -> (SocketAddr, JoinHandle<String>) {
         String::from_utf8_lossy(&head).into_owned()
     });
     (addr, thread)
+}
+
+/// A reply for any path: 200 with the body `hello`.
+pub fn hello(_path: &str) -> Reply {
+    Reply::Ok("hello")
 }
