@@ -36,7 +36,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
 use super::lock::{Lock, LockAcquire, LockGuard};
-use super::waiters::{WaitList, WaiterKey, remember_waker, wake_all};
+use super::waiters::{WaitList, WaiterKey, Wakers, remember_waker, wake_all};
 use crate::waits_on::{self, Parked};
 
 /// A queue of tasks waiting for the state behind a [`Lock`] to change. Share it through an
@@ -125,11 +125,11 @@ impl Condition {
     /// notified. A notification with nobody waiting is not remembered (as in asyncio).
     pub fn notify(&self, n: usize) -> usize {
         let mut waiters = self.waiters.borrow_mut();
-        let mut to_wake = Vec::new();
+        let mut to_wake = Wakers::default();
         let mut notified = 0;
         while notified < n {
             let Some(key) = waiters.pop_front() else { break };
-            to_wake.extend(waiters.get_mut(key).take());
+            to_wake.push(waiters.get_mut(key).take());
             notified += 1;
         }
         drop(waiters);

@@ -26,7 +26,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 
-use super::waiters::{Stage, WaitList, remember_waker, wake_all};
+use super::waiters::{Stage, WaitList, Wakers, remember_waker, wake_all};
 use crate::waits_on::{self, Parked};
 
 /// A settable, clearable flag that tasks can wait for. Share it through an `Rc`.
@@ -94,9 +94,9 @@ impl Event {
             return;
         }
         state.is_set = true;
-        let mut to_wake = Vec::new();
+        let mut to_wake = Wakers::default();
         while let Some(key) = state.waiters.pop_front() {
-            to_wake.extend(state.waiters.get_mut(key).take());
+            to_wake.push(state.waiters.get_mut(key).take());
         }
         drop(state);
         wake_all(to_wake);

@@ -38,7 +38,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use super::waiters::{Stage, WaitList, remember_waker, wake_all};
+use super::waiters::{Stage, WaitList, Wakers, remember_waker, wake_all};
 use crate::waits_on::{self, Parked};
 
 /// A counting semaphore with FIFO hand-off. Cloning gives another handle to the same permits.
@@ -107,8 +107,8 @@ impl State {
     /// Hands `permits` to the queue front to back, unlinking every waiter that is now fully
     /// served, and keeps the rest as `available`. Returns the wakers of the served waiters,
     /// which the caller must wake *after* it has let go of the `RefCell` borrow.
-    fn release(&mut self, mut permits: usize) -> Vec<Waker> {
-        let mut to_wake = Vec::new();
+    fn release(&mut self, mut permits: usize) -> Wakers {
+        let mut to_wake = Wakers::default();
         while let Some(front) = self.waiters.front() {
             let waiter = self.waiters.get_mut(front);
             let given = permits.min(waiter.wanted - waiter.granted);
@@ -117,7 +117,7 @@ impl State {
             if waiter.granted < waiter.wanted {
                 break; // the front waiter still needs more, and nobody may pass it
             }
-            to_wake.extend(waiter.waker.take());
+            to_wake.push(waiter.waker.take());
             self.waiters.pop_front();
         }
         self.available = self
@@ -130,13 +130,13 @@ impl State {
     /// Marks the semaphore closed and unlinks every waiter, moving any partial grant back to
     /// `available` (there is nobody left to hand it to). Returns the wakers to fire once the
     /// borrow is released.
-    fn close(&mut self) -> Vec<Waker> {
+    fn close(&mut self) -> Wakers {
         self.closed = true;
-        let mut to_wake = Vec::new();
+        let mut to_wake = Wakers::default();
         while let Some(key) = self.waiters.pop_front() {
             let waiter = self.waiters.get_mut(key);
             self.available += std::mem::take(&mut waiter.granted);
-            to_wake.extend(waiter.waker.take());
+            to_wake.push(waiter.waker.take());
         }
         to_wake
     }

@@ -51,8 +51,29 @@ pub(crate) fn remember_waker(slot: &mut Option<Waker>, current: &Waker) {
 /// collect wakers while they hold their `RefCell` borrow and call this only after releasing it,
 /// because a waker may run code that uses the same primitive again (and a second `borrow_mut`
 /// would panic).
-pub(crate) fn wake_all(wakers: Vec<Waker>) {
-    crate::waking::wake_all(wakers);
+pub(crate) fn wake_all(wakers: Wakers) {
+    crate::waking::wake_all(wakers.first.into_iter().chain(wakers.rest));
+}
+
+/// The wakers a primitive collects under its borrow, for [`wake_all`] after it. The first is
+/// kept inline: a released permit or a notification usually serves exactly one waiter, and a
+/// `Vec` would cost a heap allocation (and its free) for that one waker on every release.
+#[derive(Default)]
+pub(crate) struct Wakers {
+    first: Option<Waker>,
+    /// The second and later ones, allocated only when there are more than one.
+    rest: Vec<Waker>,
+}
+
+impl Wakers {
+    /// Collects `waker`, if there is one (a waiter that was never polled has none).
+    pub(crate) fn push(&mut self, waker: Option<Waker>) {
+        let Some(waker) = waker else { return };
+        match self.first {
+            None => self.first = Some(waker),
+            Some(_) => self.rest.push(waker),
+        }
+    }
 }
 
 /// Names one waiter's slot in a [`WaitList`]; held by the future that is waiting.

@@ -51,7 +51,7 @@ use std::task::Waker;
 
 use super::event::Event;
 use super::semaphore::Semaphore;
-use super::waiters::{WaitList, wake_all};
+use super::waiters::{WaitList, Wakers, wake_all};
 
 mod get;
 mod put;
@@ -246,9 +246,9 @@ impl<T> Queue<T> {
             return;
         }
         state.closed = true;
-        let mut to_wake = Vec::new();
+        let mut to_wake = Wakers::default();
         while let Some(key) = state.getters.pop_front() {
-            to_wake.extend(state.getters.get_mut(key).waker.take());
+            to_wake.push(state.getters.get_mut(key).waker.take());
         }
         drop(state);
         if let Some(room) = &self.room {
