@@ -42,7 +42,7 @@ export CARGO_TARGET_DIR="$work/target"   # overrides any CARGO_TARGET_DIR from t
 #    each with the main workspace's lock file so they build the dependency versions the bench uses.
 programs="footprint footprint-tokio footprint-hyper"
 for crate in $programs; do cp -r "$root/scripts/$crate" "$work/$crate"; done
-sed -i "s|^evloop = { path = \"../..\" }|evloop = { path = \"$root\" }|" "$work/footprint/Cargo.toml"
+sed -i "s|^evloop = { path = \"../..\", default-features = false }|evloop = { path = \"$root\", default-features = false }|" "$work/footprint/Cargo.toml"
 grep -q "path = \"$root\"" "$work/footprint/Cargo.toml" || { echo "footprint.sh: could not point the copy at $root" >&2; exit 1; }
 if [ -f "$root/Cargo.lock" ]; then
     for crate in $programs; do cp "$root/Cargo.lock" "$work/$crate/Cargo.lock"; done
@@ -84,10 +84,13 @@ declare -A took
 for crate in $programs hello; do took[$crate]=$(build "$work/$crate" default); done
 for crate in $programs hello; do took[$crate-size]=$(build "$work/$crate" size "${size_profile[@]}"); done
 for crate in footprint hello; do build "$work/$crate" symbols CARGO_PROFILE_RELEASE_STRIP=none > /dev/null; done
+# The lean client: evloop with every optional feature off (no cookie jar), default profile.
+(cd "$work/footprint" && CARGO_TARGET_DIR="$work/target-footprint-lean" cargo build --release --offline --quiet --no-default-features)
 
 bin() { # bin PROFILE NAME -> the path of the program NAME built with PROFILE (default, size)
     case "$2" in
         evloop-footprint | evloop-get) echo "$work/target-footprint-$1/release/$2" ;;
+        evloop-get-lean) echo "$work/target-footprint-lean/release/evloop-get" ;;
         tokio-footprint) echo "$work/target-footprint-tokio-$1/release/$2" ;;
         hyper-get) echo "$work/target-footprint-hyper-$1/release/$2" ;;
         hello) echo "$work/target-hello-$1/release/hello" ;;
@@ -109,6 +112,7 @@ nginx=$(sed -n 's/^EVLOOP_NGINX=//p' "$peers_state/peers.env")
 evloop_said=$("$(bin default evloop-get)" "$nginx/hello.txt")
 hyper_said=$("$(bin default hyper-get)" "$nginx/hello.txt")
 for said in "$evloop_said" "$hyper_said" "$("$(bin size evloop-get)" "$nginx/hello.txt")" \
+    "$("$(bin default evloop-get-lean)" "$nginx/hello.txt")" \
     "$("$(bin size hyper-get)" "$nginx/hello.txt")"; do
     [ "$said" = "200 25 bytes" ] || { echo "footprint.sh: a GET program printed \"$said\", not \"200 25 bytes\"" >&2; exit 1; }
 done
@@ -138,6 +142,9 @@ table() { # table PROFILE TITLE
     row "evloop: sleep 10 ms + spawn, 3 times" "$(size "$(bin "$p" evloop-footprint)")" "$e_sleep"
     row "tokio: sleep 10 ms + spawn, 3 times" "$(size "$(bin "$p" tokio-footprint)")" "$t_sleep"
     row "evloop: one GET (evloop::http::Client)" "$(size "$(bin "$p" evloop-get)")" "$e_get"
+    if [ "$p" = default ]; then
+        row "evloop: one GET, --no-default-features" "$(size "$(bin "$p" evloop-get-lean)")" "$(adds "$p" evloop-get-lean)"
+    fi
     row "tokio + hyper: one GET (hyper-util legacy Client)" "$(size "$(bin "$p" hyper-get)")" "$h_get"
     printf '  %-48s %9s   (tokio alone: %s)\n' "evloop's runtime adds / tokio's" \
         "$(awk -v e="$e_sleep" -v t="$t_sleep" 'BEGIN { printf "%.2f", e / t }')" "$t_sleep"

@@ -2,6 +2,8 @@
 //! makes the next request carry (asserted on the exact request bytes), on every hop of a
 //! redirect, by path, when deleted, shared between clients, and switched off.
 
+#![cfg(feature = "cookies")]
+
 #[path = "support/script_server.rs"]
 mod script_server;
 

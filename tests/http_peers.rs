@@ -76,6 +76,7 @@ fn main() {
         ("httpbin_headers_and_query_arrive_as_sent", httpbin_headers_and_query),
         ("httpbin_bytes_and_stream_bodies_are_complete", httpbin_bodies),
         ("httpbin_redirects_are_followed_up_to_the_limit", httpbin_redirects),
+        #[cfg(feature = "cookies")]
         (
             "httpbin_cookies_set_on_a_redirect_come_back_and_can_be_deleted",
             httpbin_cookies,
@@ -260,6 +261,7 @@ fn httpbin_redirects(p: &Peers) {
     });
 }
 
+#[cfg(feature = "cookies")]
 fn httpbin_cookies(p: &Peers) {
     on_loop(async {
         let client = Client::new();

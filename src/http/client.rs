@@ -27,6 +27,7 @@ use std::time::Duration;
 use crate::http::body::{Reading, Response};
 use crate::http::config::ClientConfig;
 use crate::http::conn::{Conn, Origin};
+#[cfg(feature = "cookies")]
 use crate::http::cookie::CookieJar;
 use crate::http::deadline::Deadline;
 use crate::http::error::{Error, TimeoutKind};
@@ -162,7 +163,8 @@ impl Client {
         }
     }
 
-    /// The cookie jar, if cookies are on.
+    /// The cookie jar, if cookies are on (feature `cookies`, on by default).
+    #[cfg(feature = "cookies")]
     pub fn cookie_jar(&self) -> Option<&CookieJar> {
         self.config.cookies.as_deref()
     }
@@ -263,7 +265,6 @@ impl RequestBuilder {
         let mut url = url?;
         let config = &*client.config;
         session::add_default_headers(&mut headers, &config.default_headers);
-        let jar = config.cookies.as_deref();
         let mut history = Vec::new();
         let mut deadline = Deadline::new(
             total_timeout.map(|d| deadline_after(crate::time::now(), d)),
@@ -279,7 +280,7 @@ impl RequestBuilder {
         }
         let mut redirects = 0;
         loop {
-            let hop_headers = session::with_cookies(&headers, jar, &url);
+            let hop_headers = session::with_cookies(&headers, config, &url);
             let upload = Upload {
                 stream: stream.as_mut(),
                 expect_continue,
@@ -287,7 +288,7 @@ impl RequestBuilder {
             let (head, reading) = client
                 .execute(&method, &url, &hop_headers, body.as_deref(), upload, &mut deadline)
                 .await?;
-            session::store_cookies(jar, &url, &head.headers);
+            session::store_cookies(config, &url, &head.headers);
             // `max_redirects: 0` means "do not follow": the 3xx itself is the answer (curl
             // without -L). Otherwise a redirect past the limit is an error (a loop, likely).
             // A streamed body is gone once sent: a 307/308, which must repeat it, is the answer.

@@ -4,9 +4,11 @@
 //! can read the settings without naming the client itself: the file names only the settings'
 //! own types.
 
+#[cfg(feature = "cookies")]
 use std::rc::Rc;
 use std::time::Duration;
 
+#[cfg(feature = "cookies")]
 use crate::http::cookie::CookieJar;
 use crate::http::framing::ChunkLimits;
 use crate::http::headers::Headers;
@@ -61,6 +63,8 @@ pub struct ClientConfig {
     pub base_url: Option<Url>,
     /// The cookie jar (default: a fresh, empty one, as aiohttp's session has); `None` sends and
     /// keeps no cookies. Cloning the config, or putting one `Rc` in several, shares the jar.
+    /// Feature `cookies` (on by default); without it a client keeps and sends no cookies.
+    #[cfg(feature = "cookies")]
     pub cookies: Option<Rc<CookieJar>>,
     /// The forward proxy (default none): `http://` requests go through it in absolute-form,
     /// and with the `tls` feature `https://` ones through a `CONNECT` tunnel (see [`Proxy`]).
@@ -97,6 +101,7 @@ impl Default for ClientConfig {
             tls: crate::http::tls::config::TlsConfig::default(),
             default_headers: Headers::new(),
             base_url: None,
+            #[cfg(feature = "cookies")]
             cookies: Some(Rc::new(CookieJar::new())),
             proxy: None,
             trust_env: false,

@@ -22,7 +22,7 @@
 //! | [`response`] | parse response heads, skip 1xx, enforce head limits       | RFC 9112 §4, §5          |
 //! | [`framing`]  | decide where the body ends; decode it byte by byte        | RFC 9112 §6, §7          |
 //! | [`headers`]  | the ordered, case-insensitive header map both sides use   | RFC 9110 §5              |
-//! | [`cookie`]   | parse `Set-Cookie`; the jar that keeps and sends cookies  | RFC 6265 §5              |
+//! | `cookie`     | parse `Set-Cookie`; the jar that keeps and sends cookies (feature `cookies`, on by default) | RFC 6265 §5 |
 //! | [`error`]    | the one error type of the client                          |                          |
 //!
 //! The order of one exchange, and which piece does each step:
@@ -72,6 +72,7 @@
 //! `https://` target through a proxy (feature `tls`). Each is a deliberate omission that keeps
 //! the client small enough to read in one sitting.
 
+#[cfg(feature = "cookies")]
 pub mod cookie;
 pub mod error;
 pub mod framing;
@@ -110,6 +111,7 @@ mod tests;
 pub use body::Response;
 pub use client::{Client, RequestBuilder};
 pub use config::ClientConfig;
+#[cfg(feature = "cookies")]
 pub use cookie::{Cookie, CookieJar, SameSite};
 #[cfg(feature = "gzip")]
 pub use decode::gzip_header_len;
