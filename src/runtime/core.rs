@@ -95,7 +95,7 @@ pub(crate) struct Core {
     /// Where unretrieved task panics and callback panics are reported.
     pub(crate) handler: ExceptionHandler,
     /// Names given with `spawn_named`; most tasks have none and cost nothing here.
-    pub(crate) names: RefCell<HashMap<TaskId, Rc<str>, BuildHasherDefault<IdHasher>>>,
+    pub(crate) names: RefCell<IdMap<Rc<str>>>,
     /// The name of the last named task to complete, kept so that the log line written just
     /// after its final poll (a slow-poll warning, a trace) can still name it.
     pub(crate) last_completed_name: RefCell<Option<(TaskId, Rc<str>)>>,
@@ -123,10 +123,13 @@ pub(crate) struct Core {
     /// The task dump's "time polled", per task, for the tasks whose polls the loop timed (only
     /// with trace logging or slow-poll warnings on a real clock: `observe.rs`). Kept here rather
     /// than in every task's header because it is empty otherwise, which is nearly always.
-    pub(crate) time_polled: RefCell<HashMap<TaskId, Duration>>,
+    pub(crate) time_polled: RefCell<IdMap<Duration>>,
 }
 
-/// The hasher of the `names` map. Its keys are task ids the loop itself hands out (a slab index
+/// A map keyed by task id, hashed with [`IdHasher`]: the `names` and `time_polled` tables.
+pub(crate) type IdMap<V> = HashMap<TaskId, V, BuildHasherDefault<IdHasher>>;
+
+/// The hasher of the task-id maps ([`IdMap`]). Their keys are task ids the loop itself hands out (a slab index
 /// and a generation), never chosen by a peer, so the flooding attack std's randomly keyed SipHash
 /// defends against cannot happen here; a fixed multiply-and-rotate (rustc's FxHash) is enough,
 /// and it keeps std's random-key machinery (a `getrandom` call, SipHash) out of every program.

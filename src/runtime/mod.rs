@@ -204,7 +204,7 @@ impl Builder {
             callbacks: RefCell::new(Callbacks::new()),
             looked_at: Cell::new(0),
             epoch: clock.now(),
-            time_polled: RefCell::new(HashMap::new()),
+            time_polled: RefCell::new(HashMap::default()),
             timers: RefCell::new(Timers::new(clock)),
             reactor: RefCell::new(reactor),
             blocking: BlockingPool::new(self.config.max_blocking_threads, self.config.blocking_idle_timeout),
