@@ -249,3 +249,33 @@ fn the_environment_is_ignored_unless_trust_env_is_set() {
     assert_eq!(proxy.url_for(Scheme::Http).map(Url::port), Some(9));
     assert!(ClientConfig::default().proxy.is_none() && !ClientConfig::default().trust_env);
 }
+
+/// Built without the default feature `cookies` (`.ci/run` tests this file so): no jar, so a
+/// server's `Set-Cookie` never comes back, while a caller's own `Cookie` header still goes out.
+#[cfg(not(feature = "cookies"))]
+#[test]
+fn without_the_cookies_feature_no_cookie_is_kept_and_a_callers_own_is_sent() {
+    run(async {
+        let set = "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nContent-Length: 3\r\n\r\nset".to_string();
+        let server = ScriptServer::start(vec![answers([set, ok("seen"), ok("own")])]);
+        let client = Client::new();
+        assert_eq!(get_text(&client, &server.url("/login")).await.unwrap(), "set");
+        assert_eq!(get_text(&client, &server.url("/page")).await.unwrap(), "seen");
+        let own = client
+            .get(&server.url("/own"))
+            .header("Cookie", "b=2")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(own.text().await.unwrap(), "own");
+        let port = server.port();
+        let head = |path: &str, extra: &str| {
+            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n{extra}\r\n")
+        };
+        let requests = server.requests();
+        assert_eq!(requests[1].text(), head("/page", ""), "the Set-Cookie was not kept");
+        assert_eq!(requests[2].text(), head("/own", "Cookie: b=2\r\n"));
+        server.shutdown().await;
+        assert_no_leaks(&client);
+    });
+}

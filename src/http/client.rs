@@ -280,7 +280,11 @@ impl RequestBuilder {
         }
         let mut redirects = 0;
         loop {
-            let hop_headers = session::with_cookies(&headers, config, &url);
+            // The jar's cookies for this hop (feature `cookies`), and its `Set-Cookie`s kept below.
+            #[cfg(feature = "cookies")]
+            let hop_headers = session::with_cookies(&headers, config.cookies.as_deref(), &url);
+            #[cfg(not(feature = "cookies"))]
+            let hop_headers = std::borrow::Cow::Borrowed(&headers);
             let upload = Upload {
                 stream: stream.as_mut(),
                 expect_continue,
@@ -288,7 +292,8 @@ impl RequestBuilder {
             let (head, reading) = client
                 .execute(&method, &url, &hop_headers, body.as_deref(), upload, &mut deadline)
                 .await?;
-            session::store_cookies(config, &url, &head.headers);
+            #[cfg(feature = "cookies")]
+            session::store_cookies(config.cookies.as_deref(), &url, &head.headers);
             // `max_redirects: 0` means "do not follow": the 3xx itself is the answer (curl
             // without -L). Otherwise a redirect past the limit is an error (a loop, likely).
             // A streamed body is gone once sent: a 307/308, which must repeat it, is the answer.

@@ -19,10 +19,10 @@
 //! head the jar takes its `Set-Cookie`s — a login that answers `302` with a cookie is how most
 //! sessions start. Read first: `client.rs` (the request loop) and `cookie/`.
 
+#[cfg(feature = "cookies")]
 use std::borrow::Cow;
 
-use crate::http::config::ClientConfig;
-#[cfg(all(test, feature = "cookies"))]
+#[cfg(feature = "cookies")]
 use crate::http::cookie::CookieJar;
 use crate::http::error::Error;
 use crate::http::headers::Headers;
@@ -103,36 +103,25 @@ pub(crate) fn add_default_headers(headers: &mut Headers, defaults: &Headers) {
 
 /// The headers of one hop: the request's, plus the jar's cookies for `url`, appended to the
 /// caller's own `Cookie` line if there is one (RFC 6265 §5.4: a single `Cookie` header).
-/// Without the `cookies` feature (or with `config.cookies` `None`) they are the request's.
-pub(crate) fn with_cookies<'a>(headers: &'a Headers, config: &ClientConfig, url: &Url) -> Cow<'a, Headers> {
-    #[cfg(not(feature = "cookies"))]
-    let _ = (config, url);
-    #[cfg(feature = "cookies")]
-    if let Some(from_jar) = config.cookies.as_deref().and_then(|jar| jar.header_for(url)) {
-        return Cow::Owned(join_cookie_line(headers, from_jar));
-    }
-    Cow::Borrowed(headers)
-}
-
-/// `headers` with the jar's `from_jar` pairs appended to their `Cookie` line (or as one).
 #[cfg(feature = "cookies")]
-fn join_cookie_line(headers: &Headers, from_jar: String) -> Headers {
+pub(crate) fn with_cookies<'a>(headers: &'a Headers, jar: Option<&CookieJar>, url: &Url) -> Cow<'a, Headers> {
+    let Some(from_jar) = jar.and_then(|jar| jar.header_for(url)) else {
+        return Cow::Borrowed(headers);
+    };
     let mut hop = headers.clone();
     let value = match headers.get("cookie") {
         Some(own) => format!("{own}; {from_jar}"),
         None => from_jar,
     };
     hop.insert("Cookie", &value);
-    hop
+    Cow::Owned(hop)
 }
 
 /// Stores every `Set-Cookie` of a response to `url` (each line is one cookie: `Set-Cookie` is
 /// the one field that may not be folded into a comma-separated list, RFC 9110 §5.3).
-pub(crate) fn store_cookies(config: &ClientConfig, url: &Url, response_headers: &Headers) {
-    #[cfg(not(feature = "cookies"))]
-    let _ = (config, url, response_headers);
-    #[cfg(feature = "cookies")]
-    if let Some(jar) = config.cookies.as_deref() {
+#[cfg(feature = "cookies")]
+pub(crate) fn store_cookies(jar: Option<&CookieJar>, url: &Url, response_headers: &Headers) {
+    if let Some(jar) = jar {
         for set_cookie in response_headers.get_all("set-cookie") {
             if !jar.store(url, set_cookie) {
                 log::debug!(target: "evloop::http", "ignored a Set-Cookie from {url} (RFC 6265 §5.3)");
@@ -157,41 +146,20 @@ mod tests {
     #[test]
     #[cfg(feature = "cookies")]
     fn jar_cookies_join_the_callers_cookie_line() {
-        let jar = std::rc::Rc::new(CookieJar::new());
+        let jar = CookieJar::new();
         let url = Url::parse("http://h.test/").unwrap();
         assert!(jar.store(&url, "b=2"));
         let own: Headers = [("Cookie", "a=1")].into_iter().collect();
-        let with_jar = ClientConfig {
-            cookies: Some(jar),
-            ..ClientConfig::default()
-        };
         assert_eq!(
-            with_cookies(&own, &with_jar, &url)
+            with_cookies(&own, Some(&jar), &url)
                 .get_all("cookie")
                 .collect::<Vec<_>>(),
             ["a=1; b=2"]
         );
         let none = Headers::new();
-        let no_jar = ClientConfig {
-            cookies: None,
-            ..ClientConfig::default()
-        };
         assert!(
-            matches!(with_cookies(&none, &no_jar, &url), Cow::Borrowed(_)),
+            matches!(with_cookies(&none, None, &url), Cow::Borrowed(_)),
             "no jar: no copy"
         );
-    }
-
-    #[test]
-    #[cfg(not(feature = "cookies"))]
-    fn without_the_feature_no_cookie_is_kept_or_sent() {
-        let url = Url::parse("http://h.test/").unwrap();
-        let config = ClientConfig::default();
-        let set: Headers = [("Set-Cookie", "a=1")].into_iter().collect();
-        store_cookies(&config, &url, &set);
-        let own: Headers = [("Accept", "*/*")].into_iter().collect();
-        let hop = with_cookies(&own, &config, &url);
-        assert!(matches!(hop, Cow::Borrowed(_)), "no copy of the headers");
-        assert_eq!(hop.get("cookie"), None, "a server's Set-Cookie never comes back");
     }
 }
