@@ -475,4 +475,19 @@ mod tests {
         assert_eq!(size_of::<SameSizeAsAParkedSleep>(), 48);
         assert_eq!(size_of::<TaskCell<SameSizeAsAParkedSleep, Arc<()>>>(), 88 + 8 + 56);
     }
+
+    /// A task whose future and output are small (the bench's `spawn_join` spawns `async {}`)
+    /// must stay at 120 bytes: glibc's allocator serves requests up to 120 bytes from its fast
+    /// bins, about 250 instructions for a malloc and its free, against about 390 for 128 bytes
+    /// (BENCHMARKS.md, "A smaller JoinError"). `JoinError` is one word of id and one of boxed cause.
+    #[test]
+    fn a_small_task_fits_glibcs_fast_bins() {
+        assert_eq!(size_of::<JoinError>(), 16);
+        assert_eq!(size_of::<Result<(), JoinError>>(), 24);
+        let future = async {};
+        fn cell_size<F: Future>(_: &F) -> usize {
+            size_of::<TaskCell<F, Arc<()>>>()
+        }
+        assert_eq!(cell_size(&future), 88 + 8 + 24);
+    }
 }
