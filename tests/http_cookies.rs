@@ -9,19 +9,13 @@ mod script_server;
 
 use std::rc::Rc;
 
-use evloop::http::{Client, ClientConfig, CookieJar, USER_AGENT};
+use evloop::http::{Client, ClientConfig, CookieJar};
 use script_server::{ScriptServer, answers, assert_no_leaks, get_text, ok, run};
 
 /// `200 OK` with these `Set-Cookie` lines and the body `set`.
 fn setting(cookies: &[&str]) -> String {
     let lines: String = cookies.iter().map(|c| format!("Set-Cookie: {c}\r\n")).collect();
     format!("HTTP/1.1 200 OK\r\n{lines}Content-Length: 3\r\n\r\nset")
-}
-
-/// The exact head of a bodiless GET of `path`, with `extra` header lines.
-fn get_head(server: &ScriptServer, path: &str, extra: &str) -> String {
-    let port = server.port();
-    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n{extra}\r\n")
 }
 
 #[test]
@@ -32,8 +26,8 @@ fn a_cookie_the_server_sets_is_sent_back_on_the_next_request() {
         assert_eq!(get_text(&client, &server.url("/login")).await.unwrap(), "set");
         assert_eq!(get_text(&client, &server.url("/page")).await.unwrap(), "seen");
         let requests = server.requests();
-        assert_eq!(requests[0].text(), get_head(&server, "/login", ""), "no cookie yet");
-        assert_eq!(requests[1].text(), get_head(&server, "/page", "Cookie: a=1; b=two\r\n"));
+        assert_eq!(requests[0].text(), server.get_head("/login", ""), "no cookie yet");
+        assert_eq!(requests[1].text(), server.get_head("/page", "Cookie: a=1; b=two\r\n"));
         assert_eq!(client.cookie_jar().map(CookieJar::len), Some(2));
         server.shutdown().await;
         assert_no_leaks(&client);
@@ -53,7 +47,7 @@ fn a_cookie_set_by_a_redirect_goes_with_the_next_hop() {
         assert_eq!(server.lines(), ["POST /login", "GET /home"]);
         assert_eq!(
             server.requests()[1].text(),
-            get_head(&server, "/home", "Cookie: session=abc\r\n")
+            server.get_head("/home", "Cookie: session=abc\r\n")
         );
         server.shutdown().await;
         assert_no_leaks(&client);
@@ -132,7 +126,7 @@ fn the_callers_cookie_header_and_the_jars_cookies_share_one_line() {
         response.text().await.unwrap();
         assert_eq!(
             server.requests()[1].text(),
-            get_head(&server, "/", "Cookie: mine=0; jar=1\r\n")
+            server.get_head("/", "Cookie: mine=0; jar=1\r\n")
         );
         server.shutdown().await;
         assert_no_leaks(&client);
@@ -172,7 +166,7 @@ fn with_cookies_off_nothing_is_kept_or_sent() {
         });
         get_text(&client, &server.url("/")).await.unwrap();
         get_text(&client, &server.url("/")).await.unwrap();
-        assert_eq!(server.requests()[1].text(), get_head(&server, "/", ""));
+        assert_eq!(server.requests()[1].text(), server.get_head("/", ""));
         assert!(client.cookie_jar().is_none());
         server.shutdown().await;
         assert_no_leaks(&client);

@@ -18,12 +18,6 @@ fn redirect_then_ok(status: u16, location: &str) -> ScriptServer {
     ScriptServer::start(vec![answers([redirect(status, location), ok("arrived")])])
 }
 
-/// The exact head of a bodiless GET of `path` to `server`, with `extra` header lines.
-fn get_head(server: &ScriptServer, path: &str, extra: &str) -> String {
-    let port = server.port();
-    format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n{extra}\r\n")
-}
-
 #[test]
 fn every_redirect_status_is_followed_on_the_same_connection() {
     run(async {
@@ -49,11 +43,7 @@ fn a_303_and_a_301_or_302_after_a_post_become_a_get_without_a_body() {
             let response = client.post(&server.url("/form")).body("a=1").send().await.unwrap();
             assert_eq!(response.text().await.unwrap(), "arrived");
             assert_eq!(server.lines(), ["POST /form", "GET /result"], "{status}");
-            assert_eq!(
-                server.requests()[1].text(),
-                get_head(&server, "/result", ""),
-                "{status}"
-            );
+            assert_eq!(server.requests()[1].text(), server.get_head("/result", ""), "{status}");
             server.shutdown().await;
             assert_no_leaks(&client);
         }
@@ -197,8 +187,8 @@ fn a_redirect_to_another_origin_drops_authorization_cookies_host_and_url_credent
         assert_eq!(
             received,
             [
-                get_head(&other, "/landing", ""),
-                get_head(&other, "/landing", "X-Keep: 1\r\n")
+                other.get_head("/landing", ""),
+                other.get_head("/landing", "X-Keep: 1\r\n")
             ]
         );
         first.shutdown().await;

@@ -29,18 +29,14 @@ fn default_headers_go_with_every_request_and_a_request_header_overrides_one() {
             .await
             .unwrap();
         response.text().await.unwrap();
-        let port = server.port();
-        let head = |path: &str, headers: &str| {
-            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n{headers}\r\n")
-        };
         let requests = server.requests();
         assert_eq!(
             requests[0].text(),
-            head("/a", "Accept: application/json\r\nX-Api-Key: k1\r\n")
+            server.get_head("/a", "Accept: application/json\r\nX-Api-Key: k1\r\n")
         );
         assert_eq!(
             requests[1].text(),
-            head("/b", "accept: text/plain\r\nX-Api-Key: k1\r\n")
+            server.get_head("/b", "accept: text/plain\r\nX-Api-Key: k1\r\n")
         );
         server.shutdown().await;
         assert_no_leaks(&client);
@@ -268,13 +264,13 @@ fn without_the_cookies_feature_no_cookie_is_kept_and_a_callers_own_is_sent() {
             .await
             .unwrap();
         assert_eq!(own.text().await.unwrap(), "own");
-        let port = server.port();
-        let head = |path: &str, extra: &str| {
-            format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {USER_AGENT}\r\n{extra}\r\n")
-        };
         let requests = server.requests();
-        assert_eq!(requests[1].text(), head("/page", ""), "the Set-Cookie was not kept");
-        assert_eq!(requests[2].text(), head("/own", "Cookie: b=2\r\n"));
+        assert_eq!(
+            requests[1].text(),
+            server.get_head("/page", ""),
+            "the Set-Cookie was not kept"
+        );
+        assert_eq!(requests[2].text(), server.get_head("/own", "Cookie: b=2\r\n"));
         server.shutdown().await;
         assert_no_leaks(&client);
     });

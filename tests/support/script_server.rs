@@ -253,6 +253,14 @@ impl ScriptServer {
         self.addr.port()
     }
 
+    /// The exact head the client sends for a bodiless GET of `path` here, with `extra` header
+    /// lines (each ending in CRLF) after its own `Host` and `User-Agent`.
+    pub fn get_head(&self, path: &str, extra: &str) -> String {
+        let port = self.port();
+        let agent = evloop::http::USER_AGENT;
+        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: {agent}\r\n{extra}\r\n")
+    }
+
     /// How many connections were accepted.
     pub fn accepted(&self) -> usize {
         self.shared.accepted.get()
