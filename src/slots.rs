@@ -114,7 +114,12 @@ impl<T> Slots<T> {
     /// # Panics
     /// If 2^32 values are live at once (the index would not fit in a key).
     pub(crate) fn vacant_key(&self) -> Key {
-        let index = u32::try_from(self.entries.vacant_key()).expect("a slab holds fewer than 2^32 live values");
+        // Below 2^31, so that bit 31 of a key is always clear: the ready queue keeps a flag there
+        // (`scheduler::Queued`).
+        let index = u32::try_from(self.entries.vacant_key())
+            .ok()
+            .filter(|&index| index < 1 << 31)
+            .expect("a slab holds fewer than 2^31 live values");
         Key::new(index, self.next_generation)
     }
 

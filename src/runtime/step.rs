@@ -136,7 +136,13 @@ impl Core {
             }
         }
         let waited = (looked == Some(Check::Idle)).then(|| self.timers.borrow().now() - started);
-        let ran: Vec<Ran> = self.sched.ready.borrow().iter().map(|&r| Ran::from(r)).collect();
+        let ran: Vec<Ran> = self
+            .sched
+            .ready
+            .borrow()
+            .iter()
+            .map(|r| Ran::from(r.runnable()))
+            .collect();
         let events_woke = self.queued_tasks(queued_before);
         let done: Option<()> = self.run_snapshot(|| Poll::Pending);
         debug_assert!(done.is_none(), "run_once has no block_on future");
@@ -161,11 +167,11 @@ impl Core {
         ready
             .iter()
             .skip(from)
-            .filter_map(|runnable| match runnable {
+            .filter_map(|queued| match queued.runnable() {
                 Runnable::Task(id) => {
                     let vitals = &tasks.get(id.key())?.header().vitals;
                     let note = vitals.last_park(self.epoch).and_then(|(_, note)| note);
-                    Some((*id, wake_cause(vitals.last_wake(), note)))
+                    Some((id, wake_cause(vitals.last_wake(), note)))
                 }
                 _ => None,
             })

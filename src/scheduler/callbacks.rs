@@ -32,6 +32,11 @@ impl CallbackId {
     pub(crate) fn number(self) -> u64 {
         self.0.to_bits()
     }
+
+    /// The id whose [`number`](Self::number) this is.
+    pub(crate) fn from_number(number: u64) -> CallbackId {
+        CallbackId(Key::from_bits(number))
+    }
 }
 
 /// A callback's closure, boxed so callbacks of every type share one slab.

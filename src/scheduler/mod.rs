@@ -24,7 +24,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 
 use crate::reactor::{Direction, IoKey};
-use crate::slots::Slots;
+use crate::slots::{Key, Slots};
 use crate::task::TaskId;
 use crate::task::header::Header;
 use crate::task::raw::RawTask;
@@ -55,6 +55,41 @@ pub(crate) enum Runnable {
     Main,
 }
 
+/// A [`Runnable`] packed into eight bytes, as the ready queue holds it (the enum takes sixteen:
+/// a million tasks queued at once are then 8 MiB of queue, not 16). `Main` is 0, which no key
+/// is (a key's generation is never 0, `slots.rs`); a task is its id's key; a callback is its
+/// id's key with bit 31 set, a bit no key has (a slab's index stays below 2^31).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Queued(u64);
+
+/// The bit that tells a queued callback from a queued task.
+const CALLBACK_BIT: u64 = 1 << 31;
+
+impl From<Runnable> for Queued {
+    #[inline]
+    fn from(runnable: Runnable) -> Queued {
+        match runnable {
+            Runnable::Main => Queued(0),
+            Runnable::Task(id) => Queued(id.key().to_bits()),
+            Runnable::Callback(id) => Queued(id.number() | CALLBACK_BIT),
+        }
+    }
+}
+
+impl Queued {
+    /// What was queued.
+    #[inline]
+    pub(crate) fn runnable(self) -> Runnable {
+        if self.0 == 0 {
+            Runnable::Main
+        } else if self.0 & CALLBACK_BIT != 0 {
+            Runnable::Callback(CallbackId::from_number(self.0 & !CALLBACK_BIT))
+        } else {
+            Runnable::Task(TaskId::new(Key::from_bits(self.0)))
+        }
+    }
+}
+
 /// Why the task about to be queued was woken, for the trace log and the recorder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Cause {
@@ -80,7 +115,7 @@ pub(crate) enum Cause {
 /// The loop-thread half of scheduling: the ready queue and the live tasks.
 pub(crate) struct Scheduler {
     /// Work to run, in FIFO order. A turn runs the items present when it starts.
-    pub(crate) ready: RefCell<VecDeque<Runnable>>,
+    pub(crate) ready: RefCell<VecDeque<Queued>>,
     /// The live tasks, each owning a reference to its allocation; a task's id is its key here.
     pub(crate) tasks: RefCell<Slots<RawTask>>,
     /// Whether `Runnable::Main` is on the ready queue (the `block_on` future has no header to
@@ -120,7 +155,7 @@ impl Scheduler {
             let cause = self.cause.get();
             header.vitals.woken(cause.into());
             self.counters.woke(cause);
-            self.ready.borrow_mut().push_back(Runnable::Task(header.id));
+            self.ready.borrow_mut().push_back(Runnable::Task(header.id).into());
         }
         queue
     }
@@ -137,20 +172,20 @@ impl Scheduler {
     pub(crate) fn schedule_main(&self) -> bool {
         let queue = !self.main_queued.replace(true);
         if queue {
-            self.ready.borrow_mut().push_back(Runnable::Main);
+            self.ready.borrow_mut().push_back(Runnable::Main.into());
         }
         queue
     }
 
     /// Queues a callback that is due (`call_soon`, or a `call_later` whose timer fired).
     pub(crate) fn schedule_callback(&self, id: CallbackId) {
-        self.ready.borrow_mut().push_back(Runnable::Callback(id));
+        self.ready.borrow_mut().push_back(Runnable::Callback(id).into());
     }
 
     /// Pops the next runnable. Popping `Main` clears its queued flag.
     #[inline]
     pub(crate) fn pop(&self) -> Option<Runnable> {
-        let next = self.ready.borrow_mut().pop_front();
+        let next = self.ready.borrow_mut().pop_front().map(Queued::runnable);
         if next == Some(Runnable::Main) {
             self.main_queued.set(false);
         }
@@ -203,10 +238,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_queued_runnable_is_eight_bytes_and_unpacks_to_what_was_queued() {
+        assert_eq!(std::mem::size_of::<Queued>(), 8);
+        assert_eq!(std::mem::size_of::<Runnable>(), 16, "what packing saves");
+        // Keys at the edges: the first slot of the first generation, the last index a slab
+        // hands out, and the largest generation.
+        let keys = [
+            (1_u64 << 32),
+            (1 << 32) | ((1 << 31) - 1),
+            (u64::from(u32::MAX) << 32) | 7,
+        ];
+        for bits in keys {
+            let task = Runnable::Task(TaskId::new(Key::from_bits(bits)));
+            let callback = Runnable::Callback(CallbackId::from_number(bits));
+            assert_eq!(Queued::from(task).runnable(), task);
+            assert_eq!(Queued::from(callback).runnable(), callback);
+            assert_ne!(Queued::from(task), Queued::from(callback));
+        }
+        assert_eq!(Queued::from(Runnable::Main).runnable(), Runnable::Main);
+    }
+
+    #[test]
     fn an_emptied_ready_queue_gives_back_what_a_burst_grew_and_a_small_one_keeps_its_slots() {
         let sched = Scheduler::new();
         for _ in 0..10_000 {
-            sched.ready.borrow_mut().push_back(Runnable::Main);
+            sched.ready.borrow_mut().push_back(Runnable::Main.into());
         }
         sched.trim_ready();
         assert_eq!(sched.ready_len(), 10_000, "a queue still in use is left alone");
@@ -216,7 +272,7 @@ mod tests {
         assert!(sched.ready.borrow().capacity() < TRIM_ABOVE);
         // Below the threshold, an emptied queue keeps its capacity.
         for _ in 0..1_000 {
-            sched.ready.borrow_mut().push_back(Runnable::Main);
+            sched.ready.borrow_mut().push_back(Runnable::Main.into());
         }
         while sched.pop().is_some() {}
         let kept = sched.ready.borrow().capacity();
