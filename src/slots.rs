@@ -112,10 +112,9 @@ impl<T> Slots<T> {
     /// own key (a task's header holds its id).
     ///
     /// # Panics
-    /// If 2^32 values are live at once (the index would not fit in a key).
+    /// If 2^31 values are live at once. Indices stay below 2^31 so that bit 31 of a key is
+    /// always clear: the ready queue keeps a flag there (`scheduler::Queued`).
     pub(crate) fn vacant_key(&self) -> Key {
-        // Below 2^31, so that bit 31 of a key is always clear: the ready queue keeps a flag there
-        // (`scheduler::Queued`).
         let index = u32::try_from(self.entries.vacant_key())
             .ok()
             .filter(|&index| index < 1 << 31)
