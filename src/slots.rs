@@ -29,6 +29,7 @@
 //! of ECS libraries (e.g. `generational-arena`, `slotmap`).
 
 use std::fmt;
+use std::num::NonZeroU32;
 
 use slab::Slab;
 
@@ -76,18 +77,19 @@ impl fmt::Debug for Key {
 
 /// A slab whose entries are named by generational [`Key`]s.
 pub(crate) struct Slots<T> {
-    /// The values, each beside the generation it was inserted with. (The pair costs no more
-    /// than the value alone when the value has a niche, as pointers do: the slab's "vacant"
-    /// variant hides in it.)
+    /// The values, each beside the generation it was inserted with. (The slab's "vacant" variant
+    /// costs no extra tag: it hides in the generation's forbidden 0, or in the value's own niche.)
     entries: Slab<Entry<T>>,
     /// The generation the next insert gets. Never 0, so generation 0 never names a live value.
-    next_generation: u32,
+    next_generation: NonZeroU32,
 }
 
 /// One occupied slot.
 struct Entry<T> {
-    /// Must equal a key's generation for the key to reach `value`.
-    generation: u32,
+    /// Must equal a key's generation for the key to reach `value`. Non-zero, which gives the
+    /// slab a niche for its "vacant" tag even when `value` has none (the timer wheel's entries:
+    /// 40 bytes a slot, not 48).
+    generation: NonZeroU32,
     /// What the caller stored.
     value: T,
 }
@@ -104,7 +106,7 @@ impl<T> Slots<T> {
     pub(crate) fn starting_at(generation: u32) -> Slots<T> {
         Slots {
             entries: Slab::new(),
-            next_generation: generation.max(1),
+            next_generation: NonZeroU32::new(generation).unwrap_or(NonZeroU32::MIN),
         }
     }
 
@@ -119,17 +121,17 @@ impl<T> Slots<T> {
             .ok()
             .filter(|&index| index < 1 << 31)
             .expect("a slab holds fewer than 2^31 live values");
-        Key::new(index, self.next_generation)
+        Key::new(index, self.next_generation.get())
     }
 
     /// Stores `value` and returns its key.
     pub(crate) fn insert(&mut self, value: T) -> Key {
         let key = self.vacant_key();
         self.entries.insert(Entry {
-            generation: key.generation(),
+            generation: self.next_generation,
             value,
         });
-        self.next_generation = self.next_generation.wrapping_add(1).max(1);
+        self.next_generation = self.next_generation.checked_add(1).unwrap_or(NonZeroU32::MIN);
         key
     }
 
@@ -137,7 +139,7 @@ impl<T> Slots<T> {
     pub(crate) fn get(&self, key: Key) -> Option<&T> {
         self.entries
             .get(key.index() as usize)
-            .filter(|entry| entry.generation == key.generation())
+            .filter(|entry| entry.generation.get() == key.generation())
             .map(|entry| &entry.value)
     }
 
@@ -145,7 +147,7 @@ impl<T> Slots<T> {
     pub(crate) fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         self.entries
             .get_mut(key.index() as usize)
-            .filter(|entry| entry.generation == key.generation())
+            .filter(|entry| entry.generation.get() == key.generation())
             .map(|entry| &mut entry.value)
     }
 
@@ -213,13 +215,25 @@ impl<T> Slots<T> {
     pub(crate) fn keys(&self) -> Vec<Key> {
         self.entries
             .iter()
-            .map(|(index, entry)| Key::new(index as u32, entry.generation))
+            .map(|(index, entry)| Key::new(index as u32, entry.generation.get()))
             .collect()
     }
 
     /// Every live value, to change in place (runtime shutdown takes the wakers out of them).
     pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut T> {
         self.entries.iter_mut().map(|(_, entry)| &mut entry.value)
+    }
+
+    /// The bytes one slot of the slab takes, vacant or not: for the layout tests of the
+    /// structures built on it. (The `slab` crate's slot type is private; this is its shape.)
+    #[cfg(test)]
+    pub(crate) const fn slot_size() -> usize {
+        #[allow(dead_code, reason = "only measured")]
+        enum SlabSlot<T> {
+            Vacant(usize),
+            Occupied(T),
+        }
+        std::mem::size_of::<SlabSlot<Entry<T>>>()
     }
 
     /// Removes every value, handing them over for the caller to drop (outside any borrow).

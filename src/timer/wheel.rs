@@ -85,14 +85,13 @@ const WHEEL_START_STEP: u32 = 0x9E37_79B9;
 /// entries than that is cheaper to cascade than to read twice.
 pub(crate) const SCAN_LIMIT: usize = 16;
 
-/// Which list an entry is linked into. Recorded in the entry so that `remove` can unlink it in
-/// O(1) without recomputing anything.
+/// Which list an entry is linked into. Never stored in the entry: it is a function of the
+/// wheel's `elapsed` and the entry's deadline ([`place_for`]), so `remove` recomputes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
     /// The due list: the deadline had already passed when the entry was inserted.
     Due,
-    /// One slot of one level. Bytes rather than `usize`s: every pending timer carries a
-    /// `Place`, and narrow fields keep the entry (and so each parked task) smaller.
+    /// One slot of one level.
     Slot {
         /// The level, 0 to 5.
         level: u8,
@@ -115,6 +114,13 @@ impl Place {
 }
 
 /// Where an entry for `deadline` waits when the wheel has processed up to `elapsed`.
+///
+/// This is also where every linked entry *is*, between any two calls on the wheel: an entry is
+/// linked at `place_for(elapsed, deadline)`, and `elapsed` never moves past the start of an
+/// occupied list without processing it (`advance`), so no entry's answer changes while it waits.
+/// (Moving `elapsed` within a slot's lead-up leaves the highest digit in which it differs from
+/// the deadline, and so the level and slot, as they were.) The test's `check_invariants` asserts
+/// it after every step. tokio's wheel recomputes an entry's level the same way on removal.
 fn place_for(elapsed: u64, deadline: u64) -> Place {
     if deadline <= elapsed {
         return Place::Due;
@@ -130,11 +136,10 @@ struct Entry<T> {
     /// What the caller stored; handed back by `advance` or `remove`.
     value: T,
     /// The tick the caller asked for, never rounded or clamped: placement is computed from it
-    /// and the entry fires only once `deadline <= now`.
+    /// (which list the entry is in is not stored: [`place_for`] answers it) and the entry fires
+    /// only once `deadline <= now`.
     deadline: u64,
-    /// The list this entry is linked into.
-    place: Place,
-    /// This entry's neighbours in that list.
+    /// This entry's neighbours in its list.
     link: Link,
 }
 
@@ -218,7 +223,6 @@ impl<T> Wheel<T> {
         let key = self.entries.insert(Entry {
             value,
             deadline,
-            place: Place::Due,
             link: Link::default(),
         });
         self.link(key.index());
@@ -228,7 +232,7 @@ impl<T> Wheel<T> {
     /// Cancels a timer in O(1) and gives its value back. `None` if the key's timer has already
     /// fired or been removed; such a key never reaches another timer.
     pub(crate) fn remove(&mut self, key: TimerKey) -> Option<T> {
-        let place = self.entries.get(key.0)?.place;
+        let place = place_for(self.elapsed, self.entries.get(key.0)?.deadline);
         let index = key.0.index();
         match place {
             Place::Due => self.due.unlink(index, &mut self.entries),
@@ -349,11 +353,8 @@ impl<T> Wheel<T> {
 
     /// Links the unlinked entry at `index` into the list where its deadline belongs now.
     fn link(&mut self, index: u32) {
-        let entry = self.entries.at_mut(index);
-        let deadline = entry.deadline;
-        let place = place_for(self.elapsed, deadline);
-        entry.place = place;
-        match place {
+        let deadline = self.entries.at(index).deadline;
+        match place_for(self.elapsed, deadline) {
             Place::Due => self.due.push_back(index, &mut self.entries),
             Place::Slot { level, slot } => {
                 self.levels[usize::from(level)].push_back(usize::from(slot), index, &mut self.entries)
@@ -418,12 +419,21 @@ mod tests {
         fired
     }
 
+    /// The entry a parked sleep costs in the wheel's slab (DESIGN.md §3 draws it): the value
+    /// (a `Waker` in the runtime's `TimerAction`), the deadline and the two links, and no more.
+    /// The slab adds the 4-byte generation, padded to 8, and hides its vacant tag in it: 40
+    /// bytes a timer. (A `Waker` stands in for the runtime's `TimerAction`, a floor above.)
+    #[test]
+    fn an_entry_is_its_value_its_deadline_and_its_links() {
+        assert_eq!(std::mem::size_of::<Entry<std::task::Waker>>(), 16 + 8 + 8);
+        assert_eq!(Slots::<Entry<std::task::Waker>>::slot_size(), 40);
+    }
+
     /// Walks every list and checks the wheel's invariants: each entry sits where `place_for`
     /// says, in exactly one list, links and masks agree, and the overflow bound is a lower bound.
     fn check_invariants<T>(wheel: &mut Wheel<T>) {
         let mut seen = 0;
         for index in wheel.due.indices(&mut wheel.entries) {
-            assert_eq!(wheel.entries.at(index).place, Place::Due);
             assert!(wheel.entries.at(index).deadline <= wheel.elapsed);
             seen += 1;
         }
@@ -431,15 +441,13 @@ mod tests {
             for (slot, list) in slots.occupied_slots() {
                 for index in list.indices(&mut wheel.entries) {
                     let entry = wheel.entries.at(index);
-                    assert_eq!(entry.place, Place::slot(level, slot));
-                    assert_eq!(place_for(wheel.elapsed, entry.deadline), entry.place);
+                    assert_eq!(place_for(wheel.elapsed, entry.deadline), Place::slot(level, slot));
                     seen += 1;
                 }
             }
         }
         for index in wheel.overflow.indices(&mut wheel.entries) {
             let entry = wheel.entries.at(index);
-            assert_eq!(entry.place, Place::Overflow);
             assert_eq!(place_for(wheel.elapsed, entry.deadline), Place::Overflow);
             assert!(wheel.overflow_earliest <= entry.deadline);
             assert!(turn_start(wheel.overflow_earliest, LEVELS - 1) > wheel.elapsed);
