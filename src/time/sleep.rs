@@ -51,8 +51,7 @@ use crate::waits_on::{self, Parked};
 /// Dropping the future removes its timer; nothing else is lost.
 pub fn sleep(duration: Duration) -> Sleep {
     Sleep {
-        when: When::After(duration),
-        key: None,
+        stage: Stage::After(duration),
     }
 }
 
@@ -62,8 +61,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Dropping the future removes its timer; nothing else is lost.
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
-        when: When::At(deadline),
-        key: None,
+        stage: Stage::At { deadline, timer: None },
     }
 }
 
@@ -71,34 +69,41 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless awaited"]
 #[derive(Debug)]
 pub struct Sleep {
-    /// The deadline, or the delay to turn into one at the first poll.
-    when: When,
-    /// The wheel entry, while registered, and the loop whose wheel holds it. `None` before the
-    /// first poll and after firing.
-    key: Option<(TimerKey, LoopId)>,
+    /// Where in its life the sleep is.
+    stage: Stage,
 }
 
+/// A sleep's life: a delay, then a deadline with its wheel entry while one is registered. One
+/// enum rather than a delay-or-deadline beside an optional key, because a delay never has a key:
+/// its tag then fits in the deadline's spare bits, and a `Sleep` is 32 bytes instead of 40
+/// (every task parked on a sleep carries one: DESIGN.md §3).
 #[derive(Debug, Clone, Copy)]
-enum When {
+enum Stage {
+    /// Not yet polled: the delay to turn into a deadline at the first poll.
     After(Duration),
-    At(Instant),
+    /// The deadline, and the wheel entry with the loop whose wheel holds it, while registered
+    /// (`None` before the first poll of a `sleep_until`, after a `reset`, and after firing).
+    At {
+        deadline: Instant,
+        timer: Option<(TimerKey, LoopId)>,
+    },
 }
 
 impl Sleep {
     /// The instant this sleep completes, once known (it is fixed by the first poll for
     /// [`sleep`], at creation for [`sleep_until`]).
     pub fn deadline(&self) -> Option<Instant> {
-        match self.when {
-            When::At(t) => Some(t),
-            When::After(_) => None,
+        match self.stage {
+            Stage::At { deadline, .. } => Some(deadline),
+            Stage::After(_) => None,
         }
     }
 
     /// Whether the deadline has passed on the loop's clock (the next poll completes).
     pub fn is_elapsed(&self) -> bool {
-        match self.when {
-            When::At(t) => crate::time::now() >= t,
-            When::After(d) => d.is_zero(),
+        match self.stage {
+            Stage::At { deadline, .. } => crate::time::now() >= deadline,
+            Stage::After(d) => d.is_zero(),
         }
     }
 
@@ -106,11 +111,18 @@ impl Sleep {
     /// old timer (if any) leaves the wheel now and the new one is registered by the next poll.
     pub fn reset(&mut self, deadline: Instant) {
         self.unregister();
-        self.when = When::At(deadline);
+        self.stage = Stage::At { deadline, timer: None };
     }
 
     fn unregister(&mut self) {
-        let Some((key, owner)) = self.key.take() else {
+        let Stage::At {
+            timer: ref mut timer @ Some(_),
+            ..
+        } = self.stage
+        else {
+            return;
+        };
+        let Some((key, owner)) = timer.take() else {
             return;
         };
         let here =
@@ -133,24 +145,27 @@ impl Future for Sleep {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         context::with_core(|core| {
-            if let Some((_, owner)) = this.key
+            if let Stage::At {
+                timer: Some((_, owner)),
+                ..
+            } = this.stage
                 && owner != core.id()
             {
                 context::wrong_loop("Sleep", owner, core.id());
             }
             let mut timers = core.timers.borrow_mut();
-            let deadline = match this.when {
-                When::At(t) => t,
-                When::After(d) => {
-                    let t = crate::timer::deadline_after(timers.now(), d);
-                    this.when = When::At(t);
-                    t
-                }
+            if let Stage::After(delay) = this.stage {
+                let deadline = crate::timer::deadline_after(timers.now(), delay);
+                this.stage = Stage::At { deadline, timer: None };
+            }
+            let Stage::At { deadline, timer } = &mut this.stage else {
+                unreachable!("a polled sleep has a deadline")
             };
-            match this.key {
+            let deadline = *deadline;
+            match *timer {
                 None => match timers.insert(deadline, TimerAction::Wake(cx.waker().clone())) {
                     Ok(key) => {
-                        this.key = Some((key, core.id()));
+                        *timer = Some((key, core.id()));
                         waits_on::note(Parked::Timer { deadline });
                         Poll::Pending
                     }
@@ -168,7 +183,7 @@ impl Future for Sleep {
                     Some(TimerAction::Callback(_)) => unreachable!("a sleep's key names a waker entry"),
                     // Gone from the wheel: it fired.
                     None => {
-                        this.key = None;
+                        *timer = None;
                         Poll::Ready(())
                     }
                 },
@@ -189,13 +204,15 @@ mod tests {
     use std::time::Duration;
 
     /// The bench's `memory` task is this async block; `task/raw.rs`'s layout test (and
-    /// DESIGN.md §3's drawing) count on its 48 bytes.
+    /// DESIGN.md §3's drawing) count on its 40 bytes: the 32-byte `Sleep` and the block's own
+    /// state, padded.
     #[test]
-    fn a_sleep_inside_an_async_block_is_48_bytes() {
+    fn a_sleep_inside_an_async_block_is_40_bytes() {
+        assert_eq!(size_of_val(&super::sleep(Duration::from_secs(3600))), 32);
         let future = async {
             super::sleep(Duration::from_secs(3600)).await;
         };
-        assert_eq!(size_of_val(&future), 48);
+        assert_eq!(size_of_val(&future), 40);
     }
 
     /// `task/raw.rs`'s layout test stands an `Arc<()>` in for the runtime's hook.
