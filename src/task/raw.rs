@@ -25,6 +25,12 @@
 //!   └─────────────────────────────┘
 //! ```
 //!
+//! The contents are a `union`, not an enum: which of the three they are is the header's
+//! `stage`, a byte in the header's padding, where an enum's tag would have added 8 bytes after
+//! any future whose size is a multiple of 8 (a sleeping task's cell: 144 -> 136 bytes, which is
+//! also one 16-byte malloc size class less). Every access checks the stage first, and only
+//! [`drop_contents_in_place`], [`store_result`] and the `take_` functions change it.
+//!
 //! Every waker of the task holds one counted reference too (`waker.rs`). The reference count
 //! is atomic because wakers are `Send`: a clone may be dropped on another thread, and the last
 //! one to go frees the cell. Everything else in the header that is not immutable is only
@@ -40,25 +46,27 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::ptr::{self, NonNull};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use crate::task::error::JoinError;
-use crate::task::header::{Header, Vtable};
+use crate::task::header::{Header, Stage, Vtable};
 use crate::task::id::TaskId;
 use crate::task::schedule::Schedule;
 use crate::task::state::State;
 use crate::task::vitals::Vitals;
 
-/// What a task allocation holds after its header and hook.
-enum Contents<F: Future> {
-    /// The future, pinned in place: it is never moved until it is dropped.
-    Running(F),
-    /// Its result, waiting for the `JoinHandle` to take it.
-    Finished(Result<F::Output, JoinError>),
-    /// Taken, dropped, or never to be read.
-    Consumed,
+/// What a task allocation holds after its header and hook: the future or its result, as the
+/// header's [`Stage`] says (nothing when `Consumed`).
+///
+/// # Invariant
+/// `running` holds a value exactly when the stage is `Running`, `finished` exactly when it is
+/// `Finished`; only [`drop_contents_in_place`], [`store_result`] and the `take_` functions
+/// change the stage.
+union Contents<F: Future> {
+    running: ManuallyDrop<F>,
+    finished: ManuallyDrop<Result<F::Output, JoinError>>,
 }
 
 /// The allocation itself. `repr(C)` puts the header first, so a `*mut TaskCell<F, S>` and a
@@ -69,6 +77,15 @@ struct TaskCell<F: Future, S> {
     /// Whoever runs the task; immutable, so any thread holding a waker may call it.
     scheduler: S,
     contents: UnsafeCell<Contents<F>>,
+}
+
+impl<F: Future, S> Drop for TaskCell<F, S> {
+    /// Drops whatever the contents still hold when the last reference goes (usually nothing:
+    /// the loop consumes a task's contents before it lets go of it).
+    fn drop(&mut self) {
+        // SAFETY: `&mut self`: nobody else can reach the contents, and the stage describes them.
+        let _ = unsafe { drop_contents_in_place(&self.header.stage, self.contents.get_mut()) };
+    }
 }
 
 /// An owned, counted reference to a task allocation. Not `Send`: only the loop's thread holds
@@ -93,11 +110,14 @@ impl RawTask {
                 id,
                 state: Cell::new(State::new()),
                 remote_wake: AtomicBool::new(false),
+                stage: Cell::new(Stage::Running),
                 join_waker: Cell::new(None),
                 vitals: Vitals::new(),
             },
             scheduler,
-            contents: UnsafeCell::new(Contents::Running(future)),
+            contents: UnsafeCell::new(Contents {
+                running: ManuallyDrop::new(future),
+            }),
         });
         let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
         (
@@ -268,15 +288,16 @@ fn vtable<F: Future + 'static, S: Schedule>() -> &'static Vtable {
     &Of::<F, S>::VTABLE
 }
 
-/// The contents of the cell behind `ptr`.
+/// The contents of the cell behind `ptr`, with the header's stage that says what they hold.
 ///
 /// # Safety
 /// `ptr` heads a live `TaskCell<F, S>`, and the caller has exclusive access to its contents (the
 /// loop's thread, outside any other borrow of them).
-unsafe fn contents<'a, F: Future, S>(ptr: NonNull<Header>) -> &'a mut Contents<F> {
+unsafe fn contents<'a, F: Future, S>(ptr: NonNull<Header>) -> (&'a Cell<Stage>, &'a mut Contents<F>) {
     let cell = ptr.cast::<TaskCell<F, S>>().as_ptr();
-    // SAFETY: per the contract, the cell is alive and nobody else touches the contents now.
-    unsafe { &mut *(*cell).contents.get() }
+    // SAFETY: per the contract, the cell is alive and nobody else touches the contents now;
+    // the stage is a `Cell` in the header, which other threads never touch.
+    unsafe { (&(*cell).header.stage, &mut *(*cell).contents.get()) }
 }
 
 /// The hook of the cell behind `ptr`.
@@ -309,19 +330,46 @@ unsafe fn unretrieved<F: Future, S: Schedule>(ptr: NonNull<Header>, error: JoinE
     unsafe { hook::<F, S>(ptr) }.unretrieved(error);
 }
 
-/// Drops the contents in place, catching a panicking destructor, then stores `next`.
+/// Drops the contents in place, catching a panicking destructor, and marks them `Consumed`.
 /// Dropping in place (rather than moving the old value out) is what keeps a pinned future
 /// from ever being moved.
-fn replace_contents<F: Future>(contents: &mut Contents<F>, next: Contents<F>) -> Result<(), Box<dyn Any + Send>> {
-    let slot: *mut Contents<F> = contents;
-    // SAFETY: `slot` is valid and exclusively ours; after `drop_in_place` (which completes
-    // even if a destructor panics, dropping the remaining fields while unwinding) the old
-    // value is gone and `ptr::write` stores the new one without reading the old bytes.
-    unsafe {
-        let dropped = catch_unwind(AssertUnwindSafe(|| ptr::drop_in_place(slot)));
-        ptr::write(slot, next);
-        dropped
+///
+/// # Safety
+/// `stage` describes `contents` (the invariant on [`Contents`]), and both are exclusively ours.
+#[inline]
+unsafe fn drop_contents_in_place<F: Future>(
+    stage: &Cell<Stage>,
+    contents: &mut Contents<F>,
+) -> Result<(), Box<dyn Any + Send>> {
+    // `Consumed` first: whatever the destructor does, the old value is gone once it returns
+    // (or unwinds: `drop` completes the remaining fields while unwinding).
+    match stage.replace(Stage::Consumed) {
+        Stage::Consumed => Ok(()),
+        // SAFETY: the stage said this field holds a value; it is dropped once, in place.
+        Stage::Running => catch_unwind(AssertUnwindSafe(|| unsafe {
+            ManuallyDrop::drop(&mut contents.running)
+        })),
+        // SAFETY: as above.
+        Stage::Finished => catch_unwind(AssertUnwindSafe(|| unsafe {
+            ManuallyDrop::drop(&mut contents.finished)
+        })),
     }
+}
+
+/// Stores a task's result in contents that hold nothing any more.
+///
+/// # Safety
+/// The stage is `Consumed` (so nothing is overwritten that needed dropping), and both are ours.
+#[inline]
+unsafe fn store_result<F: Future>(
+    stage: &Cell<Stage>,
+    contents: &mut Contents<F>,
+    result: Result<F::Output, JoinError>,
+) {
+    debug_assert_eq!(stage.get(), Stage::Consumed, "a result overwrites only empty contents");
+    // Writing a `ManuallyDrop` field drops nothing: the old bytes are not read.
+    contents.finished = ManuallyDrop::new(result);
+    stage.set(Stage::Finished);
 }
 
 /// The vtable's `poll`: polls the future once, catching a panic, and stores its outcome.
@@ -331,13 +379,13 @@ fn replace_contents<F: Future>(contents: &mut Contents<F>, next: Contents<F>) ->
 /// other access to its contents is under way.
 unsafe fn poll<F: Future, S>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
     // SAFETY: forwarded from `RawTask::poll`'s contract.
-    let contents = unsafe { contents::<F, S>(ptr) };
-    let Contents::Running(future) = contents else {
+    let (stage, contents) = unsafe { contents::<F, S>(ptr) };
+    if stage.get() != Stage::Running {
         return Poll::Ready(());
-    };
-    // SAFETY: the future lives inside the heap cell and is only ever dropped in place there,
-    // never moved, so pinning it is sound.
-    let future = unsafe { Pin::new_unchecked(future) };
+    }
+    // SAFETY: the stage says `running` holds the future. It lives inside the heap cell and is
+    // only ever dropped in place there, never moved, so pinning it is sound.
+    let future = unsafe { Pin::new_unchecked(&mut *contents.running) };
     let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => return Poll::Pending,
         Ok(Poll::Ready(output)) => Ok(output),
@@ -350,11 +398,13 @@ unsafe fn poll<F: Future, S>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll
         Err(payload) => Err(JoinError::panicked(id, payload)),
     };
     // The future is done; drop it now (its destructors may panic too: that also counts).
-    let mut outcome = Contents::Finished(finished);
-    if let Err(payload) = replace_contents(contents, Contents::Consumed) {
-        outcome = Contents::Finished(Err(JoinError::panicked(id, payload)));
+    let mut outcome = finished;
+    // SAFETY: the stage describes the contents (still `Running`), and they are ours.
+    if let Err(payload) = unsafe { drop_contents_in_place(stage, contents) } {
+        outcome = Err(JoinError::panicked(id, payload));
     }
-    let _ = replace_contents(contents, outcome);
+    // SAFETY: the contents were just consumed, and they are ours.
+    unsafe { store_result(stage, contents, outcome) };
     Poll::Ready(())
 }
 
@@ -364,17 +414,19 @@ unsafe fn poll<F: Future, S>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll
 /// As for [`poll`], and the future is not being polled.
 unsafe fn cancel<F: Future, S>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from `RawTask::cancel_future`.
-    let contents = unsafe { contents::<F, S>(ptr) };
-    if !matches!(contents, Contents::Running(_)) {
+    let (stage, contents) = unsafe { contents::<F, S>(ptr) };
+    if stage.get() != Stage::Running {
         return;
     }
     // SAFETY: the header is alive while we hold a reference.
     let id = unsafe { ptr.as_ref() }.id;
-    let outcome = match replace_contents(contents, Contents::Consumed) {
+    // SAFETY: the stage describes the contents, and they are ours (this function's contract).
+    let outcome = match unsafe { drop_contents_in_place(stage, contents) } {
         Ok(()) => Err(JoinError::cancelled(id)),
         Err(payload) => Err(JoinError::panicked(id, payload)),
     };
-    let _ = replace_contents(contents, Contents::Finished(outcome));
+    // SAFETY: the contents were just consumed, and they are ours.
+    unsafe { store_result(stage, contents, outcome) };
 }
 
 /// The vtable's `take_output`: moves a finished task's result into `*dst`.
@@ -383,15 +435,16 @@ unsafe fn cancel<F: Future, S>(ptr: NonNull<Header>) {
 /// As for [`cancel`], and `dst` points to a valid `Option<Result<F::Output, JoinError>>`.
 unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: forwarded from `RawTask::take_output`.
-    let contents = unsafe { contents::<F, S>(ptr) };
-    if !matches!(contents, Contents::Finished(_)) {
+    let (stage, contents) = unsafe { contents::<F, S>(ptr) };
+    if stage.get() != Stage::Finished {
         return;
     }
-    // Moving out is fine: `Finished` contents hold no pinned future.
-    if let Contents::Finished(result) = std::mem::replace(contents, Contents::Consumed) {
-        // SAFETY: the caller promised `dst` points to an `Option<Result<F::Output, JoinError>>`.
-        unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = Some(result) };
-    }
+    stage.set(Stage::Consumed);
+    // SAFETY: the stage said `finished` holds the result, and it is now marked as taken, so it
+    // is read once. Moving it out is fine: a result is never pinned.
+    let result = unsafe { ManuallyDrop::take(&mut contents.finished) };
+    // SAFETY: the caller promised `dst` points to an `Option<Result<F::Output, JoinError>>`.
+    unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = Some(result) };
 }
 
 /// The vtable's `take_error`: takes a finished task's `JoinError`, leaving an output alone.
@@ -400,14 +453,14 @@ unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
 /// As for [`cancel`].
 unsafe fn take_error<F: Future, S>(ptr: NonNull<Header>) -> Option<JoinError> {
     // SAFETY: forwarded from `RawTask::take_error`.
-    let contents = unsafe { contents::<F, S>(ptr) };
-    if !matches!(contents, Contents::Finished(Err(_))) {
+    let (stage, contents) = unsafe { contents::<F, S>(ptr) };
+    // SAFETY: `finished` is read only when the stage says it holds the result.
+    if stage.get() != Stage::Finished || unsafe { contents.finished.is_ok() } {
         return None;
     }
-    match std::mem::replace(contents, Contents::Consumed) {
-        Contents::Finished(Err(error)) => Some(error),
-        _ => None,
-    }
+    stage.set(Stage::Consumed);
+    // SAFETY: as in `take_output`: it held the result, now marked as taken.
+    unsafe { ManuallyDrop::take(&mut contents.finished) }.err()
 }
 
 /// The vtable's `is_panic`: whether a finished task holds a panic, leaving it in place.
@@ -416,8 +469,9 @@ unsafe fn take_error<F: Future, S>(ptr: NonNull<Header>) -> Option<JoinError> {
 /// As for [`cancel`].
 unsafe fn is_panic<F: Future, S>(ptr: NonNull<Header>) -> bool {
     // SAFETY: forwarded from `RawTask::is_panic`.
-    let contents = unsafe { contents::<F, S>(ptr) };
-    matches!(contents, Contents::Finished(Err(error)) if error.is_panic())
+    let (stage, contents) = unsafe { contents::<F, S>(ptr) };
+    // SAFETY: `finished` is read only when the stage says it holds the result.
+    stage.get() == Stage::Finished && matches!(unsafe { &*contents.finished }, Err(error) if error.is_panic())
 }
 
 /// The vtable's `drop_contents`: drops whatever the contents hold.
@@ -426,10 +480,11 @@ unsafe fn is_panic<F: Future, S>(ptr: NonNull<Header>) -> bool {
 /// As for [`cancel`].
 unsafe fn drop_contents<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: forwarded from `RawTask::drop_contents`.
-    let contents = unsafe { contents::<F, S>(ptr) };
+    let (stage, contents) = unsafe { contents::<F, S>(ptr) };
     // An output's destructor that panics is reported like any other unseen panic, through the
     // hook (the runtime's exception handler): there is no one else to hand it to.
-    if let Err(payload) = replace_contents(contents, Contents::Consumed) {
+    // SAFETY: the stage describes the contents, and they are ours (this function's contract).
+    if let Err(payload) = unsafe { drop_contents_in_place(stage, contents) } {
         // SAFETY: forwarded; the hook is alive with the cell.
         let (hook, id) = unsafe { (hook::<F, S>(ptr), ptr.as_ref().id) };
         hook.output_drop_panicked(id, payload);
@@ -473,7 +528,7 @@ mod tests {
         assert_eq!(size_of::<Vitals>(), 48);
         assert_eq!(size_of::<Header>(), 88);
         assert_eq!(size_of::<SameSizeAsAParkedSleep>(), 40);
-        assert_eq!(size_of::<TaskCell<SameSizeAsAParkedSleep, Arc<()>>>(), 88 + 8 + 48);
+        assert_eq!(size_of::<TaskCell<SameSizeAsAParkedSleep, Arc<()>>>(), 88 + 8 + 40);
     }
 
     /// A task whose future and output are small (the bench's `spawn_join` spawns `async {}`)
