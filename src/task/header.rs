@@ -14,6 +14,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::task::{Context, Poll, Waker};
 
+use crate::task::contents::Stage;
 use crate::task::error::JoinError;
 use crate::task::id::TaskId;
 use crate::task::state::State;
@@ -48,8 +49,8 @@ pub(crate) struct Header {
     /// queues the task. Both are read-modify-writes with acquire and release, so whatever a
     /// coalesced waker did before its wake happens before the loop queues (and polls) the task.
     pub(crate) remote_wake: AtomicBool,
-    /// Which field of the cell's contents holds a value (`raw.rs`): the tag an enum would keep
-    /// beside the future, kept here in the header's padding instead, so the cell is 8 bytes
+    /// Which field of the cell's contents holds a value (`contents.rs`): the tag an enum would
+    /// keep beside the future, kept here in the header's padding instead, so the cell is 8 bytes
     /// smaller whenever the future's size is a multiple of 8.
     pub(super) stage: Cell<Stage>,
     /// The waker of whoever awaits the `JoinHandle`, woken when the task completes.
@@ -57,17 +58,6 @@ pub(crate) struct Header {
     /// Poll count, last wake and what it waits on, for the task dump (`vitals.rs`). 48 bytes;
     /// with them the header is 88 (DESIGN.md §3 draws it).
     pub(crate) vitals: Vitals,
-}
-
-/// What a task's contents hold (`raw.rs`'s `Contents`, a union): its tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Stage {
-    /// The future, pinned in place: it is never moved until it is dropped.
-    Running,
-    /// Its result, waiting for the `JoinHandle` to take it.
-    Finished,
-    /// Nothing: taken, dropped, or never to be read.
-    Consumed,
 }
 
 /// Functions monomorphised for one future type and one hook type, reached through the header.

@@ -5,7 +5,8 @@
 //! 2. `id.rs`: how a task is named (a generational slab key);
 //! 3. `schedule.rs`: the hook through which a task reaches whoever runs it;
 //! 4. `header.rs`, then `raw.rs`: the allocation (header, hook, the future and then its
-//!    output) and its reference count; `waker.rs`, the waker that points at it;
+//!    output) and its reference count; `contents.rs`, the future-then-output union at its end;
+//!    `waker.rs`, the waker that points at it;
 //! 5. `join.rs` and `error.rs`: the `JoinHandle` that awaits or cancels a task, and why a task
 //!    produced no output.
 //!
@@ -16,6 +17,7 @@
 //! Tasks never leave the loop's thread, so they need not be `Send`: an `Rc` or a `RefCell`
 //! can live across an `.await`, as in Python.
 
+pub(crate) mod contents;
 pub(crate) mod error;
 pub(crate) mod header;
 pub(crate) mod id;

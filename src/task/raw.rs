@@ -25,11 +25,8 @@
 //!   └─────────────────────────────┘
 //! ```
 //!
-//! The contents are a `union`, not an enum: which of the three they are is the header's
-//! `stage`, a byte in the header's padding, where an enum's tag would have added 8 bytes after
-//! any future whose size is a multiple of 8 (a sleeping task's cell: 144 -> 136 bytes, which is
-//! also one 16-byte malloc size class less). Every access checks the stage first, and only
-//! [`drop_contents_in_place`], [`store_result`] and the `take_` functions change it.
+//! The contents are a `union` whose tag is the header's `stage` byte (`contents.rs` says why);
+//! this file only ever reaches them through `Contents`' methods, with that stage.
 //!
 //! Every waker of the task holds one counted reference too (`waker.rs`). The reference count
 //! is atomic because wakers are `Send`: a clone may be dropped on another thread, and the last
@@ -39,35 +36,22 @@
 //! Read with: smol-rs/async-task `src/raw.rs` (the same idea for multi-threaded executors),
 //! and the `RawWakerVTable` docs in `std::task`.
 
-use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
+use crate::task::contents::{Contents, Stage};
 use crate::task::error::JoinError;
-use crate::task::header::{Header, Stage, Vtable};
+use crate::task::header::{Header, Vtable};
 use crate::task::id::TaskId;
 use crate::task::schedule::Schedule;
 use crate::task::state::State;
 use crate::task::vitals::Vitals;
-
-/// What a task allocation holds after its header and hook: the future or its result, as the
-/// header's [`Stage`] says (nothing when `Consumed`).
-///
-/// # Invariant
-/// `running` holds a value exactly when the stage is `Running`, `finished` exactly when it is
-/// `Finished`; only [`drop_contents_in_place`], [`store_result`] and the `take_` functions
-/// change the stage.
-union Contents<F: Future> {
-    running: ManuallyDrop<F>,
-    finished: ManuallyDrop<Result<F::Output, JoinError>>,
-}
 
 /// The allocation itself. `repr(C)` puts the header first, so a `*mut TaskCell<F, S>` and a
 /// `*mut Header` are the same address.
@@ -84,7 +68,7 @@ impl<F: Future, S> Drop for TaskCell<F, S> {
     /// the loop consumes a task's contents before it lets go of it).
     fn drop(&mut self) {
         // SAFETY: `&mut self`: nobody else can reach the contents, and the stage describes them.
-        let _ = unsafe { drop_contents_in_place(&self.header.stage, self.contents.get_mut()) };
+        let _ = unsafe { self.contents.get_mut().drop_in_place(&self.header.stage) };
     }
 }
 
@@ -115,9 +99,7 @@ impl RawTask {
                 vitals: Vitals::new(),
             },
             scheduler,
-            contents: UnsafeCell::new(Contents {
-                running: ManuallyDrop::new(future),
-            }),
+            contents: UnsafeCell::new(Contents::new(future)),
         });
         let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
         (
@@ -330,48 +312,6 @@ unsafe fn unretrieved<F: Future, S: Schedule>(ptr: NonNull<Header>, error: JoinE
     unsafe { hook::<F, S>(ptr) }.unretrieved(error);
 }
 
-/// Drops the contents in place, catching a panicking destructor, and marks them `Consumed`.
-/// Dropping in place (rather than moving the old value out) is what keeps a pinned future
-/// from ever being moved.
-///
-/// # Safety
-/// `stage` describes `contents` (the invariant on [`Contents`]), and both are exclusively ours.
-#[inline]
-unsafe fn drop_contents_in_place<F: Future>(
-    stage: &Cell<Stage>,
-    contents: &mut Contents<F>,
-) -> Result<(), Box<dyn Any + Send>> {
-    // `Consumed` first: whatever the destructor does, the old value is gone once it returns
-    // (or unwinds: `drop` completes the remaining fields while unwinding).
-    match stage.replace(Stage::Consumed) {
-        Stage::Consumed => Ok(()),
-        // SAFETY: the stage said this field holds a value; it is dropped once, in place.
-        Stage::Running => catch_unwind(AssertUnwindSafe(|| unsafe {
-            ManuallyDrop::drop(&mut contents.running)
-        })),
-        // SAFETY: as above.
-        Stage::Finished => catch_unwind(AssertUnwindSafe(|| unsafe {
-            ManuallyDrop::drop(&mut contents.finished)
-        })),
-    }
-}
-
-/// Stores a task's result in contents that hold nothing any more.
-///
-/// # Safety
-/// The stage is `Consumed` (so nothing is overwritten that needed dropping), and both are ours.
-#[inline]
-unsafe fn store_result<F: Future>(
-    stage: &Cell<Stage>,
-    contents: &mut Contents<F>,
-    result: Result<F::Output, JoinError>,
-) {
-    debug_assert_eq!(stage.get(), Stage::Consumed, "a result overwrites only empty contents");
-    // Writing a `ManuallyDrop` field drops nothing: the old bytes are not read.
-    contents.finished = ManuallyDrop::new(result);
-    stage.set(Stage::Finished);
-}
-
 /// The vtable's `poll`: polls the future once, catching a panic, and stores its outcome.
 ///
 /// # Safety
@@ -380,12 +320,10 @@ unsafe fn store_result<F: Future>(
 unsafe fn poll<F: Future, S>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll<()> {
     // SAFETY: forwarded from `RawTask::poll`'s contract.
     let (stage, contents) = unsafe { contents::<F, S>(ptr) };
-    if stage.get() != Stage::Running {
+    // SAFETY: the header's stage, and the contents are ours (this function's contract).
+    let Some(future) = (unsafe { contents.future(stage) }) else {
         return Poll::Ready(());
-    }
-    // SAFETY: the stage says `running` holds the future. It lives inside the heap cell and is
-    // only ever dropped in place there, never moved, so pinning it is sound.
-    let future = unsafe { Pin::new_unchecked(&mut *contents.running) };
+    };
     let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
         Ok(Poll::Pending) => return Poll::Pending,
         Ok(Poll::Ready(output)) => Ok(output),
@@ -399,12 +337,12 @@ unsafe fn poll<F: Future, S>(ptr: NonNull<Header>, cx: &mut Context<'_>) -> Poll
     };
     // The future is done; drop it now (its destructors may panic too: that also counts).
     let mut outcome = finished;
-    // SAFETY: the stage describes the contents (still `Running`), and they are ours.
-    if let Err(payload) = unsafe { drop_contents_in_place(stage, contents) } {
+    // SAFETY: as above.
+    if let Err(payload) = unsafe { contents.drop_in_place(stage) } {
         outcome = Err(JoinError::panicked(id, payload));
     }
-    // SAFETY: the contents were just consumed, and they are ours.
-    unsafe { store_result(stage, contents, outcome) };
+    // SAFETY: as above, and the contents were just consumed.
+    unsafe { contents.store(stage, outcome) };
     Poll::Ready(())
 }
 
@@ -420,13 +358,13 @@ unsafe fn cancel<F: Future, S>(ptr: NonNull<Header>) {
     }
     // SAFETY: the header is alive while we hold a reference.
     let id = unsafe { ptr.as_ref() }.id;
-    // SAFETY: the stage describes the contents, and they are ours (this function's contract).
-    let outcome = match unsafe { drop_contents_in_place(stage, contents) } {
+    // SAFETY: the header's stage, and the contents are ours (this function's contract).
+    let outcome = match unsafe { contents.drop_in_place(stage) } {
         Ok(()) => Err(JoinError::cancelled(id)),
         Err(payload) => Err(JoinError::panicked(id, payload)),
     };
-    // SAFETY: the contents were just consumed, and they are ours.
-    unsafe { store_result(stage, contents, outcome) };
+    // SAFETY: as above, and the contents were just consumed.
+    unsafe { contents.store(stage, outcome) };
 }
 
 /// The vtable's `take_output`: moves a finished task's result into `*dst`.
@@ -436,13 +374,10 @@ unsafe fn cancel<F: Future, S>(ptr: NonNull<Header>) {
 unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
     // SAFETY: forwarded from `RawTask::take_output`.
     let (stage, contents) = unsafe { contents::<F, S>(ptr) };
-    if stage.get() != Stage::Finished {
+    // SAFETY: the header's stage, and the contents are ours (this function's contract).
+    let Some(result) = (unsafe { contents.take(stage) }) else {
         return;
-    }
-    stage.set(Stage::Consumed);
-    // SAFETY: the stage said `finished` holds the result, and it is now marked as taken, so it
-    // is read once. Moving it out is fine: a result is never pinned.
-    let result = unsafe { ManuallyDrop::take(&mut contents.finished) };
+    };
     // SAFETY: the caller promised `dst` points to an `Option<Result<F::Output, JoinError>>`.
     unsafe { *dst.cast::<Option<Result<F::Output, JoinError>>>() = Some(result) };
 }
@@ -454,13 +389,12 @@ unsafe fn take_output<F: Future, S>(ptr: NonNull<Header>, dst: *mut ()) {
 unsafe fn take_error<F: Future, S>(ptr: NonNull<Header>) -> Option<JoinError> {
     // SAFETY: forwarded from `RawTask::take_error`.
     let (stage, contents) = unsafe { contents::<F, S>(ptr) };
-    // SAFETY: `finished` is read only when the stage says it holds the result.
-    if stage.get() != Stage::Finished || unsafe { contents.finished.is_ok() } {
+    // SAFETY: the header's stage, and the contents are ours (this function's contract).
+    if !matches!(unsafe { contents.result(stage) }, Some(Err(_))) {
         return None;
     }
-    stage.set(Stage::Consumed);
-    // SAFETY: as in `take_output`: it held the result, now marked as taken.
-    unsafe { ManuallyDrop::take(&mut contents.finished) }.err()
+    // SAFETY: as above.
+    unsafe { contents.take(stage) }?.err()
 }
 
 /// The vtable's `is_panic`: whether a finished task holds a panic, leaving it in place.
@@ -470,8 +404,8 @@ unsafe fn take_error<F: Future, S>(ptr: NonNull<Header>) -> Option<JoinError> {
 unsafe fn is_panic<F: Future, S>(ptr: NonNull<Header>) -> bool {
     // SAFETY: forwarded from `RawTask::is_panic`.
     let (stage, contents) = unsafe { contents::<F, S>(ptr) };
-    // SAFETY: `finished` is read only when the stage says it holds the result.
-    stage.get() == Stage::Finished && matches!(unsafe { &*contents.finished }, Err(error) if error.is_panic())
+    // SAFETY: the header's stage, and the contents are ours (this function's contract).
+    matches!(unsafe { contents.result(stage) }, Some(Err(error)) if error.is_panic())
 }
 
 /// The vtable's `drop_contents`: drops whatever the contents hold.
@@ -483,8 +417,8 @@ unsafe fn drop_contents<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     let (stage, contents) = unsafe { contents::<F, S>(ptr) };
     // An output's destructor that panics is reported like any other unseen panic, through the
     // hook (the runtime's exception handler): there is no one else to hand it to.
-    // SAFETY: the stage describes the contents, and they are ours (this function's contract).
-    if let Err(payload) = unsafe { drop_contents_in_place(stage, contents) } {
+    // SAFETY: the header's stage, and the contents are ours (this function's contract).
+    if let Err(payload) = unsafe { contents.drop_in_place(stage) } {
         // SAFETY: forwarded; the hook is alive with the cell.
         let (hook, id) = unsafe { (hook::<F, S>(ptr), ptr.as_ref().id) };
         hook.output_drop_panicked(id, payload);
@@ -505,6 +439,7 @@ unsafe fn dealloc<F: Future, S>(ptr: NonNull<Header>) {
 mod tests {
     use super::*;
     use std::mem::size_of;
+    use std::pin::Pin;
     use std::sync::Arc;
     use std::task::{Context, Poll};
 
