@@ -285,7 +285,13 @@ impl Core {
                     header.vitals.finished();
                     self.complete(id);
                 } else {
-                    header.vitals.parked(self.looked_at.get(), note, self.epoch);
+                    // Branch on the note here, not inside `parked`: passed on whole, a `None` was
+                    // copied as 32 bytes right after `take` wrote its one-byte tag, a store the
+                    // copy's wide loads could not forward from (about 3.5 ns a yield, measured).
+                    match note {
+                        None => header.vitals.parked_silently(self.looked_at.get()),
+                        Some(note) => header.vitals.parked(self.looked_at.get(), note, self.epoch),
+                    }
                 }
                 self.sched.set_current(previous);
             }

@@ -120,26 +120,27 @@ impl Vitals {
         }
     }
 
-    /// A poll returned `Pending` at `at` (nanoseconds since the loop's `epoch`), leaving `note`
-    /// (or none: a future that does not say what it waits on).
+    /// A poll returned `Pending` at `at` (nanoseconds since the loop's `epoch`), leaving `note`.
     #[inline]
-    pub(crate) fn parked(&self, at: u64, note: Option<Parked>, epoch: Instant) {
+    pub(crate) fn parked(&self, at: u64, note: Parked, epoch: Instant) {
         self.polls.set(self.polls.get().saturating_add(1));
         self.parked_at.set(at);
-        match note {
-            // A poll that said nothing after one that said nothing (a `yield_now` loop) writes
-            // nothing more.
-            None => {
-                if !matches!(self.note.get(), Kept::Nothing) {
-                    self.note.set(Kept::Nothing);
-                    drop(self.line.take());
-                }
-            }
-            Some(note) => {
-                let (kept, line) = Kept::new(note, epoch);
-                self.note.set(kept);
-                drop(self.line.replace(line));
-            }
+        let (kept, line) = Kept::new(note, epoch);
+        self.note.set(kept);
+        drop(self.line.replace(line));
+    }
+
+    /// A poll returned `Pending` at `at` without saying what it waits on (a `yield_now`, a
+    /// hand-written future).
+    #[inline]
+    pub(crate) fn parked_silently(&self, at: u64) {
+        self.polls.set(self.polls.get().saturating_add(1));
+        self.parked_at.set(at);
+        // A poll that said nothing after one that said nothing (a `yield_now` loop) writes
+        // nothing more.
+        if !matches!(self.note.get(), Kept::Nothing) {
+            self.note.set(Kept::Nothing);
+            drop(self.line.take());
         }
     }
 
