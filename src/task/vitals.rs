@@ -123,8 +123,7 @@ impl Vitals {
     /// A poll returned `Pending` at `at` (nanoseconds since the loop's `epoch`), leaving `note`.
     #[inline]
     pub(crate) fn parked(&self, at: u64, note: Parked, epoch: Instant) {
-        self.polls.set(self.polls.get().saturating_add(1));
-        self.parked_at.set(at);
+        self.count_park(at);
         let (kept, line) = Kept::new(note, epoch);
         self.note.set(kept);
         drop(self.line.replace(line));
@@ -134,14 +133,20 @@ impl Vitals {
     /// hand-written future).
     #[inline]
     pub(crate) fn parked_silently(&self, at: u64) {
-        self.polls.set(self.polls.get().saturating_add(1));
-        self.parked_at.set(at);
+        self.count_park(at);
         // A poll that said nothing after one that said nothing (a `yield_now` loop) writes
         // nothing more.
         if !matches!(self.note.get(), Kept::Nothing) {
             self.note.set(Kept::Nothing);
             drop(self.line.take());
         }
+    }
+
+    /// What every `Pending` records, whatever the note: one more poll, and when.
+    #[inline]
+    fn count_park(&self, at: u64) {
+        self.polls.set(self.polls.get().saturating_add(1));
+        self.parked_at.set(at);
     }
 
     /// A poll returned `Ready` (or the task was cancelled): its last step. The task leaves the

@@ -115,11 +115,7 @@ impl Sleep {
     }
 
     fn unregister(&mut self) {
-        let Stage::At {
-            timer: ref mut timer @ Some(_),
-            ..
-        } = self.stage
-        else {
+        let Stage::At { timer, .. } = &mut self.stage else {
             return;
         };
         let Some((key, owner)) = timer.take() else {

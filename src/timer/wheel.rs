@@ -136,8 +136,7 @@ struct Entry<T> {
     /// What the caller stored; handed back by `advance` or `remove`.
     value: T,
     /// The tick the caller asked for, never rounded or clamped: placement is computed from it
-    /// (which list the entry is in is not stored: [`place_for`] answers it) and the entry fires
-    /// only once `deadline <= now`.
+    /// and the entry fires only once `deadline <= now`.
     deadline: u64,
     /// This entry's neighbours in its list.
     link: Link,
@@ -420,9 +419,9 @@ mod tests {
     }
 
     /// The entry a parked sleep costs in the wheel's slab (DESIGN.md §3 draws it): the value
-    /// (a `Waker` in the runtime's `TimerAction`), the deadline and the two links, and no more.
-    /// The slab adds the 4-byte generation, padded to 8, and hides its vacant tag in it: 40
-    /// bytes a timer. (A `Waker` stands in for the runtime's `TimerAction`, a floor above.)
+    /// (a `Waker` stands in for the runtime's `TimerAction`, a floor above), the deadline and
+    /// the two links, and no more. The slab adds the 4-byte generation, padded to 8, and hides
+    /// its vacant tag in it: 40 bytes a timer.
     #[test]
     fn an_entry_is_its_value_its_deadline_and_its_links() {
         assert_eq!(std::mem::size_of::<Entry<std::task::Waker>>(), 16 + 8 + 8);
