@@ -327,7 +327,15 @@ pub(crate) fn keep_whole(head: &[u8], fields: &[httparse::Header<'_>]) -> Option
     if lines != fields.len() + 2 {
         return None;
     }
-    let text = std::str::from_utf8(head).ok()?;
+    // An ASCII head needs no UTF-8 check: the pass above has looked at every byte already.
+    // (`from_utf8` here was 200 instructions a response, 2 % of a keep-alive request.)
+    let text = if high_bits < 0x80 {
+        // SAFETY: every byte of `head` is below 0x80 (`high_bits` ORs them all together), so
+        // `head` is ASCII, and ASCII bytes are UTF-8 one character each.
+        unsafe { String::from_utf8_unchecked(head.to_vec()) }
+    } else {
+        std::str::from_utf8(head).ok()?.to_owned()
+    };
     // httparse's slices point into `head`; their addresses give their offsets. (Were one
     // to point elsewhere, its range would fall outside `text` and `over_text` say `None`.)
     let base = head.as_ptr() as usize;
@@ -340,5 +348,5 @@ pub(crate) fn keep_whole(head: &[u8], fields: &[httparse::Header<'_>]) -> Option
         }
     };
     let lines = fields.iter().map(|h| (range(h.name.as_bytes()), range(h.value)));
-    Headers::over_text(text.to_owned(), high_bits < 0x80, lines)
+    Headers::over_text(text, high_bits < 0x80, lines)
 }
