@@ -244,7 +244,9 @@ impl RequestBuilder {
     /// # Cancel safety
     /// Dropping the future abandons the request: its connection is closed (never pooled
     /// half-used) and its pool slot is released.
-    pub async fn send(self) -> Result<Response, Error> {
+    pub fn send(self) -> impl Future<Output = Result<Response, Error>> {
+        // Taken apart before the future is made, so the future holds the parts once: an
+        // `async fn` would keep `self` (344 bytes) beside the parts moved out of it.
         let RequestBuilder {
             client,
             mut method,
@@ -256,99 +258,101 @@ impl RequestBuilder {
             mut stream,
             expect_continue,
         } = self;
-        if let Some(error) = error {
-            return Err(error);
-        }
-        if let Some(reason) = client.env_proxy_error {
-            return Err(Error::InvalidUrl { reason });
-        }
-        let mut url = url?;
-        let config = &*client.config;
-        session::add_default_headers(&mut headers, &config.default_headers);
-        let mut history = Vec::new();
-        let mut deadline = Deadline::new(
-            total_timeout.map(|d| deadline_after(crate::time::now(), d)),
-            config.read_timeout,
-        );
-        // Asked for compression, so decode what comes back (curl's --compressed); a caller who
-        // set Accept-Encoding wanted the bytes as sent.
-        #[cfg(feature = "gzip")]
-        let decompress = config.decompress && !headers.contains("accept-encoding");
-        #[cfg(feature = "gzip")]
-        if decompress {
-            headers.append("Accept-Encoding", "gzip, deflate");
-        }
-        let mut redirects = 0;
-        loop {
-            // The jar's cookies for this hop (feature `cookies`), and its `Set-Cookie`s kept below.
-            #[cfg(feature = "cookies")]
-            let hop_headers = session::with_cookies(&headers, config.cookies.as_deref(), &url);
-            #[cfg(not(feature = "cookies"))]
-            let hop_headers = std::borrow::Cow::Borrowed(&headers);
-            let upload = Upload {
-                stream: stream.as_mut(),
-                expect_continue,
-            };
-            let (head, reading) = client
-                .execute(&method, &url, &hop_headers, body.as_deref(), upload, &mut deadline)
-                .await?;
-            #[cfg(feature = "cookies")]
-            session::store_cookies(config.cookies.as_deref(), &url, &head.headers);
-            // `max_redirects: 0` means "do not follow": the 3xx itself is the answer (curl
-            // without -L). Otherwise a redirect past the limit is an error (a loop, likely).
-            // A streamed body is gone once sent: a 307/308, which must repeat it, is the answer.
-            let location = match head.status {
-                307 | 308 if stream.is_some() => None,
-                301 | 302 | 303 | 307 | 308 if config.max_redirects > 0 => head.headers.get("location"),
-                _ => None,
-            };
-            let Some(location) = location else {
-                let mut response = Response::new(head, url, reading, config.max_body);
-                response.set_history(history);
-                #[cfg(feature = "gzip")]
-                let response = if decompress {
-                    response.decode_content()
-                } else {
-                    response
+        async move {
+            if let Some(error) = error {
+                return Err(error);
+            }
+            if let Some(reason) = client.env_proxy_error {
+                return Err(Error::InvalidUrl { reason });
+            }
+            let mut url = url?;
+            let config = &*client.config;
+            session::add_default_headers(&mut headers, &config.default_headers);
+            let mut history = Vec::new();
+            let mut deadline = Deadline::new(
+                total_timeout.map(|d| deadline_after(crate::time::now(), d)),
+                config.read_timeout,
+            );
+            // Asked for compression, so decode what comes back (curl's --compressed); a caller who
+            // set Accept-Encoding wanted the bytes as sent.
+            #[cfg(feature = "gzip")]
+            let decompress = config.decompress && !headers.contains("accept-encoding");
+            #[cfg(feature = "gzip")]
+            if decompress {
+                headers.append("Accept-Encoding", "gzip, deflate");
+            }
+            let mut redirects = 0;
+            loop {
+                // The jar's cookies for this hop (feature `cookies`), and its `Set-Cookie`s kept below.
+                #[cfg(feature = "cookies")]
+                let hop_headers = session::with_cookies(&headers, config.cookies.as_deref(), &url);
+                #[cfg(not(feature = "cookies"))]
+                let hop_headers = std::borrow::Cow::Borrowed(&headers);
+                let upload = Upload {
+                    stream: stream.as_mut(),
+                    expect_continue,
                 };
-                return Ok(response);
-            };
-            if redirects == config.max_redirects {
-                return Err(Error::TooManyRedirects {
-                    limit: config.max_redirects,
-                });
-            }
-            redirects += 1;
-            let next = url.join(location).map_err(|e| match e {
-                Error::UnsupportedScheme { scheme } => Error::RedirectNotHttp { scheme },
-                other => other,
-            })?;
-            // Read (for a second at most) the redirect's body so its connection can be reused.
-            reading.discard(Duration::from_secs(1)).await;
-            // 303, and 301/302 after a POST (what every browser does), become a bodiless GET;
-            // 307 and 308 repeat the request as it was.
-            let status = head.status;
-            history.push(Redirect {
-                status,
-                url: url.clone(),
-                headers: head.headers,
-            });
-            if status == 303 && method != Method::HEAD || (matches!(status, 301 | 302) && method == Method::POST) {
-                method = Method::GET;
-                body = None;
-                stream = None;
-            }
-            // An origin is scheme, host and port (RFC 6454): https → http changes it, so it is
-            // followed as aiohttp follows it, without the credentials (DESIGN.md §9, HTTPS).
-            if next.origin() != url.origin() || next.scheme() != url.scheme() {
-                // Never send credentials or cookies meant for one origin to another, nor a
-                // `Host` naming the old one (RFC 9110 §7.2: Host names the target's authority).
-                for name in ["authorization", "proxy-authorization", "cookie", "host"] {
-                    headers.remove(name);
+                let (head, reading) = client
+                    .execute(&method, &url, &hop_headers, body.as_deref(), upload, &mut deadline)
+                    .await?;
+                #[cfg(feature = "cookies")]
+                session::store_cookies(config.cookies.as_deref(), &url, &head.headers);
+                // `max_redirects: 0` means "do not follow": the 3xx itself is the answer (curl
+                // without -L). Otherwise a redirect past the limit is an error (a loop, likely).
+                // A streamed body is gone once sent: a 307/308, which must repeat it, is the answer.
+                let location = match head.status {
+                    307 | 308 if stream.is_some() => None,
+                    301 | 302 | 303 | 307 | 308 if config.max_redirects > 0 => head.headers.get("location"),
+                    _ => None,
+                };
+                let Some(location) = location else {
+                    let mut response = Response::new(head, url, reading, config.max_body);
+                    response.set_history(history);
+                    #[cfg(feature = "gzip")]
+                    let response = if decompress {
+                        response.decode_content()
+                    } else {
+                        response
+                    };
+                    return Ok(response);
+                };
+                if redirects == config.max_redirects {
+                    return Err(Error::TooManyRedirects {
+                        limit: config.max_redirects,
+                    });
                 }
-                url = next.without_credentials();
-            } else {
-                url = next;
+                redirects += 1;
+                let next = url.join(location).map_err(|e| match e {
+                    Error::UnsupportedScheme { scheme } => Error::RedirectNotHttp { scheme },
+                    other => other,
+                })?;
+                // Read (for a second at most) the redirect's body so its connection can be reused.
+                reading.discard(Duration::from_secs(1)).await;
+                // 303, and 301/302 after a POST (what every browser does), become a bodiless GET;
+                // 307 and 308 repeat the request as it was.
+                let status = head.status;
+                history.push(Redirect {
+                    status,
+                    url: url.clone(),
+                    headers: head.headers,
+                });
+                if status == 303 && method != Method::HEAD || (matches!(status, 301 | 302) && method == Method::POST) {
+                    method = Method::GET;
+                    body = None;
+                    stream = None;
+                }
+                // An origin is scheme, host and port (RFC 6454): https → http changes it, so it is
+                // followed as aiohttp follows it, without the credentials (DESIGN.md §9, HTTPS).
+                if next.origin() != url.origin() || next.scheme() != url.scheme() {
+                    // Never send credentials or cookies meant for one origin to another, nor a
+                    // `Host` naming the old one (RFC 9110 §7.2: Host names the target's authority).
+                    for name in ["authorization", "proxy-authorization", "cookie", "host"] {
+                        headers.remove(name);
+                    }
+                    url = next.without_credentials();
+                } else {
+                    url = next;
+                }
             }
         }
     }
