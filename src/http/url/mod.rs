@@ -101,8 +101,16 @@ impl Scheme {
 /// assert_eq!(url.host_header(), "example.com:8080");
 /// assert_eq!(url.join("../c").unwrap().to_string(), "http://example.com:8080/c");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Url {
+///
+/// A `Url` is one pointer to its parts, shared by clones: every response keeps the URL it
+/// answers, so a program that sends many requests to one parsed URL clones it once a request,
+/// and a clone is one reference count, not three, nor 128 bytes moved with each response.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Url(Arc<Parts>);
+
+/// What a [`Url`] holds.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Parts {
     /// `http` or `https`: whether the connection is plain or TLS, and the default port.
     scheme: Scheme,
     /// Where to connect, and the first half of the `Host` header.
@@ -110,16 +118,15 @@ pub struct Url {
     /// The TCP port; the scheme's default (80 or 443) when the URL names none.
     port: u16,
     /// The absolute path as sent on the request line: starts with `/`, percent-encoded,
-    /// dot segments removed. Shared, not copied, by clones: a program that parses a URL once
-    /// and sends to it many times clones it for every response (`Response::url`).
-    path: Arc<str>,
+    /// dot segments removed.
+    path: Box<str>,
     /// The query without its `?`. `Some("")` for a bare `?`: RFC 3986 §6.2.3 keeps an
-    /// empty query distinct from none, and servers may too. Shared by clones, as `path`.
-    query: Option<Arc<str>>,
+    /// empty query distinct from none, and servers may too.
+    query: Option<Box<str>>,
     /// The `Host` header's value, written once when the URL is parsed (host and port never
     /// change after that): every request writes it, and formatting an IP literal and a port
     /// digit by digit each time cost more than the rest of the request line.
-    host_header: Arc<str>,
+    host_header: Box<str>,
     /// The decoded userinfo, to become an `Authorization` header. Kept apart from the
     /// host so a redirect to another origin can drop it ([`Url::without_credentials`]).
     credentials: Option<Credentials>,
@@ -188,7 +195,7 @@ impl Url {
             resolve::remove_dot_segments(&path) // "" becomes "/"
         };
         let host_header = host_header_text(scheme, &host, port).into();
-        Ok(Url {
+        Ok(Url(Arc::new(Parts {
             scheme,
             host,
             port,
@@ -196,45 +203,45 @@ impl Url {
             path: path.into(),
             query: query.map(Into::into),
             credentials,
-        })
+        })))
     }
 
     /// `http` or `https`.
     pub fn scheme(&self) -> Scheme {
-        self.scheme
+        self.0.scheme
     }
 
     /// The host to connect to.
     pub fn host(&self) -> &Host {
-        &self.host
+        &self.0.host
     }
 
     /// The port to connect to (80 or 443, by scheme, unless the URL names another).
     pub fn port(&self) -> u16 {
-        self.port
+        self.0.port
     }
 
     /// The path, starting with `/`, percent-encoded.
     pub fn path(&self) -> &str {
-        &self.path
+        &self.0.path
     }
 
     /// The query, without its `?`.
     pub fn query(&self) -> Option<&str> {
-        self.query.as_deref()
+        self.0.query.as_deref()
     }
 
     /// The `user:password@` part, decoded, if the URL had one.
     pub fn credentials(&self) -> Option<&Credentials> {
-        self.credentials.as_ref()
+        self.0.credentials.as_ref()
     }
 
     /// The same URL without credentials: what a redirect to another origin must use.
     pub fn without_credentials(&self) -> Url {
-        Url {
+        Url(Arc::new(Parts {
             credentials: None,
-            ..self.clone()
-        }
+            ..(*self.0).clone()
+        }))
     }
 
     /// This URL with `key=value` pairs appended to its query, each percent-encoded so that
@@ -243,36 +250,36 @@ impl Url {
     /// # Errors
     /// None today; the `Result` leaves room for limits on URL length.
     pub fn with_query_pairs(&self, pairs: &[(&str, &str)]) -> Result<Url, Error> {
-        let mut query = self.query.as_deref().unwrap_or_default().to_owned();
+        let mut query = self.0.query.as_deref().unwrap_or_default().to_owned();
         append_encoded_pairs(&mut query, pairs);
-        Ok(Url {
+        Ok(Url(Arc::new(Parts {
             query: Some(query.into()),
-            ..self.clone()
-        })
+            ..(*self.0).clone()
+        })))
     }
 
     /// `(host, port)`: two URLs with equal origins (and equal [`scheme`](Url::scheme)s) may
     /// share a connection and credentials.
     pub fn origin(&self) -> (&Host, u16) {
-        (&self.host, self.port)
+        (&self.0.host, self.0.port)
     }
 
     /// The `Host` header value (RFC 9112 §3.2, RFC 9110 §7.2): the host, IPv6 in
     /// brackets, plus `:port` unless the port is the scheme's default.
     pub fn host_header(&self) -> String {
-        self.host_header.to_string()
+        self.0.host_header.to_string()
     }
 
     /// Appends [`host_header`](Url::host_header) to `out`.
     pub(crate) fn write_host_header(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.host_header.as_bytes());
+        out.extend_from_slice(self.0.host_header.as_bytes());
     }
 
     /// The origin-form request target (RFC 9112 §3.2.1): path plus `?query`.
     pub fn request_target(&self) -> String {
-        match &self.query {
-            Some(query) => format!("{}?{query}", self.path),
-            None => self.path.to_string(),
+        match &self.0.query {
+            Some(query) => format!("{}?{query}", self.0.path),
+            None => self.0.path.to_string(),
         }
     }
 }
@@ -290,21 +297,37 @@ fn host_header_text(scheme: Scheme, host: &Host, port: u16) -> String {
     text
 }
 
+/// As a derived `Debug` of the parts would print them, under the name `Url`.
+impl fmt::Debug for Url {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = &*self.0;
+        f.debug_struct("Url")
+            .field("scheme", &parts.scheme)
+            .field("host", &parts.host)
+            .field("port", &parts.port)
+            .field("path", &parts.path)
+            .field("query", &parts.query)
+            .field("host_header", &parts.host_header)
+            .field("credentials", &parts.credentials)
+            .finish()
+    }
+}
+
 /// For people and logs, not for serialization: a password is shown as `***`.
 impl fmt::Display for Url {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.scheme.as_str())?;
+        f.write_str(self.0.scheme.as_str())?;
         f.write_str("://")?;
-        if let Some(credentials) = &self.credentials {
+        if let Some(credentials) = &self.0.credentials {
             f.write_str(&percent::encode(credentials.username(), is_userinfo_char))?;
             if credentials.password().is_some() {
                 f.write_str(":***")?;
             }
             f.write_char('@')?;
         }
-        write!(f, "{}", self.host)?;
-        if self.port != self.scheme.default_port() {
-            write!(f, ":{}", self.port)?;
+        write!(f, "{}", self.0.host)?;
+        if self.0.port != self.0.scheme.default_port() {
+            write!(f, ":{}", self.0.port)?;
         }
         f.write_str(&self.request_target())
     }

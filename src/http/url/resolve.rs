@@ -12,6 +12,8 @@
 //! [`Url::parse`] removes dot segments too, so that `parse(x)` equals `base.join(x)` for
 //! an absolute `x`.
 
+use std::sync::Arc;
+
 use super::{Error, Url, check_characters, parse_path_and_query, split_scheme};
 
 impl Url {
@@ -32,10 +34,10 @@ impl Url {
             return Url::parse(reference);
         }
         if reference.starts_with("//") {
-            return Url::parse(&format!("{}:{reference}", self.scheme.as_str()));
+            return Url::parse(&format!("{}:{reference}", self.0.scheme.as_str()));
         }
         let (path, query) = parse_path_and_query(reference)?;
-        let mut target = self.clone();
+        let mut target = (*self.0).clone();
         if path.is_empty() {
             // "", "#f" and "?q": same document; only a given query replaces ours.
             if query.is_some() {
@@ -45,12 +47,12 @@ impl Url {
             let merged = if path.starts_with('/') {
                 path
             } else {
-                merge(&self.path, &path)
+                merge(&self.0.path, &path)
             };
             target.path = remove_dot_segments(&merged).into();
             target.query = query.map(Into::into);
         }
-        Ok(target)
+        Ok(Url(Arc::new(target)))
     }
 }
 
