@@ -12,6 +12,14 @@
 //!
 //! The wait polls its own I/O first and the timer only while that is pending, so an
 //! operation that is ready never loses to a deadline that passed meanwhile.
+//!
+//! Arming is lazy: [`arm`](Deadline::arm) only records the wait's limit, and the first
+//! [`poll_expired`](Deadline::poll_expired) of that wait (the moment it has to wait) reads the
+//! clock and sets the timer. A per-wait limit therefore counts from when the wait starts
+//! waiting, and a wait that is ready at once (a pool slot free, a write the socket takes
+//! whole, a body already received with its head) reads no clock at all: most waits of a
+//! keep-alive request are such, and each clock read and instant sum cost some 140
+//! instructions (BENCHMARKS.md, "Instructions per HTTP request").
 
 use std::future::poll_fn;
 use std::pin::Pin;
@@ -32,8 +40,22 @@ pub(crate) struct Deadline {
     read: Option<Duration>,
     /// The armed deadline's timer (registered with the wheel only once a wait is pending).
     timer: Option<Sleep>,
-    /// What the armed deadline means when it passes; `None` while nothing is armed.
-    kind: Option<TimeoutKind>,
+    /// What bounds the current wait.
+    armed: Armed,
+}
+
+/// What [`Deadline::arm`] recorded for the current wait.
+#[derive(Clone, Copy)]
+enum Armed {
+    /// No limit at all: the wait may last for ever.
+    Nothing,
+    /// A limit not yet turned into an instant: the wait has not had to wait yet.
+    Waiting {
+        per_op: Option<Duration>,
+        kind: TimeoutKind,
+    },
+    /// The timer is set; `kind` is what its passing means.
+    Set(TimeoutKind),
 }
 
 impl Deadline {
@@ -43,7 +65,7 @@ impl Deadline {
             total,
             read,
             timer: None,
-            kind: None,
+            armed: Armed::Nothing,
         }
     }
 
@@ -58,26 +80,15 @@ impl Deadline {
     }
 
     /// Arms the timer for the next wait: the earlier of the total deadline and `per_op` from
-    /// now (reported as `per_op_kind`).
+    /// when the wait first has to wait (reported as `per_op_kind`).
     pub(crate) fn arm(&mut self, per_op: Option<Duration>, per_op_kind: TimeoutKind) {
-        let op_deadline = per_op.map(|d| deadline_after(crate::time::now(), d));
-        let (at, kind) = match (self.total, op_deadline) {
-            (None, None) => {
-                self.kind = None;
-                return;
-            }
-            (Some(t), None) => (t, TimeoutKind::Total),
-            (None, Some(o)) => (o, per_op_kind),
-            (Some(t), Some(o)) if o < t => (o, per_op_kind),
-            (Some(t), Some(_)) => (t, TimeoutKind::Total),
+        self.armed = match (self.total, per_op) {
+            (None, None) => Armed::Nothing,
+            _ => Armed::Waiting {
+                per_op,
+                kind: per_op_kind,
+            },
         };
-        self.kind = Some(kind);
-        match &mut self.timer {
-            // Still set for the same instant (the total deadline, wait after wait): keep it.
-            Some(timer) if timer.deadline() == Some(at) => {}
-            Some(timer) => timer.reset(at),
-            None => self.timer = Some(crate::time::sleep_until(at)),
-        }
     }
 
     /// Arms the timer for a read: the per-read timeout, within the total deadline.
@@ -85,12 +96,44 @@ impl Deadline {
         self.arm(self.read, TimeoutKind::Read);
     }
 
-    /// `Ready` with the timeout error once the armed deadline has passed.
+    /// `Ready` with the timeout error once the armed deadline has passed. The first call of a
+    /// wait sets the timer (see the module docs).
     pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Error> {
-        match (self.kind, &mut self.timer) {
-            (Some(kind), Some(timer)) => Pin::new(timer).poll(cx).map(|()| Error::Timeout(kind)),
-            _ => Poll::Pending,
+        let kind = match self.armed {
+            Armed::Nothing => return Poll::Pending,
+            Armed::Set(kind) => kind,
+            Armed::Waiting { per_op, kind } => match self.set_timer(per_op, kind) {
+                Some(kind) => kind,
+                None => return Poll::Pending,
+            },
+        };
+        match &mut self.timer {
+            Some(timer) => Pin::new(timer).poll(cx).map(|()| Error::Timeout(kind)),
+            None => Poll::Pending, // (`set_timer` always leaves one)
         }
+    }
+
+    /// Sets the timer for the earlier of the total deadline and `per_op` from now; returns
+    /// what its passing will mean (`None`, setting nothing, if there is neither).
+    fn set_timer(&mut self, per_op: Option<Duration>, per_op_kind: TimeoutKind) -> Option<TimeoutKind> {
+        let op_deadline = per_op.map(|d| deadline_after(crate::time::now(), d));
+        let (at, kind) = match (self.total, op_deadline) {
+            (Some(t), Some(o)) if o < t => (o, per_op_kind),
+            (Some(t), _) => (t, TimeoutKind::Total),
+            (None, Some(o)) => (o, per_op_kind),
+            (None, None) => {
+                self.armed = Armed::Nothing;
+                return None;
+            }
+        };
+        self.armed = Armed::Set(kind);
+        match &mut self.timer {
+            // Still set for the same instant (the total deadline, wait after wait): keep it.
+            Some(timer) if timer.deadline() == Some(at) => {}
+            Some(timer) => timer.reset(at),
+            None => self.timer = Some(crate::time::sleep_until(at)),
+        }
+        Some(kind)
     }
 
     /// Runs `op` until it finishes or the armed deadline passes.
