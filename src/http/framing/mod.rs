@@ -257,17 +257,32 @@ fn decide(request_method: &Method, head: &ResponseHead, fields: &FramingFields) 
     }
 }
 
-/// `1*DIGIT` as a `u64`: no sign, no spaces, not empty, no overflow.
+/// `1*DIGIT` as a `u64`: no sign, no spaces, not empty, no overflow. A byte that is not a
+/// digit is the error even after an overflow (the value is not a length at all, then).
+/// One pass: up to 19 digits cannot overflow, so the usual length needs no checked steps.
 fn parse_decimal(digits: &[u8]) -> Result<u64, Malformed> {
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty() {
         return Err(Malformed::ContentLength);
     }
-    digits.iter().try_fold(0u64, |value, &b| {
-        value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(b - b'0')))
-            .ok_or(Malformed::ContentLengthOverflow)
-    })
+    let (mut value, mut overflowed) = (0u64, false);
+    for (at, &b) in digits.iter().enumerate() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return Err(Malformed::ContentLength);
+        }
+        if at < 19 {
+            value = value * 10 + u64::from(digit);
+        } else {
+            match value.checked_mul(10).and_then(|v| v.checked_add(u64::from(digit))) {
+                Some(v) => value = v,
+                None => overflowed = true,
+            }
+        }
+    }
+    if overflowed {
+        return Err(Malformed::ContentLengthOverflow);
+    }
+    Ok(value)
 }
 
 /// RFC 9112 §9.3, as [`connection_reusable`] documents it.
@@ -283,7 +298,22 @@ fn persists(head: &ResponseHead, framing: Framing, fields: &FramingFields) -> bo
 
 #[cfg(test)]
 mod tests {
-    use super::{case_bits, is_token};
+    use super::{Malformed, case_bits, is_token, parse_decimal};
+
+    #[test]
+    fn a_decimal_is_every_digit_up_to_u64_max_and_nothing_else() {
+        assert_eq!(parse_decimal(b"0"), Ok(0));
+        assert_eq!(parse_decimal(b"007"), Ok(7));
+        assert_eq!(parse_decimal(b"9999999999999999999"), Ok(9_999_999_999_999_999_999));
+        assert_eq!(parse_decimal(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_decimal(b"00000000000000000000018446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_decimal(b"18446744073709551616"), Err(Malformed::ContentLengthOverflow));
+        assert_eq!(parse_decimal(b"99999999999999999999999"), Err(Malformed::ContentLengthOverflow));
+        assert_eq!(parse_decimal(b"99999999999999999999999x"), Err(Malformed::ContentLength));
+        for bad in [&b""[..], b"-1", b"+1", b"1 ", b"1.0", b"0x10", b"1/", b"1:"] {
+            assert_eq!(parse_decimal(bad), Err(Malformed::ContentLength), "{bad:?}");
+        }
+    }
 
     #[test]
     fn case_bits_marks_exactly_the_lowercase_letters_in_every_lane() {
