@@ -144,32 +144,44 @@ impl FramingFields {
                         }
                     }
                 }
-                14 if is_token(name, b"content-length") => {
+                14 if is_token(name, b"content-length") => match parse_decimal(value) {
+                    // Nearly always one plain number, read whole: the list is split only
+                    // when that fails.
+                    Ok(length) => fields.add_length(Ok(length)),
                     // Every element, empty ones included (`Content-Length: 5,` is refused);
                     // the first that is not a length, or disagrees, is the answer.
-                    for element in value.split(|&b| b == b',') {
-                        if let Some(Err(_)) = fields.content_length {
-                            break;
+                    Err(_) => {
+                        for element in value.split(|&b| b == b',') {
+                            fields.add_length(parse_decimal(trim_ows(element)));
                         }
-                        let length = parse_decimal(trim_ows(element));
-                        fields.content_length = Some(match (length, fields.content_length) {
-                            (Ok(length), Some(Ok(agreed))) if length != agreed => {
-                                Err(Malformed::ConflictingContentLength)
-                            }
-                            (result, _) => result,
-                        });
                     }
-                }
+                },
+                // `keep-alive` or `close` alone, nearly every response's, needs no list split.
                 10 if is_token(name, b"connection") => {
-                    for option in list_elements(value) {
-                        fields.close |= is_token(option, b"close");
-                        fields.keep_alive |= is_token(option, b"keep-alive");
+                    if is_token(value, b"keep-alive") {
+                        fields.keep_alive = true;
+                    } else if is_token(value, b"close") {
+                        fields.close = true;
+                    } else {
+                        for option in list_elements(value) {
+                            fields.close |= is_token(option, b"close");
+                            fields.keep_alive |= is_token(option, b"keep-alive");
+                        }
                     }
                 }
                 _ => {}
             }
         }
         fields
+    }
+
+    /// One `Content-Length` element: the first error, or a length every element agrees on.
+    fn add_length(&mut self, length: Result<u64, Malformed>) {
+        self.content_length = Some(match (length, self.content_length) {
+            (_, Some(Err(first))) => Err(first),
+            (Ok(length), Some(Ok(agreed))) if length != agreed => Err(Malformed::ConflictingContentLength),
+            (result, _) => result,
+        });
     }
 }
 
@@ -306,10 +318,22 @@ mod tests {
         assert_eq!(parse_decimal(b"007"), Ok(7));
         assert_eq!(parse_decimal(b"9999999999999999999"), Ok(9_999_999_999_999_999_999));
         assert_eq!(parse_decimal(b"18446744073709551615"), Ok(u64::MAX));
-        assert_eq!(parse_decimal(b"00000000000000000000018446744073709551615"), Ok(u64::MAX));
-        assert_eq!(parse_decimal(b"18446744073709551616"), Err(Malformed::ContentLengthOverflow));
-        assert_eq!(parse_decimal(b"99999999999999999999999"), Err(Malformed::ContentLengthOverflow));
-        assert_eq!(parse_decimal(b"99999999999999999999999x"), Err(Malformed::ContentLength));
+        assert_eq!(
+            parse_decimal(b"00000000000000000000018446744073709551615"),
+            Ok(u64::MAX)
+        );
+        assert_eq!(
+            parse_decimal(b"18446744073709551616"),
+            Err(Malformed::ContentLengthOverflow)
+        );
+        assert_eq!(
+            parse_decimal(b"99999999999999999999999"),
+            Err(Malformed::ContentLengthOverflow)
+        );
+        assert_eq!(
+            parse_decimal(b"99999999999999999999999x"),
+            Err(Malformed::ContentLength)
+        );
         for bad in [&b""[..], b"-1", b"+1", b"1 ", b"1.0", b"0x10", b"1/", b"1:"] {
             assert_eq!(parse_decimal(bad), Err(Malformed::ContentLength), "{bad:?}");
         }
