@@ -223,7 +223,7 @@ impl Core {
 
         // 4. Timers. On a virtual clock with nothing else to do, jump to the next deadline.
         let has_timers = !self.timers.borrow().wheel.is_empty();
-        if has_timers {
+        let advanced_to = if has_timers {
             // One clock read serves the jump test and the advance: only a jump moves the clock
             // in between (a real clock's later read would differ by the few instructions between
             // them, and cost a `clock_gettime` each turn).
@@ -249,9 +249,14 @@ impl Core {
                 self.record_timers_fired(scratch.fired.len());
             }
             self.fire(&mut scratch.fired);
-        }
-        self.looked_at
-            .set(waits_on::nanos_since(self.epoch, self.timers.borrow().now()));
+            Some(now)
+        } else {
+            None
+        };
+        // The time of this look outward: the wheel's, when it was advanced (the timers it fired
+        // only queued their tasks since), so that a turn reads the clock once after its wait.
+        let looked_at = advanced_to.unwrap_or_else(|| self.timers.borrow().now());
+        self.looked_at.set(waits_on::nanos_since(self.epoch, looked_at));
         self.sched.set_cause(Cause::Spawn);
         *self.scratch.borrow_mut() = scratch;
         // 5. Wakers that panicked since the last look (here or in the last turns' polls).
