@@ -47,7 +47,7 @@ pub(crate) struct Deadline {
 /// What [`Deadline::arm`] recorded for the current wait.
 #[derive(Clone, Copy)]
 enum Armed {
-    /// No limit at all: the wait may last for ever.
+    /// Nothing armed yet, or a wait with no limit at all: it may last for ever.
     Nothing,
     /// A limit not yet turned into an instant: the wait has not had to wait yet.
     Waiting {
@@ -82,12 +82,9 @@ impl Deadline {
     /// Arms the timer for the next wait: the earlier of the total deadline and `per_op` from
     /// when the wait first has to wait (reported as `per_op_kind`).
     pub(crate) fn arm(&mut self, per_op: Option<Duration>, per_op_kind: TimeoutKind) {
-        self.armed = match (self.total, per_op) {
-            (None, None) => Armed::Nothing,
-            _ => Armed::Waiting {
-                per_op,
-                kind: per_op_kind,
-            },
+        self.armed = Armed::Waiting {
+            per_op,
+            kind: per_op_kind,
         };
     }
 
