@@ -171,6 +171,11 @@ impl Level {
     /// The next occupied slot ahead of `elapsed`'s slot, and the tick at which it starts, or
     /// `None` if the level is empty.
     pub(crate) fn next_turn(&self, elapsed: u64) -> Option<(usize, u64)> {
+        // An empty level answers from its mask alone: the wheel asks every level below the first
+        // occupied one, twice a turn, and a request's timeout waits four levels up.
+        if self.occupied == 0 {
+            return None;
+        }
         let current = slot_for(elapsed, self.level);
         debug_assert_eq!(
             self.occupied & !u64::MAX.checked_shl(current as u32 + 1).unwrap_or(0),
