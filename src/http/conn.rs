@@ -189,7 +189,7 @@ impl Conn {
         limits: HeadLimits,
         deadline: &mut Deadline,
     ) -> Result<ResponseHead, ExchangeError> {
-        let read_events_before_write = self.stream.read_events();
+        let read_events_before_write = self.stream.read_side().events;
         self.write_all(request, deadline).await.map_err(|error| ExchangeError {
             error,
             before_response: true,
@@ -199,8 +199,8 @@ impl Conn {
         // while a long write waited for buffer space: a server may answer before it has read
         // the whole body (RFC 9112 §9.5), and forgetting that event would leave its answer
         // unread until a timeout.
-        if self.buf.filled().is_empty() && self.stream.read_events() == read_events_before_write {
-            self.stream.clear_read_ready();
+        if self.buf.filled().is_empty() {
+            self.stream.clear_read_ready_since(read_events_before_write);
         }
         let mut reader = ResponseHeadReader::new(limits);
         let mut received_any = !self.buf.filled().is_empty();
@@ -329,7 +329,10 @@ impl Conn {
     /// behind a short last read. Only when the last read filled the buffer is one read that
     /// must say `WouldBlock` needed to be sure.
     pub(crate) fn mark_idle(&mut self) -> bool {
-        if self.stream.is_read_closed() {
+        // One look at the reactor for both answers: no turn runs before the count is kept, so
+        // the probe below cannot change it.
+        let read_side = self.stream.read_side();
+        if read_side.closed {
             return false;
         }
         if !self.last_read_short {
@@ -341,7 +344,7 @@ impl Conn {
         }
         self.reused = true;
         self.idle_since = crate::time::now();
-        self.read_events_at_idle = self.stream.read_events();
+        self.read_events_at_idle = read_side.events;
         true
     }
 
@@ -350,7 +353,7 @@ impl Conn {
     /// close it: reuse it with no system call. Otherwise look: bytes waiting (an unrequested
     /// response) or end of stream (the server closed it) both rule it out.
     pub(crate) fn is_reusable_after_idle(&mut self) -> bool {
-        if self.stream.read_events() == self.read_events_at_idle {
+        if self.stream.read_side().events == self.read_events_at_idle {
             return true;
         }
         let mut probe = [0u8; 1];

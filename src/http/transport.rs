@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 #[cfg(feature = "tls")]
 use crate::http::tls::stream::TlsStream;
 use crate::net::TcpStream;
+use crate::reactor::ReadSide;
 
 /// A connection's carrier.
 pub(crate) enum Transport {
@@ -66,12 +67,13 @@ impl Transport {
         }
     }
 
-    /// Forgets read readiness after a request was sent (see `Conn::exchange`). Over TLS it is
-    /// kept: rustls may hold records or plaintext taken in with the last read, which no new
-    /// event would announce; the cost is one read that says `WouldBlock`.
-    pub(crate) fn clear_read_ready(&self) {
+    /// Forgets read readiness after a request was sent, unless a read event has arrived since
+    /// the count was `events` (see `Conn::exchange`). Over TLS it is kept: rustls may hold
+    /// records or plaintext taken in with the last read, which no new event would announce;
+    /// the cost is one read that says `WouldBlock`.
+    pub(crate) fn clear_read_ready_since(&self, events: u32) {
         match self {
-            Transport::Plain(tcp) => tcp.clear_read_ready(),
+            Transport::Plain(tcp) => tcp.clear_read_ready_since(events),
             #[cfg(feature = "tls")]
             Transport::Tls(_) => {}
         }
@@ -97,13 +99,9 @@ impl Transport {
         }
     }
 
-    /// Whether the reactor has seen the peer close the socket.
-    pub(crate) fn is_read_closed(&self) -> bool {
-        self.tcp().is_read_closed()
-    }
-
-    /// How many read events the socket has seen (wrapping).
-    pub(crate) fn read_events(&self) -> u32 {
-        self.tcp().read_events()
+    /// The socket's read side as the reactor has seen it: read events so far (wrapping), and
+    /// whether the peer closed it.
+    pub(crate) fn read_side(&self) -> ReadSide {
+        self.tcp().read_side()
     }
 }

@@ -24,7 +24,7 @@ use mio::event::Source;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 
-use crate::reactor::{Direction, IoKey};
+use crate::reactor::{Direction, IoKey, ReadSide};
 use crate::runtime::context;
 use crate::runtime::core::Core;
 use crate::scheduler::{Inbox, LoopId, Message};
@@ -166,15 +166,22 @@ impl<S: Source + AsRawFd> IoSource<S> {
         self.core(|core| core.reactor.borrow_mut().clear_ready(self.registration.key, direction));
     }
 
-    /// How many read-side events the reactor has delivered for this source (wrapping).
-    pub(crate) fn read_events(&self) -> u32 {
-        self.core(|core| core.reactor.borrow().read_events(self.registration.key))
-            .unwrap_or(0)
+    /// The read side as the reactor has seen it: events delivered so far (wrapping) and whether
+    /// the peer closed its side or an error came. No events and open if no longer registered.
+    pub(crate) fn read_side(&self) -> ReadSide {
+        self.core(|core| core.reactor.borrow().read_side(self.registration.key))
+            .unwrap_or_default()
     }
 
-    /// Whether the reactor has seen the peer close its side (or an error) on this source.
-    pub(crate) fn is_read_closed(&self) -> bool {
-        self.core(|core| core.reactor.borrow().is_read_closed(self.registration.key))
+    /// [`clear_ready`](Self::clear_ready) for reading, unless a read event has arrived since
+    /// [`read_side`](Self::read_side) said `events`: what a client that has just sent a
+    /// request calls, in one look at the reactor (`http/conn.rs`).
+    pub(crate) fn clear_read_ready_since(&self, events: u32) {
+        self.core(|core| {
+            core.reactor
+                .borrow_mut()
+                .clear_read_ready_since(self.registration.key, events)
+        });
     }
 
     /// Waits until `direction` may be ready, without running an operation.

@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::io::source::IoSource;
-use crate::reactor::Direction;
+use crate::reactor::{Direction, ReadSide};
 
 /// A TCP socket listening for connections (asyncio's `start_server`).
 ///
@@ -263,20 +263,17 @@ impl TcpStream {
         stream.read(buf)
     }
 
-    /// Forgets read readiness, so the next `read` waits for a new event (see
-    /// `IoSource::clear_ready` for when that is sound).
-    pub(crate) fn clear_read_ready(&self) {
-        self.source.clear_ready(Direction::Read);
+    /// Forgets read readiness unless a read event has arrived since the count was `events`, so
+    /// that the next `read` waits for a new event (see `IoSource::clear_ready` for when that
+    /// is sound).
+    pub(crate) fn clear_read_ready_since(&self, events: u32) {
+        self.source.clear_read_ready_since(events);
     }
 
-    /// Whether the reactor has seen the peer close its side (or an error) on this socket.
-    pub(crate) fn is_read_closed(&self) -> bool {
-        self.source.is_read_closed()
-    }
-
-    /// How many read-side events this socket has seen (wrapping).
-    pub(crate) fn read_events(&self) -> u32 {
-        self.source.read_events()
+    /// The read side as the reactor has seen it: read events so far (wrapping), and whether
+    /// the peer closed its side (or an error came).
+    pub(crate) fn read_side(&self) -> ReadSide {
+        self.source.read_side()
     }
 
     /// Shuts down the read half, the write half (sends FIN: asyncio's `writer.write_eof()`), or

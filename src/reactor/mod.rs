@@ -118,6 +118,17 @@ pub(crate) struct IoWake {
     pub(crate) direction: Direction,
 }
 
+/// A source's read side as the reactor has seen it, in one look: what an owner that stopped
+/// reading needs to ask "did anything happen since?" without a system call (the HTTP pool
+/// vets idle connections with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ReadSide {
+    /// How many read-side events (readable, read-closed, error) have arrived, wrapping.
+    pub(crate) events: u32,
+    /// Whether the peer closed its side, or an error was reported.
+    pub(crate) closed: bool,
+}
+
 /// The reactor's knowledge of one registered source.
 #[derive(Debug)]
 struct IoState {
@@ -252,16 +263,24 @@ impl Reactor {
         true
     }
 
-    /// Whether the reactor has seen the peer close its side, or an error, on this source.
-    pub(crate) fn is_read_closed(&self, key: IoKey) -> bool {
-        self.sources
-            .get(key.0)
-            .is_some_and(|s| s.readiness & (READ_CLOSED | ERROR) != 0)
+    /// The source's read side as the reactor has seen it; `None` if not registered.
+    pub(crate) fn read_side(&self, key: IoKey) -> Option<ReadSide> {
+        self.sources.get(key.0).map(|s| ReadSide {
+            events: s.read_events,
+            closed: s.readiness & (READ_CLOSED | ERROR) != 0,
+        })
     }
 
-    /// How many read-side events this source has seen (wrapping); `None` if not registered.
-    pub(crate) fn read_events(&self, key: IoKey) -> Option<u32> {
-        self.sources.get(key.0).map(|s| s.read_events)
+    /// Forgets read readiness, as `clear_ready` does, but only if the source has seen no read
+    /// event since its count was `events`. Returns whether the source is registered.
+    pub(crate) fn clear_read_ready_since(&mut self, key: IoKey, events: u32) -> bool {
+        let Some(state) = self.state_mut(key) else {
+            return false;
+        };
+        if state.read_events == events {
+            state.readiness &= !READABLE;
+        }
+        true
     }
 
     /// Waits for events for at most `timeout` (`None`: until one arrives) and collects the
