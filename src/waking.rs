@@ -83,6 +83,12 @@ pub(crate) fn install() -> bool {
     })
 }
 
+/// Whether a panic is parked: the one load the loop pays each turn to ask.
+#[inline]
+pub(crate) fn any_parked() -> bool {
+    PARKED.get()
+}
+
 /// The panics parked so far; the sink stays installed. One thread-local load when there are
 /// none.
 pub(crate) fn take() -> Vec<Payload> {

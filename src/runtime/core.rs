@@ -74,6 +74,13 @@ pub(crate) struct Scratch {
     pub(crate) messages: Vec<Message>,
 }
 
+impl Scratch {
+    /// Whether no buffer holds an allocation (what `Default` makes).
+    pub(crate) fn is_unallocated(&self) -> bool {
+        self.wakers.capacity() == 0 && self.fired.capacity() == 0 && self.messages.capacity() == 0
+    }
+}
+
 /// One loop's state.
 pub(crate) struct Core {
     /// The part other threads can reach (the inbox and its `mio::Waker`); also what identifies
@@ -115,9 +122,9 @@ pub(crate) struct Core {
     /// The loop's time at its last look outward (`check_events`), in nanoseconds since
     /// [`epoch`](Self::epoch): when a task that parks now parked, for the task dump, without a
     /// clock read per poll. Exact on a virtual clock; on a real one, early by at most the time
-    /// since that look (one batch of polls).
+    /// since that look (one batch of polls). Kept to the microsecond when it is the wheel's tick.
     pub(crate) looked_at: Cell<u64>,
-    /// The loop's clock when it was built: the task dump's times are kept in every task's header
+    /// The loop's clock's origin, its tick 0: the task dump's times are kept in every task's header
     /// as nanoseconds since this (eight bytes where an `Option<Instant>` takes sixteen).
     pub(crate) epoch: Instant,
     /// The task dump's "time polled", per task, for the tasks whose polls the loop timed (only
@@ -456,7 +463,16 @@ impl Core {
 
     /// Reports, through the exception handler, every waker that panicked while this loop woke
     /// it (`waking.rs`). Cheap when none did.
+    #[inline]
     pub(crate) fn report_waker_panics(&self) {
+        if crate::waking::any_parked() {
+            self.report_parked_panics();
+        }
+    }
+
+    /// [`report_waker_panics`](Self::report_waker_panics)'s rare half, out of line.
+    #[cold]
+    fn report_parked_panics(&self) {
         for payload in crate::waking::take() {
             self.handler.report(&ExceptionContext {
                 message: "A waker panicked when woken",

@@ -203,7 +203,7 @@ impl Builder {
             sched: Scheduler::new(),
             callbacks: RefCell::new(Callbacks::new()),
             looked_at: Cell::new(0),
-            epoch: clock.now(),
+            epoch: clock.origin(),
             time_polled: RefCell::new(HashMap::default()),
             timers: RefCell::new(Timers::new(clock)),
             reactor: RefCell::new(reactor),

@@ -35,6 +35,7 @@ use std::time::Duration;
 use crate::runtime::core::{Core, TimerAction};
 use crate::runtime::observe::Observer;
 use crate::scheduler::{Cause, Counters, Message, Runnable};
+use crate::timer::clock::Clock;
 use crate::{waits_on, waking};
 
 /// Why the loop looks outward, which decides whether it may wait.
@@ -123,6 +124,9 @@ impl Core {
     /// `call_later` callbacks, counting them. Also used by `time::advance` (`runtime/step.rs`).
     pub(crate) fn fire(&self, fired: &mut Vec<TimerAction>) {
         Counters::add(&self.sched.counters.timers_fired, fired.len() as u64);
+        if fired.is_empty() {
+            return; // (most turns: skips the drain's bookkeeping)
+        }
         self.sched.set_cause(Cause::Timer);
         for action in fired.drain(..) {
             match action {
@@ -130,6 +134,28 @@ impl Core {
                 TimerAction::Callback(id) => {
                     self.callbacks.borrow_mut().timer_fired(id);
                     self.sched.schedule_callback(id);
+                }
+            }
+        }
+    }
+
+    /// Carries out the requests other threads sent (step 3 of a turn), emptying `messages`.
+    fn run_messages(&self, messages: &mut Vec<Message>) {
+        self.sched.set_cause(Cause::Remote);
+        for message in messages.drain(..) {
+            match message {
+                Message::Wake(id) => self.wake_by_id(id),
+                Message::Main => self.wake_main(),
+                Message::Call(f) => {
+                    self.call_soon(f);
+                }
+                Message::CancelTimer(key) => {
+                    let removed = self.timers.borrow_mut().wheel.remove(key);
+                    drop(removed);
+                }
+                Message::Deregister(key) => {
+                    let wakers = self.reactor.borrow_mut().forget(key);
+                    drop(wakers);
                 }
             }
         }
@@ -202,23 +228,8 @@ impl Core {
 
         // 3. Requests from other threads.
         self.inbox.drain(&mut scratch.messages);
-        self.sched.set_cause(Cause::Remote);
-        for message in scratch.messages.drain(..) {
-            match message {
-                Message::Wake(id) => self.wake_by_id(id),
-                Message::Main => self.wake_main(),
-                Message::Call(f) => {
-                    self.call_soon(f);
-                }
-                Message::CancelTimer(key) => {
-                    let removed = self.timers.borrow_mut().wheel.remove(key);
-                    drop(removed);
-                }
-                Message::Deregister(key) => {
-                    let wakers = self.reactor.borrow_mut().forget(key);
-                    drop(wakers);
-                }
-            }
+        if !scratch.messages.is_empty() {
+            self.run_messages(&mut scratch.messages);
         }
 
         // 4. Timers. On a virtual clock with nothing else to do, jump to the next deadline.
@@ -244,21 +255,34 @@ impl Core {
             if jumped && moved && self.recorder.is_some() {
                 self.record_clock_jump();
             }
-            self.timers.borrow_mut().advance(now, &mut scratch.fired);
+            let tick = self.timers.borrow_mut().advance(now, &mut scratch.fired);
             if !scratch.fired.is_empty() && self.recorder.is_some() {
                 self.record_timers_fired(scratch.fired.len());
             }
             self.fire(&mut scratch.fired);
-            Some(now)
+            Some(tick)
         } else {
             None
         };
         // The time of this look outward: the wheel's, when it was advanced (the timers it fired
-        // only queued their tasks since), so that a turn reads the clock once after its wait.
-        let looked_at = advanced_to.unwrap_or_else(|| self.timers.borrow().now());
-        self.looked_at.set(waits_on::nanos_since(self.epoch, looked_at));
+        // only queued their tasks since), so that a turn reads the clock once after its wait,
+        // and converts it once. The epoch is the clock's origin, so the tick is that time to
+        // the microsecond.
+        let looked_at = match advanced_to {
+            Some(tick) => Clock::nanos_of_tick(tick),
+            None => waits_on::nanos_since(self.epoch, self.timers.borrow().now()),
+        };
+        self.looked_at.set(looked_at);
         self.sched.set_cause(Cause::Spawn);
-        *self.scratch.borrow_mut() = scratch;
+        // Put the buffers back. What comes out is the empty `Scratch` that `mem::take` left at
+        // the start: it owns no allocation, so forgetting it only skips its drop glue (three
+        // empty `Vec`s, some 50 instructions a turn).
+        let left = mem::replace(&mut *self.scratch.borrow_mut(), scratch);
+        debug_assert!(
+            left.is_unallocated(),
+            "a turn's scratch buffers were replaced during the turn"
+        );
+        mem::forget(left);
         // 5. Wakers that panicked since the last look (here or in the last turns' polls).
         self.report_waker_panics();
     }

@@ -97,6 +97,16 @@ impl Clock {
         }
     }
 
+    /// Tick 0's instant.
+    pub(crate) fn origin(&self) -> Instant {
+        self.origin
+    }
+
+    /// Nanoseconds from the origin to the start of `tick` (saturating).
+    pub(crate) fn nanos_of_tick(tick: u64) -> u64 {
+        tick.saturating_mul(NANOS_PER_TICK)
+    }
+
     /// The current time.
     pub(crate) fn now(&self) -> Instant {
         match &self.virtual_elapsed {

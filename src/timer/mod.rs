@@ -55,10 +55,11 @@ impl<T> Timers<T> {
         Ok(self.wheel.insert(tick, action))
     }
 
-    /// Fires every timer due at `now` into `fired`.
-    pub(crate) fn advance(&mut self, now: Instant, fired: &mut Vec<T>) {
+    /// Fires every timer due at `now` into `fired`; returns `now`'s tick.
+    pub(crate) fn advance(&mut self, now: Instant, fired: &mut Vec<T>) -> u64 {
         let tick = self.clock.tick_at(now);
         self.wheel.advance(tick, fired);
+        tick
     }
 
     /// How long the loop may sleep before the wheel needs attention, or `None` if no timer is
