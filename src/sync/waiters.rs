@@ -52,6 +52,11 @@ pub(crate) fn remember_waker(slot: &mut Option<Waker>, current: &Waker) {
 /// because a waker may run code that uses the same primitive again (and a second `borrow_mut`
 /// would panic).
 pub(crate) fn wake_all(wakers: Wakers) {
+    // Most releases wake nobody (no one waits): then there is no batch to guard.
+    if wakers.first.is_none() {
+        debug_assert!(wakers.rest.is_empty(), "`push` fills `first` before `rest`");
+        return;
+    }
     crate::waking::wake_all(wakers.first.into_iter().chain(wakers.rest));
 }
 
