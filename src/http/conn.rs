@@ -81,6 +81,7 @@ impl ReadBuf {
         }
     }
 
+    #[inline]
     fn filled(&self) -> &[u8] {
         &self.data[self.start..self.end]
     }
