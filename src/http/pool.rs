@@ -156,7 +156,12 @@ impl Pool {
         }
         let mut idle = self.idle.borrow_mut();
         let now = conn.idle_since;
-        idle.retain_mut(|(origin, conns)| {
+        // One pass over the origins: drop the expired connections, forget the origins left
+        // with none (but this one), and find this one's list on the way.
+        let mut mine = None;
+        let mut at = 0;
+        while at < idle.len() {
+            let (origin, conns) = &mut idle[at];
             // Oldest first (the invariant above): one comparison when none has expired, not
             // one per idle connection, which with a thousand of them was the check-in's cost.
             let expired = conns
@@ -166,9 +171,15 @@ impl Pool {
             if expired > 0 {
                 conns.drain(..expired); // (an empty drain still moves the tail: skip it)
             }
-            !conns.is_empty() || *origin == conn.origin
-        });
-        let conns = match idle.iter().position(|(o, _)| *o == conn.origin) {
+            if *origin == conn.origin {
+                mine = Some(at);
+            } else if conns.is_empty() {
+                idle.remove(at);
+                continue;
+            }
+            at += 1;
+        }
+        let conns = match mine {
             Some(at) => &mut idle[at].1,
             None => {
                 idle.push((conn.origin.clone(), Vec::new()));
