@@ -174,7 +174,17 @@ impl Semaphore {
     /// # Panics
     /// If the free permits would exceed `usize::MAX`.
     pub fn add_permits(&self, n: usize) {
-        let to_wake = self.state.borrow_mut().release(n);
+        let mut state = self.state.borrow_mut();
+        if state.waiters.is_empty() {
+            // Nobody waits (a pool slot's release, mostly): the permits are simply kept.
+            state.available = state
+                .available
+                .checked_add(n)
+                .expect("a semaphore cannot hold more than usize::MAX permits");
+            return;
+        }
+        let to_wake = state.release(n);
+        drop(state);
         wake_all(to_wake);
     }
 
