@@ -136,7 +136,13 @@ impl Pool {
         let now = crate::time::now();
         // An emptied list stays (with its capacity) for the check-in that usually follows.
         while let Some(mut conn) = conns.pop() {
-            if now.duration_since(conn.idle_since) < self.idle_timeout && conn.is_reusable_after_idle() {
+            // `idle_since + idle_timeout` is one add, where `duration_since` is a subtraction
+            // with its borrow and checks; an idle timeout past what an `Instant` holds never ends.
+            let fresh = conn
+                .idle_since
+                .checked_add(self.idle_timeout)
+                .is_none_or(|until| now < until);
+            if fresh && conn.is_reusable_after_idle() {
                 return Some(conn);
             }
             log::debug!(target: "evloop::http", "discarding a stale idle connection to {}:{}", origin.host, origin.port);
