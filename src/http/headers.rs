@@ -59,7 +59,7 @@ struct Span {
 
 impl Headers {
     /// An empty map.
-    pub fn new() -> Headers {
+    pub const fn new() -> Headers {
         Headers {
             text: String::new(),
             entries: Vec::new(),

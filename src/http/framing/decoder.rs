@@ -102,13 +102,24 @@ pub struct BodyDecoder {
     line_bytes: usize,
     /// Bytes of the trailer section so far, checked against `limits.max_trailer_bytes`.
     trailer_bytes: usize,
-    /// The trailer line being read; bounded because its bytes count in `trailer_bytes`.
-    trailer_line: Vec<u8>,
-    /// Trailer fields received after the last chunk.
-    trailers: Headers,
+    /// The trailer section, made when its first field starts. Out of line because most bodies
+    /// have none: every response's decoder is 64 bytes smaller, and one move the cheaper.
+    trailer: Option<Box<Trailer>>,
     /// Body bytes produced so far, so the caller can enforce a body size limit.
     decoded: u64,
 }
+
+/// What a trailer section holds while it is read.
+#[derive(Debug, Default)]
+struct Trailer {
+    /// The line being read; bounded because its bytes count in `trailer_bytes`.
+    line: Vec<u8>,
+    /// The fields received so far.
+    fields: Headers,
+}
+
+/// What [`BodyDecoder::trailers`] shows for a body without any.
+static NO_TRAILERS: Headers = Headers::new();
 
 /// The decoder's position. Data states copy slices; `ChunkLine` states take one byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,8 +182,7 @@ impl BodyDecoder {
             limits,
             line_bytes: 0,
             trailer_bytes: 0,
-            trailer_line: Vec::new(),
-            trailers: Headers::new(),
+            trailer: None,
             decoded: 0,
         }
     }
@@ -262,7 +272,12 @@ impl BodyDecoder {
 
     /// The trailer fields that followed the last chunk (empty for other framings).
     pub fn trailers(&self) -> &Headers {
-        &self.trailers
+        self.trailer.as_ref().map_or(&NO_TRAILERS, |trailer| &trailer.fields)
+    }
+
+    /// The trailer line being read, the section made on its first byte.
+    fn trailer_line(&mut self) -> &mut Vec<u8> {
+        &mut self.trailer.get_or_insert_with(Box::default).line
     }
 
     /// How many body bytes have been produced so far.
@@ -336,7 +351,7 @@ impl BodyDecoder {
                 b'\n' => return Err(Malformed::LineEnding),
                 b' ' | b'\t' => return Err(Malformed::Trailer), // obs-fold is not allowed here
                 _ => {
-                    self.trailer_line.push(b);
+                    self.trailer_line().push(b);
                     Line::TrailerField
                 }
             },
@@ -344,7 +359,7 @@ impl BodyDecoder {
                 b'\r' => Line::TrailerLf,
                 b'\n' => return Err(Malformed::LineEnding),
                 _ => {
-                    self.trailer_line.push(b);
+                    self.trailer_line().push(b);
                     Line::TrailerField
                 }
             },
@@ -381,7 +396,8 @@ impl BodyDecoder {
     /// Checks the trailer line just read (`token ":" OWS value OWS`, RFC 9112 §5) and
     /// keeps it.
     fn finish_trailer_line(&mut self) -> Result<(), Malformed> {
-        let line = std::mem::take(&mut self.trailer_line);
+        let trailer = self.trailer.get_or_insert_with(Box::default);
+        let line = std::mem::take(&mut trailer.line);
         let (name, value) = line.split_at(line.iter().position(|&b| b == b':').ok_or(Malformed::Trailer)?);
         let name = std::str::from_utf8(name)
             .ok()
@@ -391,10 +407,10 @@ impl BodyDecoder {
         if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
             return Err(Malformed::Trailer);
         }
-        if self.trailers.len() >= self.limits.max_trailer_fields {
+        if trailer.fields.len() >= self.limits.max_trailer_fields {
             return Err(Malformed::TrailersTooLarge);
         }
-        self.trailers.append_received(name, value);
+        trailer.fields.append_received(name, value);
         Ok(())
     }
 }
