@@ -52,12 +52,16 @@ pub(crate) fn remember_waker(slot: &mut Option<Waker>, current: &Waker) {
 /// because a waker may run code that uses the same primitive again (and a second `borrow_mut`
 /// would panic).
 pub(crate) fn wake_all(wakers: Wakers) {
-    // Most releases wake nobody (no one waits): then there is no batch to guard.
-    if wakers.first.is_none() {
+    // Most releases wake nobody (no one waits) or one waiter: neither needs a chained batch.
+    let Some(first) = wakers.first else {
         debug_assert!(wakers.rest.is_empty(), "`push` fills `first` before `rest`");
         return;
+    };
+    if wakers.rest.is_empty() {
+        crate::waking::wake(first);
+    } else {
+        crate::waking::wake_all(std::iter::once(first).chain(wakers.rest));
     }
-    crate::waking::wake_all(wakers.first.into_iter().chain(wakers.rest));
 }
 
 /// The wakers a primitive collects under its borrow, for [`wake_all`] after it. The first is
