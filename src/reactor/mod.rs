@@ -409,4 +409,59 @@ mod tests {
             assert_ne!(key.token(), ALARM_TOKEN);
         }
     }
+
+    /// A readable-and-never-read socket pair: the reactor's view of the read side, and the
+    /// readiness that `clear_read_ready_since` drops only when no event came after the count.
+    #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri cannot set a socketpair non-blocking (ioctl); no unsafe code runs here"
+    )]
+    fn read_side_counts_events_and_clear_since_keeps_a_newer_one() {
+        use std::io::Write;
+        use std::task::Waker;
+
+        let mut reactor = Reactor::new().expect("reactor");
+        let (ours, mut theirs) = std::os::unix::net::UnixStream::pair().expect("pair");
+        ours.set_nonblocking(true).expect("nonblocking");
+        let mut source = mio::net::UnixStream::from_std(ours);
+        let key = reactor.register(&mut source).expect("register");
+        let before = reactor.read_side(key).expect("registered");
+        assert_eq!(
+            before,
+            ReadSide {
+                events: 0,
+                closed: false
+            }
+        );
+
+        theirs.write_all(b"x").expect("write");
+        let mut wakers = Vec::new();
+        reactor
+            .turn(Some(Duration::from_secs(5)), None, &mut wakers)
+            .expect("epoll_wait");
+        let after = reactor.read_side(key).expect("registered");
+        assert_eq!(after.events, 1, "one readable event");
+        assert!(!after.closed);
+
+        let mut cx = Context::from_waker(Waker::noop());
+        // A count taken before the event: the event is newer, so readiness stays.
+        assert!(reactor.clear_read_ready_since(key, before.events));
+        assert!(reactor.poll_ready(key, Direction::Read, &mut cx).is_ready());
+        // The current count: nothing came since, so readiness goes.
+        assert!(reactor.clear_read_ready_since(key, after.events));
+        assert!(reactor.poll_ready(key, Direction::Read, &mut cx).is_pending());
+
+        drop(theirs);
+        reactor
+            .turn(Some(Duration::from_secs(5)), None, &mut wakers)
+            .expect("epoll_wait");
+        let closed = reactor.read_side(key).expect("registered");
+        assert!(closed.closed, "the peer's close shows");
+        assert_eq!(closed.events, 2);
+
+        drop(reactor.deregister(key, &mut source));
+        assert_eq!(reactor.read_side(key), None);
+        assert!(!reactor.clear_read_ready_since(key, 0), "unregistered");
+    }
 }
