@@ -120,11 +120,16 @@ impl State {
             to_wake.push(waiter.waker.take());
             self.waiters.pop_front();
         }
+        self.keep(permits);
+        to_wake
+    }
+
+    /// Adds `permits` to the free ones.
+    fn keep(&mut self, permits: usize) {
         self.available = self
             .available
             .checked_add(permits)
             .expect("a semaphore cannot hold more than usize::MAX permits");
-        to_wake
     }
 
     /// Marks the semaphore closed and unlinks every waiter, moving any partial grant back to
@@ -176,11 +181,8 @@ impl Semaphore {
     pub fn add_permits(&self, n: usize) {
         let mut state = self.state.borrow_mut();
         if state.waiters.is_empty() {
-            // Nobody waits (a pool slot's release, mostly): the permits are simply kept.
-            state.available = state
-                .available
-                .checked_add(n)
-                .expect("a semaphore cannot hold more than usize::MAX permits");
+            // Nobody waits (a pool slot's release, mostly): no batch of wakers to build.
+            state.keep(n);
             return;
         }
         let to_wake = state.release(n);
