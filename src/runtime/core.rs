@@ -34,6 +34,8 @@ use crate::thread_pool::BlockingPool;
 use crate::timer::Timers;
 use crate::waits_on;
 
+pub(crate) use crate::runtime::timer_action::TimerAction;
+
 /// Settings fixed when the runtime is built (see `Builder`).
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -58,14 +60,6 @@ pub(crate) struct LoopHandle {
     pub(crate) inbox: Arc<Inbox>,
 }
 
-/// What the loop does when a timer fires.
-pub(crate) enum TimerAction {
-    /// Wake a future (a `Sleep`, and through it a task).
-    Wake(Waker),
-    /// Queue a `call_later` callback.
-    Callback(CallbackId),
-}
-
 /// Buffers reused every turn, so that checking for events allocates nothing once warm.
 #[derive(Default)]
 pub(crate) struct Scratch {
@@ -86,12 +80,18 @@ pub(crate) struct Core {
     /// The part other threads can reach (the inbox and its `mio::Waker`); also what identifies
     /// this loop to a task's hook.
     pub(crate) inbox: Arc<Inbox>,
+    /// The `block_on` future's waker: one per loop, which every `block_on` polls with (so a
+    /// timer can tell it from any other waker: `timer_action.rs`).
+    pub(crate) main_waker: Waker,
     /// Ready queue and live tasks.
     pub(crate) sched: Scheduler,
     /// Pending `call_soon`/`call_later` callbacks.
     pub(crate) callbacks: RefCell<Callbacks>,
     /// The timer wheel and the clock.
     pub(crate) timers: RefCell<Timers<TimerAction>>,
+    /// The wakers of sleeps polled with a waker other than their own task's, each named by its
+    /// timer's action (`timer_action.rs`); nearly always empty.
+    pub(crate) timer_wakers: RefCell<slab::Slab<Waker>>,
     /// The I/O poller.
     pub(crate) reactor: RefCell<Reactor>,
     /// `spawn_blocking`'s threads, started lazily.
@@ -385,7 +385,7 @@ impl Core {
 
     pub(crate) fn call_at(&self, when: Instant, f: Box<dyn FnOnce()>) -> CallbackId {
         let id = self.callbacks.borrow_mut().insert(f);
-        let inserted = self.timers.borrow_mut().insert(when, TimerAction::Callback(id));
+        let inserted = self.timers.borrow_mut().insert(when, TimerAction::callback(id));
         match inserted {
             Ok(key) => self.callbacks.borrow_mut().set_timer(id, key),
             Err(_already_due) => self.sched.schedule_callback(id),
@@ -396,8 +396,9 @@ impl Core {
     pub(crate) fn cancel_callback(&self, id: CallbackId) -> bool {
         let removed = self.callbacks.borrow_mut().cancel(id);
         let Some((f, timer)) = removed else { return false };
-        let action = timer.and_then(|key| self.timers.borrow_mut().wheel.remove(key));
-        drop(action);
+        if let Some(key) = timer {
+            self.remove_timer(key);
+        }
         drop(f);
         true
     }

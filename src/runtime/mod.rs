@@ -38,10 +38,10 @@ mod record;
 mod remote;
 mod stats;
 mod step;
+mod timer_action;
 mod turn;
 mod wake;
 
-pub(crate) use self::core::TimerAction;
 use self::core::{Config, Core};
 pub use self::dump::{TaskDump, TaskInfo, TaskState, WaitsOn};
 pub use self::remote::Remote;
@@ -199,12 +199,14 @@ impl Builder {
         let recorder = self.record.recording(clock.now(), self.virtual_clock);
         clock.set_auto_advance(!self.paused);
         let core = Core {
+            main_waker: MainWaker::waker(&inbox),
             inbox,
             sched: Scheduler::new(),
             callbacks: RefCell::new(Callbacks::new()),
             looked_at: Cell::new(0),
             epoch: clock.origin(),
             time_polled: RefCell::new(HashMap::default()),
+            timer_wakers: RefCell::new(slab::Slab::new()),
             timers: RefCell::new(Timers::new(clock)),
             reactor: RefCell::new(reactor),
             blocking: BlockingPool::new(self.config.max_blocking_threads, self.config.blocking_idle_timeout),
@@ -281,8 +283,7 @@ impl Runtime {
         let core = &*self.core;
         let _enter = context::enter(core);
         let mut future = pin!(future);
-        let waker = MainWaker::waker(&core.inbox);
-        let mut cx = Context::from_waker(&waker);
+        let mut cx = Context::from_waker(&core.main_waker);
         if core.recorder.is_some() {
             core.record_entry();
         }
@@ -438,6 +439,8 @@ impl Drop for Runtime {
         core.sched.ready.borrow_mut().clear();
         let timers = std::mem::replace(&mut core.timers.borrow_mut().wheel, crate::timer::wheel::Wheel::new());
         drop(timers);
+        let timer_wakers = std::mem::take(&mut *core.timer_wakers.borrow_mut());
+        drop(timer_wakers);
         let wakers = core.reactor.borrow_mut().take_wakers();
         drop(wakers);
         core.report_waker_panics();

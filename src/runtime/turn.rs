@@ -129,13 +129,7 @@ impl Core {
         }
         self.sched.set_cause(Cause::Timer);
         for action in fired.drain(..) {
-            match action {
-                TimerAction::Wake(waker) => waking::wake(waker),
-                TimerAction::Callback(id) => {
-                    self.callbacks.borrow_mut().timer_fired(id);
-                    self.sched.schedule_callback(id);
-                }
-            }
+            self.fire_timer(action);
         }
     }
 
@@ -149,10 +143,7 @@ impl Core {
                 Message::Call(f) => {
                     self.call_soon(f);
                 }
-                Message::CancelTimer(key) => {
-                    let removed = self.timers.borrow_mut().wheel.remove(key);
-                    drop(removed);
-                }
+                Message::CancelTimer(key) => self.remove_timer(key),
                 Message::Deregister(key) => {
                     let wakers = self.reactor.borrow_mut().forget(key);
                     drop(wakers);

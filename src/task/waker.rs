@@ -20,6 +20,7 @@ use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
+use crate::task::TaskId;
 use crate::task::header::Header;
 use crate::task::raw::{RawTask, increment, release};
 
@@ -35,6 +36,38 @@ impl RawTask {
             _task: PhantomData,
         }
     }
+}
+
+impl RawTask {
+    /// Whether `waker` is a waker of this very task (not merely of a task with the same id,
+    /// which another loop may have).
+    pub(crate) fn is_woken_by(&self, waker: &TaskWaker) -> bool {
+        self.ptr == waker.header
+    }
+}
+
+/// What a waker says of the task it wakes, when it is a task's waker: see [`task_of`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TaskWaker {
+    /// The task's id, on whichever loop it belongs to.
+    pub(crate) id: TaskId,
+    /// Its cell, to tell it from another loop's task with the same id.
+    header: NonNull<Header>,
+}
+
+/// The task `waker` wakes, if it is a task's waker (ours, not the `block_on` future's or a
+/// combinator's). The timer wheel keeps a task's id instead of a clone of its waker when a
+/// sleep is polled with the waker of a task of its own loop (`runtime/timer_action.rs`).
+pub(crate) fn task_of(waker: &Waker) -> Option<TaskWaker> {
+    if !std::ptr::eq(waker.vtable(), &TASK_WAKER) {
+        return None;
+    }
+    // `TASK_WAKER` wakers always carry a non-null `Header` pointer.
+    let header = NonNull::new(waker.data() as *mut Header)?;
+    // SAFETY: a `TASK_WAKER` waker holds (or borrows) a count of the task, so its header is
+    // alive while `waker` is borrowed, and `id` is immutable (any thread may read it).
+    let id = unsafe { header.as_ref() }.id;
+    Some(TaskWaker { id, header })
 }
 
 /// A waker that borrows a task's reference instead of owning one.

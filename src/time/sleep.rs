@@ -1,7 +1,8 @@
 //! `sleep` and `sleep_until`: asyncio's `await asyncio.sleep(delay)`.
 //!
 //! A [`Sleep`] touches the timer wheel only when it is first polled and still has time to wait:
-//! it inserts one entry holding the task's waker, and its `Drop` removes that entry. A sleep
+//! it inserts one entry naming the task that polled it (or keeping a waker the loop cannot
+//! name: `runtime/timer_action.rs`), and its `Drop` removes that entry. A sleep
 //! that is created and dropped without being polled (the losing side of many `select`s) costs
 //! nothing in the wheel; one that completes or is dropped leaves nothing behind.
 //!
@@ -15,7 +16,6 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::runtime::TimerAction;
 use crate::runtime::context;
 use crate::scheduler::{Inbox, LoopId, Message};
 use crate::timer::wheel::TimerKey;
@@ -121,16 +121,11 @@ impl Sleep {
         let Some((key, owner)) = timer.take() else {
             return;
         };
-        let here =
-            context::try_with_core(|core| (core.id() == owner).then(|| core.timers.borrow_mut().wheel.remove(key)));
-        match here.flatten() {
-            // The removed waker (if the timer had not fired) is dropped after the borrow ends.
-            Some(removed) => drop(removed),
-            None => {
-                if let Some(inbox) = Inbox::find(owner) {
-                    inbox.send(Message::CancelTimer(key));
-                }
-            }
+        let here = context::try_with_core(|core| (core.id() == owner).then(|| core.remove_timer(key)));
+        if here.flatten().is_none()
+            && let Some(inbox) = Inbox::find(owner)
+        {
+            inbox.send(Message::CancelTimer(key));
         }
     }
 }
@@ -159,24 +154,21 @@ impl Future for Sleep {
             };
             let deadline = *deadline;
             match *timer {
-                None => match timers.insert(deadline, TimerAction::Wake(cx.waker().clone())) {
-                    Ok(key) => {
+                None => match core.insert_wake_timer(&mut timers, deadline, cx.waker()) {
+                    Some(key) => {
                         *timer = Some((key, core.id()));
                         waits_on::note(Parked::Timer { deadline });
                         Poll::Pending
                     }
-                    Err(_already_due) => Poll::Ready(()),
+                    None => Poll::Ready(()),
                 },
                 Some((key, _)) => match timers.wheel.get_mut(key) {
-                    // Still waiting: keep the newest waker (the sleep may have moved tasks).
-                    Some(TimerAction::Wake(waker)) => {
-                        if !waker.will_wake(cx.waker()) {
-                            *waker = cx.waker().clone();
-                        }
+                    // Still waiting: wake the newest waker (the sleep may have moved tasks).
+                    Some(action) => {
+                        core.retarget_timer(action, cx.waker());
                         waits_on::note(Parked::Timer { deadline });
                         Poll::Pending
                     }
-                    Some(TimerAction::Callback(_)) => unreachable!("a sleep's key names a waker entry"),
                     // Gone from the wheel: it fired.
                     None => {
                         *timer = None;
