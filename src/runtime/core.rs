@@ -81,7 +81,7 @@ pub(crate) struct Core {
     /// this loop to a task's hook.
     pub(crate) inbox: Arc<Inbox>,
     /// The `block_on` future's waker: one per loop, which every `block_on` polls with (so a
-    /// timer can tell it from any other waker: `timer_action.rs`).
+    /// timer can tell it from any other waker: `loop_timers.rs`).
     pub(crate) main_waker: Waker,
     /// Ready queue and live tasks.
     pub(crate) sched: Scheduler,
@@ -90,7 +90,7 @@ pub(crate) struct Core {
     /// The timer wheel and the clock.
     pub(crate) timers: RefCell<Timers<TimerAction>>,
     /// The wakers of sleeps polled with a waker other than their own task's, each named by its
-    /// timer's action (`timer_action.rs`); nearly always empty.
+    /// timer's action (`loop_timers.rs`); nearly always empty.
     pub(crate) timer_wakers: RefCell<slab::Slab<Waker>>,
     /// The I/O poller.
     pub(crate) reactor: RefCell<Reactor>,

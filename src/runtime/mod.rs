@@ -33,6 +33,7 @@ pub(crate) mod context;
 pub(crate) mod core;
 pub(crate) mod dump;
 mod eager;
+mod loop_timers;
 mod observe;
 mod record;
 mod remote;

@@ -57,7 +57,7 @@ pub(crate) struct TaskWaker {
 
 /// The task `waker` wakes, if it is a task's waker (ours, not the `block_on` future's or a
 /// combinator's). The timer wheel keeps a task's id instead of a clone of its waker when a
-/// sleep is polled with the waker of a task of its own loop (`runtime/timer_action.rs`).
+/// sleep is polled with the waker of a task of its own loop (`runtime/loop_timers.rs`).
 pub(crate) fn task_of(waker: &Waker) -> Option<TaskWaker> {
     if !std::ptr::eq(waker.vtable(), &TASK_WAKER) {
         return None;

@@ -2,7 +2,7 @@
 //!
 //! A [`Sleep`] touches the timer wheel only when it is first polled and still has time to wait:
 //! it inserts one entry naming the task that polled it (or keeping a waker the loop cannot
-//! name: `runtime/timer_action.rs`), and its `Drop` removes that entry. A sleep
+//! name: `runtime/loop_timers.rs`), and its `Drop` removes that entry. A sleep
 //! that is created and dropped without being polled (the losing side of many `select`s) costs
 //! nothing in the wheel; one that completes or is dropped leaves nothing behind.
 //!
