@@ -147,33 +147,12 @@ mod tests {
     use std::future::{Future, poll_fn};
     use std::pin::{Pin, pin};
     use std::rc::Rc;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Context, Poll, Wake};
+    use std::task::Poll;
     use std::time::Duration;
 
-    use super::*;
     use crate::runtime::context;
+    use crate::sync::test_support::Task;
     use crate::time::{Sleep, now, sleep, sleep_until};
-
-    /// A waker that counts its wakes.
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
-        (count, waker)
-    }
-
-    fn wakes(count: &Count) -> usize {
-        count.0.load(Ordering::SeqCst)
-    }
 
     /// Wakers the running loop keeps for its timers.
     fn kept() -> usize {
@@ -245,44 +224,38 @@ mod tests {
     #[test]
     fn another_waker_is_kept_until_its_timer_fires_and_the_newest_one_is_woken() {
         runtime().block_on(async {
-            let (first, first_waker) = counter();
-            let (second, second_waker) = counter();
+            let (first, second) = (Task::new(), Task::new());
             let mut sleep = pin!(sleep(Duration::from_secs(1)));
-            assert!(sleep.as_mut().poll(&mut Context::from_waker(&first_waker)).is_pending());
+            first.pending(&mut sleep);
             assert_eq!(kept(), 1);
-            assert!(
-                sleep
-                    .as_mut()
-                    .poll(&mut Context::from_waker(&second_waker))
-                    .is_pending()
-            );
+            second.pending(&mut sleep);
             assert_eq!(kept(), 1, "the newer waker replaced the older in its slot");
             // The `block_on` future's own sleep is named, not kept.
             let mut own = pin!(crate::time::sleep(Duration::from_secs(2)));
             assert!(poll_fn(|cx| Poll::Ready(own.as_mut().poll(cx))).await.is_pending());
             assert_eq!(kept(), 1);
             own.await;
-            assert_eq!((wakes(&first), wakes(&second)), (0, 1));
+            assert_eq!((first.wakes(), second.wakes()), (0, 1));
             assert_eq!(kept(), 0, "a fired timer gives its slot back");
-            assert!(sleep.as_mut().poll(&mut Context::from_waker(&second_waker)).is_ready());
+            second.ready(&mut sleep);
         });
     }
 
     #[test]
     fn a_sleep_moving_between_its_task_and_another_waker_keeps_exactly_one_target() {
         runtime().block_on(async {
-            let (count, waker) = counter();
+            let other = Task::new();
             let task = crate::spawn(async move {
                 let mut sleep = pin!(sleep(Duration::from_secs(1)));
                 // Own task, then another waker, then the own task again: one slot while the
                 // other waker is the target, none before or after.
                 assert!(poll_fn(|cx| Poll::Ready(sleep.as_mut().poll(cx))).await.is_pending());
                 assert_eq!(kept(), 0);
-                assert!(sleep.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+                other.pending(&mut sleep);
                 assert_eq!(kept(), 1);
                 sleep.await;
                 assert_eq!(kept(), 0);
-                wakes(&count)
+                other.wakes()
             });
             assert_eq!(task.await.expect("the task returns"), 0, "the other waker was replaced");
         });
@@ -290,28 +263,27 @@ mod tests {
 
     #[test]
     fn a_kept_waker_goes_when_its_sleep_is_dropped_is_due_at_once_or_its_loop_shuts_down() {
-        let (count, waker) = counter();
+        let other = Task::new();
         let runtime = runtime();
         let left = runtime.block_on(async {
-            let mut cx = Context::from_waker(&waker);
             {
                 let mut sleep = pin!(sleep(Duration::from_secs(1)));
-                assert!(sleep.as_mut().poll(&mut cx).is_pending());
+                other.pending(&mut sleep);
                 assert_eq!(kept(), 1);
             }
             assert_eq!(kept(), 0, "dropping the sleep gave the slot back");
             let mut due = pin!(sleep_until(now() - Duration::from_secs(1)));
-            assert!(due.as_mut().poll(&mut cx).is_ready());
+            other.ready(&mut due);
             assert_eq!(kept(), 0, "a sleep already due registers nothing");
             let mut left = Box::pin(sleep(Duration::from_secs(3600)));
-            assert!(left.as_mut().poll(&mut cx).is_pending());
+            other.pending(&mut left);
             // Handed out of the loop to outlive it; never awaited.
             Some(left)
         });
-        assert_eq!(Arc::strong_count(&count), 3, "the test's, its waker's and the loop's");
+        assert_eq!(other.waker_refs(), 3, "the test's, its waker's and the loop's");
         drop(runtime);
-        assert_eq!(Arc::strong_count(&count), 2, "shutting down dropped the loop's");
+        assert_eq!(other.waker_refs(), 2, "shutting down dropped the loop's");
         drop(left); // its loop is gone: nothing to remove
-        assert_eq!(wakes(&count), 0);
+        assert_eq!(other.wakes(), 0);
     }
 }

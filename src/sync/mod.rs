@@ -174,6 +174,12 @@ pub(crate) mod test_support {
             self.counter.wakes.load(Ordering::SeqCst)
         }
 
+        /// How many references to the waker's count are alive: this task's two (its own and
+        /// its waker's) plus one for every clone still kept somewhere.
+        pub(crate) fn waker_refs(&self) -> usize {
+            Arc::strong_count(&self.counter)
+        }
+
         /// Polls `future` once with this task's waker.
         pub(crate) fn poll<F: Future + Unpin + ?Sized>(&self, future: &mut F) -> Poll<F::Output> {
             Pin::new(future).poll(&mut Context::from_waker(&self.waker))
